@@ -1,0 +1,181 @@
+"""Pack and unpack one snapshot: a deterministic tar.gz of stored objects plus its manifest.
+
+Reading never trusts the archive: the archive sha256 and size are checked against the manifest first, every tar entry
+must be a regular file at a path this module could have written, the bytes read are capped by what the manifest
+says, and every object's sha256 must match its manifest entry. Anything else is an IntegrityError (exit 4).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import tarfile
+from datetime import datetime, timezone
+
+from . import FORMAT, __version__, catalogue, crypto
+from .errors import IntegrityError
+from .model import StoredObject
+from .sanitize import sha256_hex
+
+ENTRY = re.compile(r"^resources/[a-z0-9.-]+/[a-z0-9.-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._:@-]+\.json$")
+MANIFEST_KEYS = ("format", "id", "created", "cluster", "archive", "objects")
+# A margin for tar headers and padding on top of the objects' own bytes.
+TAR_OVERHEAD_PER_ENTRY = 1536
+
+
+def pack(objects: list[StoredObject]) -> bytes:
+    """A tar.gz with one JSON entry per object, sorted, with fixed metadata: same objects, same bytes."""
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for obj in sorted(objects, key=lambda o: o.archive_path):
+                info = tarfile.TarInfo(obj.archive_path)
+                info.size = len(obj.data)
+                info.mode = 0o600
+                info.mtime = 0
+                tar.addfile(info, io.BytesIO(obj.data))
+    return raw.getvalue()
+
+
+def new_manifest(
+    snapshot_id: str,
+    created: datetime,
+    cluster: dict,
+    objects: list[StoredObject],
+    archive_bytes: bytes,
+    *,
+    scope: dict,
+    tags: list[str],
+    not_served: list[str],
+    warnings: list[str],
+    owner_refs: list[str],
+    encryption: dict | None,
+) -> dict:
+    counts: dict[str, int] = {}
+    for obj in objects:
+        counts[obj.kind.key] = counts.get(obj.kind.key, 0) + 1
+    return {
+        "format": FORMAT,
+        "id": snapshot_id,
+        "created": created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tool_version": __version__,
+        "cluster": cluster,
+        "scope": scope,
+        "tags": sorted(set(tags)),
+        "partial": bool(warnings),
+        "counts": dict(sorted(counts.items())),
+        "not_served": sorted(not_served),
+        "archive": {
+            "size": len(archive_bytes),
+            "sha256": sha256_hex(archive_bytes),
+            "unpacked_size": sum(len(o.data) for o in objects),
+            "encryption": encryption,
+        },
+        "objects": [o.manifest_entry() for o in sorted(objects, key=lambda o: o.archive_path)],
+        "owner_references": sorted(owner_refs),
+        "warnings": warnings,
+    }
+
+
+def parse_manifest(data: bytes, where: str) -> dict:
+    """Decode and sanity-check a manifest; refuse unknown format versions."""
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise IntegrityError(f"{where}: manifest is not valid JSON") from None
+    if not isinstance(manifest, dict):
+        raise IntegrityError(f"{where}: manifest is not a JSON object")
+    fmt = manifest.get("format")
+    if fmt != FORMAT:
+        raise IntegrityError(f"{where}: unknown manifest format {fmt!r} (this hgbackup reads {FORMAT})")
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise IntegrityError(f"{where}: manifest lacks {', '.join(missing)}")
+    archive = manifest["archive"]
+    if not isinstance(archive, dict) or not isinstance(manifest["objects"], list):
+        raise IntegrityError(f"{where}: manifest has a malformed archive or objects field")
+    for field in ("size", "sha256", "unpacked_size"):
+        if field not in archive:
+            raise IntegrityError(f"{where}: manifest archive record lacks {field}")
+    return manifest
+
+
+def open_archive(data: bytes, manifest: dict, key: bytes | None) -> list[StoredObject]:
+    """Check and decode an archive against its manifest; returns its objects in manifest order."""
+    sid = manifest["id"]
+    record = manifest["archive"]
+    if len(data) != record["size"]:
+        raise IntegrityError(
+            f"snapshot {sid}: archive is {len(data)} bytes, manifest says {record['size']} (truncated?)"
+        )
+    if sha256_hex(data) != record["sha256"]:
+        raise IntegrityError(f"snapshot {sid}: archive checksum mismatch")
+    if record.get("encryption"):
+        data = crypto.decrypt(data, key, record["encryption"], sid)
+    entries = _read_entries(data, manifest)
+    return _check_objects(entries, manifest)
+
+
+def _read_entries(data: bytes, manifest: dict) -> dict[str, bytes]:
+    sid = manifest["id"]
+    expected = {_entry_path(e, sid) for e in manifest["objects"]}
+    budget = int(manifest["archive"]["unpacked_size"])
+    entries: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar:
+                name = member.name
+                if not member.isreg():
+                    raise IntegrityError(f"snapshot {sid}: archive entry {name!r} is not a regular file")
+                if not ENTRY.match(name) or ".." in name.split("/"):
+                    raise IntegrityError(f"snapshot {sid}: archive entry {name!r} has an unexpected path")
+                if name not in expected:
+                    raise IntegrityError(f"snapshot {sid}: archive entry {name!r} is not in the manifest")
+                if name in entries:
+                    raise IntegrityError(f"snapshot {sid}: archive entry {name!r} appears twice")
+                budget -= member.size
+                if budget < 0:
+                    raise IntegrityError(f"snapshot {sid}: archive expands beyond the size its manifest states")
+                fh = tar.extractfile(member)
+                content = fh.read(member.size + 1) if fh else b""
+                if len(content) != member.size:
+                    raise IntegrityError(f"snapshot {sid}: archive entry {name!r} is truncated")
+                entries[name] = content
+    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile, ValueError) as exc:
+        raise IntegrityError(f"snapshot {sid}: archive is damaged ({exc.__class__.__name__}: {exc})") from None
+    return entries
+
+
+def _entry_path(entry: dict, sid: str) -> str:
+    try:
+        kind = catalogue.BY_GROUP_KIND[(catalogue.group_of(entry["apiVersion"]), entry["kind"])]
+        ns = entry.get("namespace") or "_cluster"
+        return f"resources/{kind.group_dir}/{kind.plural}/{ns}/{entry['name']}.json"
+    except (KeyError, TypeError, AttributeError):
+        raise IntegrityError(f"snapshot {sid}: manifest lists an unknown object: {entry!r:.120}") from None
+
+
+def _check_objects(entries: dict[str, bytes], manifest: dict) -> list[StoredObject]:
+    sid = manifest["id"]
+    objects = []
+    for entry in manifest["objects"]:
+        path = _entry_path(entry, sid)
+        data = entries.get(path)
+        if data is None:
+            raise IntegrityError(f"snapshot {sid}: object {path} is missing from the archive")
+        if sha256_hex(data) != entry.get("sha256"):
+            raise IntegrityError(f"snapshot {sid}: object {path} checksum mismatch")
+        try:
+            obj = StoredObject.from_bytes(data)
+        except (ValueError, KeyError, TypeError):
+            raise IntegrityError(f"snapshot {sid}: object {path} is not a valid object") from None
+        if obj.ref.kind != entry["kind"] or obj.ref.name != entry["name"]:
+            raise IntegrityError(f"snapshot {sid}: object {path} does not match its manifest entry")
+        objects.append(obj)
+    return objects
+
+
+def json_bytes(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,53 @@
+"""The one exception family of hgbackup. Each error carries the process exit code the CLI returns for it.
+
+Exit codes (documented in `hgbackup --help`):
+  0 ok; 1 differences found / manual migration work left (--strict); 2 usage or invalid input;
+  3 partial failure; 4 integrity failure; 5 not found; 6 cannot reach or not allowed; 70 internal error.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_DIFFERENT = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTEGRITY = 4
+EXIT_NOT_FOUND = 5
+EXIT_UNREACHABLE = 6
+EXIT_INTERNAL = 70
+
+
+class HgbackupError(Exception):
+    """Base of every error hgbackup reports to the user as one line."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class InvalidInput(HgbackupError):
+    """Bad arguments, an unreadable or invalid manifest file, a malformed schedule."""
+
+    exit_code = EXIT_USAGE
+
+
+class PartialFailure(HgbackupError):
+    exit_code = EXIT_PARTIAL
+
+
+class IntegrityError(HgbackupError):
+    """Checksum mismatch, truncated or hostile archive, wrong key, unknown format version."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+class NotFound(HgbackupError):
+    exit_code = EXIT_NOT_FOUND
+
+
+class Unreachable(HgbackupError):
+    """The cluster or the store cannot be reached, or refused us."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class AccessDenied(Unreachable):
+    pass

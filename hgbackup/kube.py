@@ -1,0 +1,264 @@
+"""The only module that talks to the Kubernetes API.
+
+Configuration is found as kubectl finds it (--kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster). Requests
+are raw JSON over the client's authenticated connection pool: no model classes, so any kind (including custom
+resources) is handled the same way and large lists decode fast. Retries with backoff on 429, 5xx and connection
+resets; API errors become hgbackup's exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from . import catalogue
+from .errors import AccessDenied, HgbackupError, NotFound, Unreachable
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_ATTEMPTS = 6
+PAGE_SIZE = 500
+
+
+class ApiError(HgbackupError):
+    """An API answer hgbackup cannot use; `status` is the HTTP status, `reason` the API's own reason."""
+
+    exit_code = 3
+
+    def __init__(self, status: int, reason: str, message: str):
+        super().__init__(message)
+        self.status, self.reason = status, reason
+
+
+class Conflict(ApiError):
+    pass
+
+
+class Gone(ApiError):
+    pass
+
+
+@dataclass(frozen=True)
+class Served:
+    """What discovery says of one catalogue kind on this cluster."""
+
+    kind: catalogue.Kind
+    version: str | None  # None: not served
+
+    @property
+    def api_version(self) -> str:
+        return self.kind.api_version(self.version or self.kind.versions[0])
+
+
+class Kube:
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None, *, pool_size: int = 16):
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        cfg = client.Configuration()
+        self.context_cluster = "in-cluster"
+        paths = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        has_file = any(os.path.exists(p) for p in paths.split(os.pathsep) if p)
+        try:
+            if has_file or kubeconfig or context:
+                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
+                _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+                chosen = context or (active or {}).get("name")
+                contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
+                for ctx in contexts:
+                    if ctx.get("name") == chosen:
+                        self.context_cluster = ctx.get("context", {}).get("cluster") or chosen
+            else:
+                config.load_incluster_config(client_configuration=cfg)
+        except (ConfigException, OSError, TypeError, ValueError) as exc:
+            raise Unreachable(f"no usable Kubernetes configuration: {str(exc).splitlines()[0]}") from None
+        cfg.connection_pool_maxsize = pool_size
+        cfg.retries = False
+        self.host = cfg.host
+        self.api = client.ApiClient(cfg)
+        self._served: dict[str, Served] | None = None
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- raw requests --------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, query: dict | None = None, body: bytes | None = None,
+                content_type: str = "application/json", timeout: float = 60) -> dict:
+        """One API call, retried with backoff on 429, 5xx and connection errors; returns the decoded JSON."""
+        import urllib3
+
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        query_list = [(k, v) for k, v in (query or {}).items() if v is not None]
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                _, url, hdrs, _, _ = self.api.param_serialize(
+                    method, path, query_params=query_list, header_params=dict(headers), auth_settings=["BearerToken"]
+                )
+                resp = self.api.call_api(method, url, header_params=hdrs, body=body, _request_timeout=timeout)
+                data = resp.read()
+            except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
+                if attempt < MAX_ATTEMPTS:
+                    _sleep(attempt, None)
+                    continue
+                raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {_short(exc)}") from None
+            except Exception as exc:  # the client raises ApiException(status=0) on TLS errors
+                if getattr(exc, "status", None) == 0:
+                    raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {_short(exc)}") from None
+                if getattr(exc, "status", None) in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                    _sleep(attempt, None)
+                    continue
+                raise
+            if 200 <= resp.status < 300:
+                return json.loads(data) if data else {}
+            if resp.status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                _sleep(attempt, resp.headers.get("Retry-After"))
+                continue
+            raise _api_error(method, path, resp.status, data, self.host)
+        raise AssertionError("unreachable")
+
+    # -- discovery ---------------------------------------------------------------------------------------------
+    def served(self) -> dict[str, Served]:
+        """The preferred served version of every catalogue kind (by key), or None where it is not served."""
+        if self._served is None:
+            groups = {"": "v1"}
+            resources: dict[tuple[str, str], set[str]] = {}
+            for group in self.request("GET", "/apis").get("groups", []):
+                groups[group["name"]] = group.get("preferredVersion", {}).get("version")
+                for v in group.get("versions", []):
+                    resources.setdefault((group["name"], v["version"]), set())
+            wanted_groups = {k.group for k in catalogue.KINDS}
+            for (group, version) in list(resources):
+                if group in wanted_groups:
+                    listing = self.request("GET", f"/apis/{group}/{version}")
+                    resources[(group, version)] = {r["name"] for r in listing.get("resources", [])}
+            resources[("", "v1")] = {r["name"] for r in self.request("GET", "/api/v1").get("resources", [])}
+            result = {}
+            for kind in catalogue.KINDS:
+                version = None
+                candidates = [groups.get(kind.group)] + [v for (g, v) in resources if g == kind.group]
+                for v in candidates:
+                    if v and kind.plural in resources.get((kind.group, v), set()):
+                        version = v
+                        break
+                result[kind.key] = Served(kind, version)
+            self._served = result
+        return self._served
+
+    def forget_discovery(self) -> None:
+        self._served = None
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def collection_path(self, kind: catalogue.Kind, version: str, namespace: str | None = None) -> str:
+        base = f"/apis/{kind.group}/{version}" if kind.group else f"/api/{version}"
+        if kind.namespaced and namespace:
+            return f"{base}/namespaces/{quote(namespace)}/{kind.plural}"
+        return f"{base}/{kind.plural}"
+
+    def object_path(self, kind: catalogue.Kind, version: str, namespace: str | None, name: str) -> str:
+        return f"{self.collection_path(kind, version, namespace)}/{quote(name)}"
+
+    def list(self, kind: catalogue.Kind, version: str, namespace: str | None = None,
+             label_selector: str | None = None, page_size: int = PAGE_SIZE) -> list[dict]:
+        """Every object of a kind, page by page (limit/continue); a 410 Gone restarts the list once more."""
+        path = self.collection_path(kind, version, namespace)
+        for _ in range(3):
+            items: list[dict] = []
+            token = None
+            try:
+                while True:
+                    page = self.request("GET", path, query={"limit": page_size, "continue": token,
+                                                            "labelSelector": label_selector})
+                    api_version = page.get("apiVersion") or kind.api_version(version)
+                    for item in page.get("items", []):
+                        item.setdefault("apiVersion", api_version)
+                        item.setdefault("kind", kind.kind)
+                    items.extend(page.get("items", []))
+                    token = (page.get("metadata") or {}).get("continue")
+                    if not token:
+                        return items
+            except Gone:
+                continue
+        raise ApiError(410, "Expired", f"listing {kind.key} kept expiring (the list changed too fast)")
+
+    def get(self, kind: catalogue.Kind, version: str, namespace: str | None, name: str) -> dict | None:
+        try:
+            obj = self.request("GET", self.object_path(kind, version, namespace, name))
+        except NotFound:
+            return None
+        obj.setdefault("apiVersion", kind.api_version(version))
+        obj.setdefault("kind", kind.kind)
+        return obj
+
+    def version_info(self) -> dict:
+        return self.request("GET", "/version")
+
+    def cluster_identity(self) -> str | None:
+        """The uid of the kube-system namespace: stable for a cluster's lifetime, distinct between clusters."""
+        try:
+            return self.request("GET", "/api/v1/namespaces/kube-system")["metadata"]["uid"]
+        except (NotFound, AccessDenied):
+            return None
+
+    # -- writing ------------------------------------------------------------------------------------------------
+    def apply(self, kind: catalogue.Kind, version: str, obj: dict, *, force: bool = True,
+              dry_run: bool = False) -> dict:
+        """Server-side apply with field manager `hgbackup`."""
+        meta = obj["metadata"]
+        path = self.object_path(kind, version, meta.get("namespace"), meta["name"])
+        query = {"fieldManager": "hgbackup", "force": "true" if force else None, "dryRun": "All" if dry_run else None}
+        body = json.dumps(obj).encode()
+        return self.request("PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml")
+
+    def create(self, kind: catalogue.Kind, version: str, obj: dict, *, dry_run: bool = False) -> dict:
+        path = self.collection_path(kind, version, obj["metadata"].get("namespace"))
+        return self.request("POST", path, query={"dryRun": "All" if dry_run else None, "fieldManager": "hgbackup"},
+                            body=json.dumps(obj).encode())
+
+    def delete(self, kind: catalogue.Kind, version: str, namespace: str | None, name: str, *,
+               dry_run: bool = False) -> None:
+        try:
+            self.request("DELETE", self.object_path(kind, version, namespace, name),
+                         query={"dryRun": "All" if dry_run else None})
+        except NotFound:
+            pass
+
+
+def _sleep(attempt: int, retry_after: str | None) -> None:
+    delay = min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random())
+    if retry_after:
+        try:
+            delay = max(delay, min(float(retry_after), 30.0))
+        except ValueError:
+            pass
+    time.sleep(delay)
+
+
+def _short(exc: Exception) -> str:
+    text = str(getattr(exc, "reason", None) or exc)
+    return text.splitlines()[0][:200] if text else exc.__class__.__name__
+
+
+def _api_error(method: str, path: str, status: int, data: bytes, host: str) -> HgbackupError:
+    try:
+        status_obj = json.loads(data)
+        message = status_obj.get("message") or ""
+        reason = status_obj.get("reason") or ""
+    except (ValueError, AttributeError):
+        message, reason = (data or b"").decode("utf-8", "replace")[:200], ""
+    text = f"{method} {path}: {status} {reason}: {message}".strip()
+    if status == 401:
+        return AccessDenied(f"the Kubernetes API at {host} did not accept our credentials (401 Unauthorized)")
+    if status == 403:
+        return AccessDenied(f"forbidden: {message or path}")
+    if status == 404:
+        return NotFound(text)
+    if status == 409:
+        return Conflict(status, reason, text)
+    if status == 410:
+        return Gone(status, reason, text)
+    return ApiError(status, reason, text)

@@ -1,0 +1,68 @@
+"""Rendering helpers for the CLI: JSON/YAML documents, plain tables, sizes, progress lines. No Click here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import yaml
+
+try:
+    SafeDumper = yaml.CSafeDumper
+except AttributeError:  # PyYAML without libyaml
+    SafeDumper = yaml.SafeDumper
+
+
+def document(data, fmt: str) -> str:
+    if fmt == "yaml":
+        return yaml.dump(data, Dumper=SafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)
+
+
+def colour_enabled(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+class ProgressLine:
+    """A single, rewritten status line on stderr, shown only on a terminal."""
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int, what: str = "") -> None:
+        if not self.enabled:
+            return
+        self.stream.write(f"\r\033[K{self.label} {done}/{total} {what}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def yaml_text(obj: dict) -> str:
+    return yaml.dump(obj, Dumper=SafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True)

@@ -1,0 +1,254 @@
+"""Which objects belong in a snapshot: pure rules, shared by live snapshots and `--from-file`.
+
+The same rules run over whatever candidates a source offers, so a `kubectl get -A -o yaml` dump of a cluster selects
+exactly what a live snapshot of that cluster would.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import catalogue
+from .errors import InvalidInput
+
+GENERATED_CONFIGMAPS = ("kube-root-ca.crt", "istio-ca-root-cert")
+EXCLUDED_SECRET_TYPES = ("kubernetes.io/service-account-token", "helm.sh/release.v1")
+CONSOLE_SECRET = "higress-console"
+DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
+SECRET_ANNOTATIONS = ("auth-tls-secret", "proxy-ssl-secret", "auth-secret")
+ANNOTATION_PREFIXES = ("nginx.ingress.kubernetes.io/", "higress.io/")
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
+
+
+@dataclass
+class Scope:
+    """The scope options of `snapshot` (and of `diff ... live`, restore's safety snapshot and schedule files)."""
+
+    higress_namespace: str = "higress-system"
+    secret_selectors: list[str] = field(default_factory=lambda: [DEFAULT_SECRET_SELECTOR])
+    ingress_classes: list[str] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    optins: set[str] = field(default_factory=set)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.selectors = [parse_selector(s) for s in self.secret_selectors]
+
+    def kinds(self) -> list[catalogue.Kind]:
+        return catalogue.in_scope(self.optins, self.include, self.exclude)
+
+    def wants_namespace(self, namespace: str | None) -> bool:
+        return not self.namespaces or namespace is None or namespace in self.namespaces
+
+    def as_json(self) -> dict:
+        return {
+            "higress_namespace": self.higress_namespace,
+            "secret_selectors": list(self.secret_selectors),
+            "ingress_classes": list(self.ingress_classes),
+            "namespaces": list(self.namespaces),
+            "optins": sorted(self.optins),
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Scope:
+        fields = ("higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "include", "exclude")
+        kwargs = {k: data[k] for k in fields if data.get(k) is not None}
+        return cls(optins=set(data.get("optins") or ()), **kwargs)
+
+
+# -- label selectors --------------------------------------------------------------------------------------------
+_REQ = re.compile(r"\s*(!?)\s*([A-Za-z0-9./_-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*$")
+
+
+def parse_selector(text: str) -> list[tuple]:
+    """A Kubernetes label selector (`a=b,c!=d,e,!f,g in (x,y)`) as a list of (key, op, values)."""
+    reqs = []
+    for part in re.split(r",(?![^(]*\))", text):
+        m = _REQ.match(part)
+        if not part.strip() or not m:
+            raise InvalidInput(f"invalid label selector {text!r}")
+        neg, key, op, value, setop, values = m.groups()
+        if neg:
+            reqs.append((key, "!", ()))
+        elif op:
+            reqs.append((key, "!=" if op == "!=" else "=", (value,)))
+        elif setop:
+            reqs.append((key, setop, tuple(v.strip() for v in values.split(","))))
+        else:
+            reqs.append((key, "exists", ()))
+    return reqs
+
+
+def matches(selector: list[tuple], labels: dict) -> bool:
+    for key, op, values in selector:
+        present = key in labels
+        value = labels.get(key)
+        ok = {
+            "=": present and value == values[0],
+            "!=": value != values[0],
+            "in": present and value in values,
+            "notin": value not in values,
+            "exists": present,
+            "!": not present,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+# -- references between objects --------------------------------------------------------------------------------
+def _meta(obj: dict) -> dict:
+    return obj.get("metadata") or {}
+
+
+def ingress_class(obj: dict) -> str | None:
+    return (obj.get("spec") or {}).get("ingressClassName") or (_meta(obj).get("annotations") or {}).get(
+        "kubernetes.io/ingress.class"
+    )
+
+
+def _split_ref(value: str, default_ns: str) -> tuple[str, str]:
+    ns, _, name = value.rpartition("/")
+    return (ns or default_ns, name)
+
+
+def secret_refs(obj: dict, higress_namespace: str) -> set[tuple[str, str]]:
+    """(namespace, name) of every Secret an object names."""
+    ns = _meta(obj).get("namespace") or ""
+    spec = obj.get("spec") or {}
+    kind, group = obj.get("kind"), catalogue.group_of(obj.get("apiVersion", ""))
+    refs: set[tuple[str, str]] = set()
+    if kind == "Ingress":
+        refs |= {(ns, tls["secretName"]) for tls in spec.get("tls") or [] if tls.get("secretName")}
+        annotations = _meta(obj).get("annotations") or {}
+        for prefix in ANNOTATION_PREFIXES:
+            for key in SECRET_ANNOTATIONS:
+                if annotations.get(prefix + key):
+                    refs.add(_split_ref(annotations[prefix + key], ns))
+    elif kind == "Gateway" and group == catalogue.GATEWAY:
+        for listener in spec.get("listeners") or []:
+            for ref in (listener.get("tls") or {}).get("certificateRefs") or []:
+                if ref.get("kind", "Secret") == "Secret" and ref.get("group", "") in ("", "core"):
+                    refs.add((ref.get("namespace") or ns, ref["name"]))
+    elif kind == "Gateway" and group == catalogue.ISTIO:
+        for server in spec.get("servers") or []:
+            if (server.get("tls") or {}).get("credentialName"):
+                refs.add((ns, server["tls"]["credentialName"]))
+    elif kind == "DestinationRule":
+        name = ((spec.get("trafficPolicy") or {}).get("tls") or {}).get("credentialName")
+        if name:
+            refs.add((ns, name))
+    elif kind == "McpBridge":
+        refs |= {(ns, r["authSecretName"]) for r in spec.get("registries") or [] if r.get("authSecretName")}
+    elif kind == "ConfigMap" and (_meta(obj).get("labels") or {}).get("higress.io/config-map-type") == "domain":
+        cert = (obj.get("data") or {}).get("cert")
+        if cert:
+            refs.add((higress_namespace, cert))
+    return {r for r in refs if r[1]}
+
+
+def service_refs(obj: dict) -> set[tuple[str, str]]:
+    """(namespace, name) of every Service a route sends traffic to."""
+    ns = _meta(obj).get("namespace") or ""
+    spec = obj.get("spec") or {}
+    refs: set[tuple[str, str]] = set()
+    kind = obj.get("kind")
+    if kind == "Ingress":
+        backends = [spec.get("defaultBackend") or {}]
+        for rule in spec.get("rules") or []:
+            backends += [p.get("backend") or {} for p in (rule.get("http") or {}).get("paths") or []]
+        refs |= {(ns, b["service"]["name"]) for b in backends if (b.get("service") or {}).get("name")}
+    elif kind in ROUTE_KINDS:
+        for rule in spec.get("rules") or []:
+            for ref in rule.get("backendRefs") or []:
+                if ref.get("kind", "Service") == "Service" and ref.get("group", "") in ("", "core"):
+                    refs.add((ref.get("namespace") or ns, ref["name"]))
+    elif kind == "VirtualService":
+        for section in ("http", "tcp", "tls"):
+            for route in spec.get(section) or []:
+                for dest in route.get("route") or []:
+                    host = (dest.get("destination") or {}).get("host", "")
+                    parts = host.split(".")
+                    if len(parts) == 1 and host:
+                        refs.add((ns, host))
+                    elif len(parts) >= 3 and parts[2] == "svc":
+                        refs.add((parts[1], parts[0]))
+    return refs
+
+
+# -- the rules ---------------------------------------------------------------------------------------------------
+def select(candidates: list[dict], scope: Scope) -> list[dict]:
+    """The objects of `candidates` that a snapshot with this scope holds (see DESIGN.md, default scope)."""
+    kinds = {k.key: k for k in scope.kinds()}
+    by_kind: dict[str, list[dict]] = {}
+    for obj in candidates:
+        kind = catalogue.kind_of(obj)
+        if kind is not None and kind.key in kinds:
+            by_kind.setdefault(kind.key, []).append(obj)
+
+    chosen: list[dict] = []
+    special = {catalogue.SECRETS.key, catalogue.CRDS.key, "services"}
+    for key, objs in by_kind.items():
+        if key in special:
+            continue
+        chosen.extend(o for o in objs if _keep_plain(o, kinds[key], scope))
+
+    secret_wanted = set().union(*(secret_refs(o, scope.higress_namespace) for o in chosen))
+    for obj in by_kind.get(catalogue.SECRETS.key, []):
+        if _keep_secret(obj, scope, secret_wanted):
+            chosen.append(obj)
+    if "services" in kinds:
+        service_wanted = set().union(*(service_refs(o) for o in chosen))
+        chosen.extend(
+            o for o in by_kind.get("services", [])
+            if (_meta(o).get("namespace"), _meta(o).get("name")) in service_wanted
+            and scope.wants_namespace(_meta(o).get("namespace"))
+        )
+    if catalogue.CRDS.key in kinds:
+        wanted_crds = crd_names(kinds.values())
+        chosen.extend(o for o in by_kind.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
+    return _dedupe(chosen)
+
+
+def crd_names(kinds) -> set[str]:
+    return {k.key for k in kinds if k.custom}
+
+
+def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope) -> bool:
+    ns = _meta(obj).get("namespace")
+    if kind.namespaced and not scope.wants_namespace(ns):
+        return False
+    if kind is catalogue.CONFIGMAPS:
+        return ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS
+    if kind is catalogue.INGRESSES and scope.ingress_classes:
+        return ingress_class(obj) in scope.ingress_classes
+    return True
+
+
+def _keep_secret(obj: dict, scope: Scope, referenced: set[tuple[str, str]]) -> bool:
+    meta = _meta(obj)
+    ns, name = meta.get("namespace"), meta.get("name", "")
+    if obj.get("type") in EXCLUDED_SECRET_TYPES or name.startswith("sh.helm.release.v1."):
+        return False
+    if not scope.wants_namespace(ns):
+        return False
+    if (ns, name) in referenced:
+        return True
+    if ns != scope.higress_namespace:
+        return False
+    return name == CONSOLE_SECRET or any(matches(sel, meta.get("labels") or {}) for sel in scope.selectors)
+
+
+def _dedupe(objects: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for obj in objects:
+        meta = _meta(obj)
+        key = (catalogue.group_of(obj["apiVersion"]), obj["kind"], meta.get("namespace"), meta.get("name"))
+        if key not in seen:
+            seen.add(key)
+            out.append(obj)
+    return out

@@ -1,0 +1,172 @@
+"""Capture a Higress configuration (live or from files) and write it to a store as one snapshot."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import archive, catalogue, crypto, manifests, selection
+from .errors import AccessDenied, HgbackupError, Unreachable
+from .kube import Kube
+from .model import StoredObject
+from .repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
+from .sanitize import had_owner_references
+from .selection import Scope
+
+Progress = Callable[[int, int, str], None]
+LIST_CONCURRENCY = 6
+
+
+@dataclass
+class Capture:
+    """What one capture found: objects in stored form, plus what the manifest needs to say about it."""
+
+    objects: list[StoredObject]
+    cluster: dict
+    not_served: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # make the snapshot partial (exit 3)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a failure
+    owner_refs: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.errors)
+
+
+def _finish(raw: list[dict], scope: Scope, cluster: dict, **extra) -> Capture:
+    chosen = selection.select(raw, scope)
+    objects = [StoredObject.from_object(o) for o in chosen]
+    owner_refs = [str(StoredObject.from_object(o).ref) for o in chosen if had_owner_references(o)]
+    return Capture(objects=objects, cluster=cluster, owner_refs=owner_refs, **extra)
+
+
+def capture_files(paths: list[str], scope: Scope, cluster_name: str | None = None) -> Capture:
+    """The objects a snapshot would hold if the manifests in `paths` were a live cluster."""
+    raw = manifests.load_paths(paths)
+    unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
+    notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
+    cluster = {"name": cluster_name or "default", "server_version": None, "identity": None}
+    return _finish(raw, scope, cluster, notes=notes)
+
+
+def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
+                 progress: Progress | None = None) -> Capture:
+    """List every kind in scope from the live cluster (concurrently, paginated) and apply the selection rules."""
+    served = kube.served()
+    kinds = scope.kinds()
+    not_served = [k.key for k in kinds if served[k.key].version is None]
+    errors: list[str] = []
+    notes: list[str] = []
+    tasks = _list_tasks([k for k in kinds if served[k.key].version], scope)
+    raw: list[dict] = []
+    done = 0
+
+    def run(task):
+        kind, namespace, label_selector = task
+        try:
+            return kube.list(kind, served[kind.key].version, namespace, label_selector), None
+        except Unreachable as exc:
+            if isinstance(exc, AccessDenied):
+                return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            raise
+        except HgbackupError as exc:
+            return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool:
+        for (kind, _, _), (items, error) in zip(tasks, pool.map(run, tasks)):
+            raw.extend(items)
+            if error:
+                errors.append(error)
+            done += 1
+            if progress:
+                progress(done, len(tasks), kind.key)
+
+        wanted = _wanted_by_get(raw, kinds, served, scope)
+        fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
+    for (kind, namespace, name), (obj, error) in zip(wanted, fetched):
+        if obj is not None:
+            raw.append(obj)
+        elif error:
+            errors.append(error)
+        elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
+            notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
+
+    version = kube.version_info().get("gitVersion")
+    cluster = {"name": cluster_name or kube.context_cluster, "server_version": version,
+               "identity": kube.cluster_identity()}
+    return _finish(raw, scope, cluster, not_served=not_served, errors=errors, notes=notes)
+
+
+def _where(namespace: str | None) -> str:
+    return f" in namespace {namespace}" if namespace else ""
+
+
+def _list_tasks(kinds: list[catalogue.Kind], scope: Scope) -> list[tuple]:
+    """One LIST per kind (per namespace with --namespace). Secrets and CRDs are fetched narrowly instead."""
+    tasks = []
+    for kind in kinds:
+        if kind is catalogue.CRDS:
+            continue
+        if kind is catalogue.SECRETS:
+            if scope.wants_namespace(scope.higress_namespace):
+                tasks.extend((kind, scope.higress_namespace, sel) for sel in scope.secret_selectors)
+        elif kind is catalogue.CONFIGMAPS:
+            if scope.wants_namespace(scope.higress_namespace):
+                tasks.append((kind, scope.higress_namespace, None))
+        elif kind.namespaced and scope.namespaces:
+            tasks.extend((kind, ns, None) for ns in scope.namespaces)
+        else:
+            tasks.append((kind, None, None))
+    return tasks
+
+
+def _wanted_by_get(raw: list[dict], kinds, served, scope: Scope) -> list[tuple]:
+    """Objects fetched one by one: the console Secret, referenced Secrets and the CRDs of the kinds in scope."""
+    wanted: list[tuple] = []
+    keys = {k.key for k in kinds}
+    if catalogue.SECRETS.key in keys:
+        have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in raw if o.get("kind") == "Secret"}
+        refs = {(scope.higress_namespace, selection.CONSOLE_SECRET)}
+        for obj in selection.select(raw, scope):
+            refs |= selection.secret_refs(obj, scope.higress_namespace)
+        wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
+    if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
+        custom = [k for k in kinds if k.custom and served[k.key].version]
+        wanted += [(catalogue.CRDS, None, name) for name in sorted(selection.crd_names(custom))]
+    return wanted
+
+
+def _get(kube: Kube, served, kind: catalogue.Kind, namespace: str | None, name: str):
+    try:
+        return kube.get(kind, served[kind.key].version, namespace, name), None
+    except AccessDenied as exc:
+        return None, f"cannot get {kind.kind} {namespace + '/' if namespace else ''}{name}: {exc}"
+    except Unreachable:
+        raise
+    except HgbackupError as exc:
+        return None, f"cannot get {kind.kind} {namespace + '/' if namespace else ''}{name}: {exc}"
+
+
+def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
+          encryption_key: bytes | None = None, now: datetime | None = None) -> dict:
+    """Pack, optionally encrypt, and store a capture; returns the manifest (with `_cluster_key`)."""
+    now = now or datetime.now(timezone.utc)
+    snapshot_id = new_snapshot_id(now)
+    key = SnapshotKey(cluster_key(capture.cluster["name"]), snapshot_id)
+    data = archive.pack(capture.objects)
+    encryption = None
+    if encryption_key is not None:
+        data = crypto.encrypt(data, encryption_key, snapshot_id)
+        encryption = {"alg": crypto.ALG, "key_id": crypto.fingerprint(encryption_key)}
+    manifest = archive.new_manifest(
+        snapshot_id, now, capture.cluster, capture.objects, data, scope=scope.as_json(), tags=list(tags),
+        not_served=capture.not_served, warnings=capture.errors + capture.notes, owner_refs=capture.owner_refs,
+        encryption=encryption,
+    )
+    manifest["partial"] = capture.partial
+    repo.save(key, manifest, data)
+    manifest["_cluster_key"] = key.cluster
+    return manifest

@@ -1,0 +1,116 @@
+"""A store in an S3 bucket (AWS, MinIO or another S3-compatible server), through boto3.
+
+Credentials come from the standard AWS chain. With an explicit endpoint (MinIO) addressing is path-style. Checksums
+are only sent when an operation requires them, so servers without the newest checksum headers keep working.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+from ..errors import AccessDenied, NotFound, Unreachable
+
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+
+
+class S3Store:
+    def __init__(self, url: str, *, endpoint: str | None = None, sse: str | None = None,
+                 kms_key_id: str | None = None):
+        import boto3
+        from botocore.config import Config
+
+        rest = url[len("s3://"):]
+        self.bucket, _, prefix = rest.partition("/")
+        if not self.bucket:
+            raise Unreachable(f"store URL {url!r} names no bucket")
+        self.prefix = prefix.strip("/")
+        self.url = url
+        endpoint = endpoint or os.environ.get("HGBACKUP_S3_ENDPOINT") or None
+        config = Config(
+            retries={"max_attempts": 8, "mode": "standard"},
+            s3={"addressing_style": "path" if endpoint else "auto"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        self.client = boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
+        self.extra: dict[str, str] = {}
+        if sse:
+            self.extra["ServerSideEncryption"] = sse
+        if kms_key_id:
+            self.extra["SSEKMSKeyId"] = kms_key_id
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        with _errors(self, key):
+            self.client.upload_fileobj(
+                io.BytesIO(data), self.bucket, self._key(key), ExtraArgs=dict(self.extra) or None,
+                Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD),
+            )
+
+    def get(self, key: str) -> bytes:
+        with _errors(self, key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        try:
+            with _errors(self, key):
+                self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except NotFound:
+            return False
+
+    def list(self, prefix: str) -> list[str]:
+        keys = []
+        base = self._key("")
+        with _errors(self, prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            ):
+                keys.extend(item["Key"][len(base):] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        with _errors(self, key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+class _errors:
+    """Turns boto3 exceptions into hgbackup's: not found (5), access denied or unreachable (6)."""
+
+    def __init__(self, store: S3Store, key: str):
+        self.store, self.key = store, key
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None:
+            return False
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        where = f"s3://{self.store.bucket}/{self.store._key(self.key)}"
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NoSuchBucket":
+                raise Unreachable(f"store bucket {self.store.bucket!r} does not exist") from None
+            if code in ("NoSuchKey", "404", "NotFound") or status == 404:
+                raise NotFound(f"{where} not found") from None
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch") or status == 403:
+                raise AccessDenied(f"store refused access to {where}: {code}") from None
+            raise Unreachable(f"store error on {where}: {code or status}") from None
+        if isinstance(exc, NoCredentialsError):
+            raise Unreachable("no AWS credentials found for the S3 store (AWS credential chain)") from None
+        if isinstance(exc, S3UploadFailedError):
+            raise Unreachable(f"upload to {where} failed: {exc}") from None
+        if isinstance(exc, BotoCoreError):
+            raise Unreachable(f"cannot reach the S3 store: {exc}") from None
+        return False

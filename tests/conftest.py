@@ -1,0 +1,153 @@
+"""Fixtures for tests against the real test ground (scripts/testenv): kube-apiserver + etcd, and MinIO.
+
+Nothing here mocks the API server or S3: tests marked `kube` or `s3` talk to the real ones, started on demand.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shlex
+import subprocess
+import time
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV_FILE = os.path.join(ROOT, ".testenv", "env")
+CRD_DIR = os.path.join(ROOT, "tests", "crds")
+EXAMPLE = os.path.join(ROOT, "examples", "higress-cluster.yaml")
+
+
+def rand_name(prefix: str = "t") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def _read_env() -> dict[str, str]:
+    env = {}
+    with open(ENV_FILE, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+@pytest.fixture(scope="session")
+def testenv() -> dict[str, str]:
+    """The test ground's settings; starts it when it is not up yet (and exports them to this process)."""
+    status = subprocess.run([os.path.join(ROOT, "scripts", "testenv"), "status"], capture_output=True)
+    if status.returncode != 0:
+        subprocess.run([os.path.join(ROOT, "scripts", "testenv"), "up"], check=True, stdout=subprocess.DEVNULL)
+    env = _read_env()
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(testenv) -> str:
+    return testenv["KUBECONFIG"]
+
+
+@pytest.fixture(scope="session")
+def limited_kubeconfig(testenv) -> str:
+    return testenv["HGBACKUP_TEST_LIMITED_KUBECONFIG"]
+
+
+@pytest.fixture(scope="session")
+def k8s(kubeconfig):
+    """An official kubernetes ApiClient as the admin user."""
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=kubeconfig)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def k8s_limited(limited_kubeconfig):
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=limited_kubeconfig)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def kube(kubeconfig):
+    """hgbackup's own API wrapper as the admin user."""
+    from hgbackup.kube import Kube
+
+    k = Kube(kubeconfig)
+    yield k
+    k.close()
+
+
+def load_crds() -> list[dict]:
+    docs = []
+    for path in sorted(glob.glob(os.path.join(CRD_DIR, "*.yaml"))):
+        with open(path, encoding="utf-8") as fh:
+            docs.extend(d for d in yaml.safe_load_all(fh) if d)
+    return docs
+
+
+def install_crds(k8s_client, timeout: float = 60) -> None:
+    """Create every test CRD that is missing and wait until all are Established."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.ApiextensionsV1Api(k8s_client)
+    crds = load_crds()
+    for crd in crds:
+        try:
+            api.create_custom_resource_definition(crd)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+    deadline = time.time() + timeout
+    for crd in crds:
+        while True:
+            live = api.read_custom_resource_definition(crd["metadata"]["name"])
+            conditions = {c.type: c.status for c in (live.status.conditions or [])}
+            if conditions.get("Established") == "True":
+                break
+            if time.time() > deadline:
+                raise TimeoutError(f"CRD {crd['metadata']['name']} not Established after {timeout}s")
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def crds(k8s) -> list[dict]:
+    """The test CRDs (Higress, Istio, Gateway API, cert-manager kinds), installed and Established."""
+    install_crds(k8s)
+    return load_crds()
+
+
+@pytest.fixture
+def namespace(k8s):
+    """A fresh namespace with a random name, deleted afterwards."""
+    from kubernetes import client
+
+    api = client.CoreV1Api(k8s)
+    name = rand_name("ns")
+    api.create_namespace({"metadata": {"name": name}})
+    yield name
+    api.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def s3(testenv):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+
+
+@pytest.fixture
+def bucket(s3) -> str:
+    """A fresh, empty bucket on the real MinIO."""
+    name = rand_name("bkt")
+    s3.create_bucket(Bucket=name)
+    return name
