@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from . import catalogue
+from .errors import IntegrityError
 from .sanitize import canonical_bytes, sha256_hex, stored_form
 
 
@@ -49,8 +50,16 @@ class StoredObject:
 
     @property
     def obj(self) -> dict:
+        """The decoded object; refuses bytes that do not decode to the object the manifest named."""
         if self._obj is None:
-            self._obj = json.loads(self.data)
+            try:
+                obj = json.loads(self.data)
+                same = isinstance(obj, dict) and ref_of(obj) == self.ref
+            except (ValueError, AttributeError, TypeError):
+                same = False
+            if not same:
+                raise IntegrityError(f"stored object {self.ref} does not decode to that object")
+            self._obj = obj
         return self._obj
 
     @property

@@ -87,14 +87,18 @@ def matches(selector: list[tuple], labels: dict) -> bool:
     for key, op, values in selector:
         present = key in labels
         value = labels.get(key)
-        ok = {
-            "=": present and value == values[0],
-            "!=": value != values[0],
-            "in": present and value in values,
-            "notin": value not in values,
-            "exists": present,
-            "!": not present,
-        }[op]
+        if op == "=":
+            ok = present and value == values[0]
+        elif op == "!=":
+            ok = value != values[0]
+        elif op == "in":
+            ok = present and value in values
+        elif op == "notin":
+            ok = value not in values
+        elif op == "exists":
+            ok = present
+        else:  # "!"
+            ok = not present
         if not ok:
             return False
     return True

@@ -19,6 +19,33 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_FILE = os.path.join(ROOT, ".testenv", "env")
 CRD_DIR = os.path.join(ROOT, "tests", "crds")
 EXAMPLE = os.path.join(ROOT, "examples", "higress-cluster.yaml")
+EXAMPLE_SELECTED = {  # what a snapshot of examples/higress-cluster.yaml must hold, and why
+    ("ConfigMap", "higress-system", "higress-config"),
+    ("ConfigMap", "higress-system", "higress-console"),
+    ("ConfigMap", "higress-system", "domain-shop.example.com"),
+    ("ConfigMap", "higress-system", "ai-route-openai-chat"),
+    ("Secret", "higress-system", "higress-console"),  # by name
+    ("Secret", "higress-system", "nacos-auth-x7k2p"),  # label and McpBridge authSecretName
+    ("Secret", "higress-system", "shop-example-com"),  # label, Ingress TLS, domain ConfigMap
+    ("Secret", "shop", "api-example-com-tls"),  # referenced by an Ingress in another namespace
+    ("Secret", "higress-system", "gateway-tls"),  # referenced by a Gateway listener, no label
+    ("McpBridge", "higress-system", "default"),
+    ("Http2Rpc", "higress-system", "order-dubbo"),
+    ("WasmPlugin", "higress-system", "ai-proxy.internal"),
+    ("WasmPlugin", "higress-system", "key-auth.internal"),
+    ("WasmPlugin", "higress-system", "request-block"),
+    ("Ingress", "higress-system", "shop-frontend"),
+    ("Ingress", "higress-system", "ai-route-openai-chat.internal"),
+    ("Ingress", "shop", "shop-api"),
+    ("GatewayClass", "-", "higress"),
+    ("Gateway", "higress-system", "public"),
+    ("HTTPRoute", "shop", "blog"),
+    ("ReferenceGrant", "shop", "allow-higress-gateway"),
+    ("VirtualService", "shop", "legacy-search"),
+    ("DestinationRule", "shop", "search"),
+    ("ServiceEntry", "shop", "payments-provider"),
+    ("EnvoyFilter", "higress-system", "global-request-id"),
+}
 
 
 def rand_name(prefix: str = "t") -> str:
@@ -151,3 +178,82 @@ def bucket(s3) -> str:
     name = rand_name("bkt")
     s3.create_bucket(Bucket=name)
     return name
+
+
+def create_objects(k8s_client, objects: list[dict], workers: int = 8) -> None:
+    """Create objects through the official client's dynamic API (independent of hgbackup's own code)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kubernetes.dynamic import DynamicClient
+
+    dyn = DynamicClient(k8s_client)
+
+    def create(obj):
+        resource = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        namespace = obj["metadata"].get("namespace") if resource.namespaced else None
+        return resource.create(body=obj, namespace=namespace)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(create, objects))
+
+
+def service_account_kubeconfig(k8s_client, kubeconfig: str, path: str, rules: list[dict], name: str) -> str:
+    """A ServiceAccount bound to a new ClusterRole with `rules`; writes a kubeconfig holding its token."""
+    from kubernetes import client
+
+    core, rbac = client.CoreV1Api(k8s_client), client.RbacAuthorizationV1Api(k8s_client)
+    ns = rand_name("sa")
+    core.create_namespace({"metadata": {"name": ns}})
+    core.create_namespaced_service_account(ns, {"metadata": {"name": name}})
+    rbac.create_cluster_role({"metadata": {"name": f"{ns}-{name}"}, "rules": rules})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": f"{ns}-{name}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{ns}-{name}"},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+    })
+    token = core.create_namespaced_service_account_token(name, ns, {"spec": {"expirationSeconds": 3600}}).status.token
+    return token_kubeconfig(kubeconfig, path, token)
+
+
+def token_kubeconfig(kubeconfig: str, path: str, token: str) -> str:
+    with open(kubeconfig, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
+    cfg["users"] = [{"name": "sa", "user": {"token": token}}]
+    for ctx in cfg["contexts"]:
+        ctx["context"]["user"] = "sa"
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(cfg, fh)
+    return path
+
+
+SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields")
+
+
+def example_objects(higress_ns: str, app_ns: str, suffix: str) -> list[dict]:
+    """The example cluster moved into test namespaces (cluster-scoped names get `suffix`), ready to create."""
+    import copy
+
+    with open(EXAMPLE, encoding="utf-8") as fh:
+        items = yaml.safe_load(fh)["items"]
+    out = []
+    for item in items:
+        obj = copy.deepcopy(item)
+        if obj["kind"] == "Namespace":
+            continue
+        meta = obj["metadata"]
+        for field in SERVER_FIELDS:
+            meta.pop(field, None)
+        obj.pop("status", None)
+        if "namespace" in meta:
+            meta["namespace"] = {"higress-system": higress_ns, "shop": app_ns}[meta["namespace"]]
+        else:
+            meta["name"] = f"{meta['name']}-{suffix}"
+        if obj["kind"] == "Gateway" and "gatewayClassName" in obj.get("spec", {}):
+            obj["spec"]["gatewayClassName"] += f"-{suffix}"
+        out.append(obj)
+    return out
+
+
+def expected_example(higress_ns: str, app_ns: str, suffix: str) -> set[tuple[str, str, str]]:
+    mapping = {"higress-system": higress_ns, "shop": app_ns, "-": "-"}
+    return {(k, mapping[ns], n if ns != "-" else f"{n}-{suffix}") for k, ns, n in EXAMPLE_SELECTED}

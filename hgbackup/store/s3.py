@@ -28,7 +28,7 @@ class S3Store:
         self.url = url
         endpoint = endpoint or os.environ.get("HGBACKUP_S3_ENDPOINT") or None
         config = Config(
-            retries={"max_attempts": 8, "mode": "standard"},
+            retries={"max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or 8), "mode": "standard"},
             s3={"addressing_style": "path" if endpoint else "auto"},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",

@@ -1,0 +1,151 @@
+"""Compare two sets of stored objects: what was added, removed and changed (with the changed field paths).
+
+Objects are matched by (group, kind, namespace, name). The stored-form sha256 decides "same" without decoding; only
+objects whose hashes differ are decoded and compared field by field (deepdiff). Both sides went through the same
+sanitising, so server-set fields never show up as changes. Secret values never leave this module unmasked unless
+the caller asks for them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from deepdiff import DeepDiff
+
+from .model import Ref, StoredObject
+from .render import yaml_text
+
+ADDED, REMOVED, CHANGED = "+", "-", "M"
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+SECRET_FIELDS = ("data", "stringData")
+# kubectl keeps the whole applied object (values included) in this annotation: mask it on Secrets.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MASK = "<redacted>"
+MASK_CHANGED = "<redacted, changed>"
+
+
+@dataclass(frozen=True)
+class Change:
+    op: str
+    ref: Ref
+    api_version: str
+    paths: tuple[str, ...] = ()
+
+    def ref_json(self) -> dict:
+        return self.ref.as_json(self.api_version)
+
+
+@dataclass
+class DiffResult:
+    changes: list[Change]
+    unchanged: int
+    pairs: dict[Ref, tuple[StoredObject | None, StoredObject | None]] = field(default_factory=dict)
+
+    @property
+    def same(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> dict:
+        count = {op: sum(1 for c in self.changes if c.op == op) for op in (ADDED, REMOVED, CHANGED)}
+        return {"added": count[ADDED], "removed": count[REMOVED], "changed": count[CHANGED],
+                "unchanged": self.unchanged}
+
+    def as_json(self) -> dict:
+        return {
+            "added": [c.ref_json() for c in self.changes if c.op == ADDED],
+            "removed": [c.ref_json() for c in self.changes if c.op == REMOVED],
+            "changed": [{"ref": c.ref_json(), "paths": list(c.paths)} for c in self.changes if c.op == CHANGED],
+            "summary": self.summary(),
+        }
+
+
+def compare(a: list[StoredObject], b: list[StoredObject], *, kinds: set[tuple[str, str]] | None = None,
+            namespaces: set[str] | None = None) -> DiffResult:
+    """Changes that turn `a` into `b`, optionally limited to (group, kind) pairs and namespaces."""
+
+    def wanted(obj: StoredObject) -> bool:
+        ref = obj.ref
+        if kinds is not None and (ref.group, ref.kind) not in kinds:
+            return False
+        return namespaces is None or ref.namespace is None or ref.namespace in namespaces
+
+    left = {o.ref: o for o in a if wanted(o)}
+    right = {o.ref: o for o in b if wanted(o)}
+    changes: list[Change] = []
+    pairs: dict[Ref, tuple] = {}
+    unchanged = 0
+    for ref in sorted(left.keys() | right.keys()):
+        old, new = left.get(ref), right.get(ref)
+        if old is None:
+            changes.append(Change(ADDED, ref, new.api_version))
+        elif new is None:
+            changes.append(Change(REMOVED, ref, old.api_version))
+        elif old.sha256 == new.sha256:
+            unchanged += 1
+            continue
+        else:
+            paths = changed_paths(old.obj, new.obj)
+            if not paths:  # same content, different bytes (e.g. another apiVersion of the same kind)
+                unchanged += 1
+                continue
+            changes.append(Change(CHANGED, ref, new.api_version, tuple(paths)))
+        pairs[ref] = (old, new)
+    return DiffResult(changes, unchanged, pairs)
+
+
+def changed_paths(old: dict, new: dict) -> list[str]:
+    """Dotted paths of every changed leaf: `spec.rules[0].host`, `metadata.annotations["higress.io/timeout"]`."""
+    old = {k: v for k, v in old.items() if k != "apiVersion"}
+    new = {k: v for k, v in new.items() if k != "apiVersion"}
+    tree = DeepDiff(old, new, view="tree", ignore_order=False)
+    paths = set()
+    for level in (lvl for report in tree.values() for lvl in report):
+        paths.add(render_path(level.path(output_format="list")))
+    return sorted(paths)
+
+
+def render_path(parts: list) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif IDENT.match(str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f'["{part}"]'
+    return out
+
+
+def is_secret(ref: Ref) -> bool:
+    return ref.group == "" and ref.kind == "Secret"
+
+
+def masked(obj: dict, other: dict | None = None) -> dict:
+    """A copy of a Secret with every value replaced; values that differ from `other` are marked as changed."""
+    out = dict(obj)
+    for section in SECRET_FIELDS:
+        values = obj.get(section)
+        if isinstance(values, dict):
+            theirs = (other or {}).get(section) or {}
+            out[section] = {
+                k: MASK_CHANGED if other is not None and k in theirs and theirs[k] != v else MASK
+                for k, v in values.items()
+            }
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if LAST_APPLIED in annotations:
+        out["metadata"] = dict(obj["metadata"], annotations=dict(annotations, **{LAST_APPLIED: MASK}))
+    return out
+
+
+def unified(change: Change, old: StoredObject | None, new: StoredObject | None, label_a: str, label_b: str,
+            show_secrets: bool = False) -> str:
+    """A unified YAML diff of one object; Secret values masked unless show_secrets."""
+    a = old.obj if old else None
+    b = new.obj if new else None
+    if is_secret(change.ref) and not show_secrets:
+        a, b = (masked(a, b) if a else None), (masked(b, a) if b else None)
+    a_text = yaml_text(a).splitlines(keepends=True) if a else []
+    b_text = yaml_text(b).splitlines(keepends=True) if b else []
+    return "".join(difflib.unified_diff(a_text, b_text, f"{label_a}: {change.ref}", f"{label_b}: {change.ref}"))

@@ -1,0 +1,154 @@
+"""Unit tests of the stored form and the archive format."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from datetime import datetime, timezone
+
+import pytest
+
+from hgbackup import archive
+from hgbackup.errors import IntegrityError
+from hgbackup.model import StoredObject
+
+LIVE_INGRESS = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "Ingress",
+    "metadata": {
+        "name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "42", "generation": 3,
+        "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": [{"manager": "kubectl"}],
+        "ownerReferences": [{"kind": "X", "name": "y"}], "labels": {"app": "web"},
+        "annotations": {"higress.io/timeout": "30"},
+    },
+    "spec": {"rules": [{"host": "a.example.com"}]},
+    "status": {"loadBalancer": {}},
+}
+
+
+def make_objects():
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+           "spec": {"clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"], "ports": [{"port": 80}]}}
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "mcpbridges.networking.higress.io", "namespace": ""}, "spec": {"group": "x"}}
+    return [StoredObject.from_object(o) for o in (LIVE_INGRESS, svc, crd)]
+
+
+def test_stored_form_drops_server_fields_and_keeps_user_fields():
+    obj = StoredObject.from_object(LIVE_INGRESS).obj
+    assert set(obj["metadata"]) == {"name", "namespace", "labels", "annotations"}
+    assert "status" not in obj
+    assert obj["spec"] == LIVE_INGRESS["spec"]
+    assert LIVE_INGRESS["metadata"]["uid"] == "u-1"  # the input is not modified
+
+
+def test_service_cluster_ips_dropped_and_cluster_scoped_namespace_dropped():
+    _, svc, crd = make_objects()
+    assert "clusterIP" not in svc.obj["spec"] and "clusterIPs" not in svc.obj["spec"]
+    assert "namespace" not in crd.obj["metadata"] and crd.ref.namespace is None
+
+
+def test_same_object_same_bytes_regardless_of_key_order():
+    a = StoredObject.from_object(LIVE_INGRESS)
+    reordered = json.loads(json.dumps(LIVE_INGRESS, sort_keys=True))
+    reordered["metadata"]["resourceVersion"] = "99"
+    b = StoredObject.from_object(reordered)
+    assert a.data == b.data and a.sha256 == b.sha256
+
+
+def build(objects=None, key=None):
+    objects = objects or make_objects()
+    data = archive.pack(objects)
+    manifest = archive.new_manifest("20260101T000000Z-abcdef", datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                    {"name": "c"}, objects, data, scope={}, tags=["t"], not_served=[], warnings=[],
+                                    owner_refs=[], encryption=None)
+    return data, json.loads(archive.json_bytes(manifest))
+
+
+def test_pack_is_deterministic_and_round_trips():
+    data, manifest = build()
+    again, _ = build()
+    assert data == again
+    objects = archive.open_archive(data, manifest, None)
+    assert [o.sha256 for o in objects] == [e["sha256"] for e in manifest["objects"]]
+    assert manifest["counts"] == {"customresourcedefinitions.apiextensions.k8s.io": 1,
+                                  "ingresses.networking.k8s.io": 1, "services": 1}
+
+
+def test_checksum_mismatch_and_truncation_are_refused():
+    data, manifest = build()
+    flipped = bytearray(data)
+    flipped[len(flipped) // 2] ^= 0xFF
+    with pytest.raises(IntegrityError, match="checksum mismatch"):
+        archive.open_archive(bytes(flipped), manifest, None)
+    with pytest.raises(IntegrityError, match="truncated"):
+        archive.open_archive(data[:-10], manifest, None)
+
+
+def _retar(entries, manifest):
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for info, payload in entries:
+            tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    data = raw.getvalue()
+    manifest = dict(manifest, archive=dict(manifest["archive"], size=len(data),
+                                           sha256=__import__("hashlib").sha256(data).hexdigest()))
+    return data, manifest
+
+
+def test_object_checksum_mismatch_names_the_object():
+    objects = make_objects()
+    data, manifest = build(objects)
+    tampered = []
+    for obj in objects:
+        info = tarfile.TarInfo(obj.archive_path)
+        payload = obj.data.replace(b"a.example.com", b"b.example.com")
+        info.size = len(payload)
+        tampered.append((info, payload))
+    data, manifest = _retar(tampered, manifest)
+    with pytest.raises(IntegrityError, match="ingresses/shop/web.json checksum mismatch"):
+        archive.open_archive(data, manifest, None)
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("../../etc/passwd", tarfile.REGTYPE),
+    ("/abs/path.json", tarfile.REGTYPE),
+    ("resources/core/services/shop/link.json", tarfile.SYMTYPE),
+    ("resources/core/services/shop/dev.json", tarfile.CHRTYPE),
+])
+def test_hostile_entries_are_refused(name, kind):
+    _, manifest = build()
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    payload = b"{}" if kind == tarfile.REGTYPE else None
+    info.size = len(payload or b"")
+    if kind == tarfile.SYMTYPE:
+        info.linkname = "/etc/passwd"
+    data, manifest = _retar([(info, payload)], manifest)
+    with pytest.raises(IntegrityError):
+        archive.open_archive(data, manifest, None)
+
+
+def test_archive_expanding_beyond_manifest_is_refused():
+    objects = make_objects()
+    _, manifest = build(objects)
+    big = objects[0]
+    info = tarfile.TarInfo(big.archive_path)
+    payload = b" " * (manifest["archive"]["unpacked_size"] + 1)
+    info.size = len(payload)
+    data, manifest = _retar([(info, payload)], manifest)
+    with pytest.raises(IntegrityError, match="expands beyond"):
+        archive.open_archive(data, manifest, None)
+
+
+@pytest.mark.parametrize("doc,match", [
+    (b"not json", "not valid JSON"),
+    (b"[]", "not a JSON object"),
+    (json.dumps({"format": "hgbackup/v9"}).encode(), "unknown manifest format 'hgbackup/v9'"),
+    (json.dumps({"format": "hgbackup/v1", "id": "x"}).encode(), "lacks"),
+])
+def test_bad_manifests_are_refused(doc, match):
+    with pytest.raises(IntegrityError, match=match):
+        archive.parse_manifest(doc, "snapshot x")

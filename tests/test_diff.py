@@ -1,0 +1,127 @@
+"""Unit tests of matching, path rendering and masking in diff, and the diff command on local snapshots."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import EXAMPLE
+
+from hgbackup.cli import cli
+from hgbackup.diff import changed_paths, compare, masked, render_path
+from hgbackup.model import StoredObject
+
+ING = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+       "metadata": {"name": "web", "namespace": "shop", "annotations": {"higress.io/timeout": "30"}},
+       "spec": {"rules": [{"host": "a.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix"}]}}]}}
+SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "shop"},
+          "data": {"nacosPassword": "c2VjcmV0LW9uZQ==", "user": "dXNlcg=="}}
+
+
+def objs(*items):
+    return [StoredObject.from_object(i) for i in items]
+
+
+def test_render_path():
+    assert render_path(["spec", "rules", 0, "http", "paths", 0, "path"]) == "spec.rules[0].http.paths[0].path"
+    assert render_path(["metadata", "annotations", "higress.io/timeout"]) == 'metadata.annotations["higress.io/timeout"]'
+
+
+def test_matching_added_removed_changed():
+    changed = copy.deepcopy(ING)
+    changed["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/v2"
+    changed["metadata"]["annotations"]["higress.io/timeout"] = "60"
+    other = dict(copy.deepcopy(ING), metadata={"name": "other", "namespace": "shop"})
+    result = compare(objs(ING, SECRET), objs(changed, other))
+    assert sorted((c.op, c.ref.name) for c in result.changes) == [("+", "other"), ("-", "s"), ("M", "web")]
+    change = next(c for c in result.changes if c.op == "M")
+    assert change.paths == ('metadata.annotations["higress.io/timeout"]', "spec.rules[0].http.paths[0].path")
+    assert result.summary() == {"added": 1, "removed": 1, "changed": 1, "unchanged": 0}
+
+
+def test_server_fields_never_show_as_changes():
+    live = copy.deepcopy(ING)
+    live["metadata"].update(uid="x", resourceVersion="9", managedFields=[{}], generation=4)
+    live["status"] = {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}
+    assert compare(objs(ING), objs(live)).same
+
+
+def test_filters():
+    changed = copy.deepcopy(ING)
+    changed["spec"]["rules"][0]["host"] = "b.example.com"
+    result = compare(objs(ING), objs(changed), kinds={("", "Secret")})
+    assert result.same
+    assert compare(objs(ING), objs(changed), namespaces={"other"}).same
+    assert not compare(objs(ING), objs(changed), namespaces={"shop"}).same
+
+
+def test_secret_paths_are_keys_and_masking_hides_values():
+    new = copy.deepcopy(SECRET)
+    new["data"]["nacosPassword"] = "c2VjcmV0LXR3bw=="
+    assert changed_paths(SECRET, new) == ["data.nacosPassword"]
+    text = json.dumps(masked(new, SECRET))
+    assert "c2VjcmV0" not in text and "dXNlcg" not in text
+    assert masked(new, SECRET)["data"] == {"nacosPassword": "<redacted, changed>", "user": "<redacted>"}
+
+
+@pytest.fixture
+def two_snapshots(tmp_path):
+    store = str(tmp_path / "store")
+    runner = CliRunner()
+    first = json.loads(runner.invoke(cli, ["snapshot", "--from-file", EXAMPLE, "--store", store, "-o", "json"]).stdout)
+    items = yaml.safe_load(open(EXAMPLE))["items"]
+    secret = next(i for i in items if i["metadata"]["name"] == "nacos-auth-x7k2p")
+    secret["data"]["nacosPassword"] = "Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA=="
+    ing = next(i for i in items if i["metadata"]["name"] == "shop-api")
+    ing["spec"]["rules"][0]["host"] = "api2.example.com"
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    second = json.loads(runner.invoke(cli, ["snapshot", "--from-file", str(changed), "--store", store,
+                                            "-o", "json"]).stdout)
+    return store, first["id"], second["id"]
+
+
+def test_diff_command_json_and_exit_codes(two_snapshots):
+    store, a, b = two_snapshots
+    runner = CliRunner()
+    same = runner.invoke(cli, ["diff", a, a, "--store", store])
+    assert same.exit_code == 0 and "0 added, 0 removed, 0 changed, 25 unchanged" in same.stdout
+    result = runner.invoke(cli, ["diff", a, b, "--store", store, "-o", "json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["added"] == [] and doc["removed"] == []
+    assert {c["ref"]["name"]: c["paths"] for c in doc["changed"]} == {
+        "nacos-auth-x7k2p": ["data.nacosPassword"], "shop-api": ["spec.rules[0].host"]}
+    assert doc["changed"][0]["ref"].keys() == {"apiVersion", "kind", "namespace", "name"}
+
+
+def test_diff_never_prints_secret_values_unless_asked(two_snapshots):
+    store, a, b = two_snapshots
+    runner = CliRunner()
+    values = ("Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA==", "Changed-Nacos-Password", "RXhhbXBsZS1OYWNvcy1QYXNzd29yZC0y",
+              "Example-Nacos-Password-2")
+    for args in ([], ["--unified"], ["-o", "json"], ["-o", "yaml"], ["--unified", "-o", "json"]):
+        result = runner.invoke(cli, ["diff", a, b, "--store", store, *args])
+        assert result.exit_code == 1
+        for value in values:
+            assert value not in result.stdout and value not in result.stderr, args
+    revealed = runner.invoke(cli, ["diff", a, b, "--store", store, "--unified", "--show-secrets"])
+    assert "Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA==" in revealed.stdout
+
+
+def test_diff_text_lines_and_unified(two_snapshots):
+    store, a, b = two_snapshots
+    result = CliRunner().invoke(cli, ["diff", a, b, "--store", store, "--unified", "--kind", "Ingress"])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "M Ingress.networking.k8s.io shop/shop-api  spec.rules[0].host"
+    assert "-  - host: api.example.com" in lines and "+  - host: api2.example.com" in lines
+    assert lines[-1] == "0 added, 0 removed, 1 changed, 2 unchanged"
+
+
+def test_diff_snapshot_against_manifest_file(two_snapshots):
+    store, a, _ = two_snapshots
+    result = CliRunner().invoke(cli, ["diff", a, EXAMPLE, "--store", store])
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,91 @@
+"""One storage contract, run unchanged against the local folder store and the real MinIO."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from hgbackup.errors import NotFound, Unreachable
+from hgbackup.store import open_store
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request, tmp_path):
+    if request.param == "local":
+        return open_store(str(tmp_path / "store"))
+    bucket = request.getfixturevalue("bucket")
+    endpoint = request.getfixturevalue("testenv")["HGBACKUP_TEST_S3_ENDPOINT"]
+    return open_store(f"s3://{bucket}/some/prefix", s3_endpoint=endpoint)
+
+
+def test_put_get_exists(store):
+    store.put("c/snapshots/1/archive.tar.gz", b"\x00\x01binary")
+    assert store.get("c/snapshots/1/archive.tar.gz") == b"\x00\x01binary"
+    assert store.exists("c/snapshots/1/archive.tar.gz")
+    assert not store.exists("c/snapshots/1/manifest.json")
+
+
+def test_put_overwrites(store):
+    store.put("k", b"one")
+    store.put("k", b"two")
+    assert store.get("k") == b"two"
+
+
+def test_list_by_prefix_sorted(store):
+    for key in ("b/2", "a/1", "a/2", "ab/3"):
+        store.put(key, key.encode())
+    assert store.list("a/") == ["a/1", "a/2"]
+    assert store.list("") == ["a/1", "a/2", "ab/3", "b/2"]
+
+
+def test_missing_key_is_not_found(store):
+    with pytest.raises(NotFound):
+        store.get("nope/never")
+
+
+def test_delete_is_idempotent(store):
+    store.put("x/y", b"1")
+    store.delete("x/y")
+    store.delete("x/y")
+    assert not store.exists("x/y")
+    assert store.list("") == []
+
+
+def test_large_blob_round_trips(store):
+    blob = os.urandom(3 * 1024 * 1024)
+    store.put("big", blob)
+    assert store.get("big") == blob
+
+
+def test_local_store_modes(tmp_path):
+    store = open_store(f"file://{tmp_path}/s")
+    store.put("c/snapshots/1/manifest.json", b"{}")
+    path = tmp_path / "s" / "c" / "snapshots" / "1"
+    assert stat.S_IMODE(os.stat(path / "manifest.json").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+
+
+@pytest.mark.s3
+def test_missing_bucket_is_unreachable(testenv):
+    store = open_store("s3://no-such-bucket-hgb/x", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+    with pytest.raises(Unreachable, match="does not exist"):
+        store.put("k", b"1")
+
+
+@pytest.mark.s3
+def test_wrong_credentials_are_access_denied(testenv, bucket, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+    store = open_store(f"s3://{bucket}", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+    with pytest.raises(Unreachable):
+        store.get("k")
+
+
+def test_unreachable_endpoint(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    store = open_store("s3://b/p", s3_endpoint="http://127.0.0.1:9")
+    with pytest.raises(Unreachable, match="cannot reach"):
+        store.get("k")
