@@ -1,0 +1,56 @@
+"""diff against the live cluster, on the real API server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import create_objects, example_objects, rand_name
+from kubernetes import client
+
+from hgbackup.cli import cli
+
+pytestmark = pytest.mark.kube
+
+
+def test_diff_snapshot_against_live_reports_exactly_three_changes(k8s, crds, kubeconfig, tmp_path):
+    core = client.CoreV1Api(k8s)
+    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
+    for ns in (hns, app):
+        core.create_namespace({"metadata": {"name": ns}})
+    create_objects(k8s, example_objects(hns, app, suffix))
+    store = str(tmp_path / "store")
+    runner = CliRunner()
+    snap = runner.invoke(cli, ["snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                               "-n", hns, "-n", app, "-o", "json"])
+    assert snap.exit_code == 0, snap.output
+    sid = json.loads(snap.stdout)["id"]
+
+    same = runner.invoke(cli, ["diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store])
+    assert same.exit_code == 0, same.output
+
+    # change one field, delete one object, add one object, and change a Secret value
+    net = client.NetworkingV1Api(k8s)
+    net.patch_namespaced_ingress("shop-api", app, {"metadata": {"annotations": {"higress.io/timeout": "99"}}})
+    client.CustomObjectsApi(k8s).delete_namespaced_custom_object(
+        "networking.higress.io", "v1", hns, "http2rpcs", "order-dubbo")
+    create_objects(k8s, [{"apiVersion": "extensions.higress.io/v1alpha1", "kind": "WasmPlugin",
+                          "metadata": {"name": "new-plugin", "namespace": hns}, "spec": {"url": "oci://x/y:1"}}])
+    new_password = "TmV3LUxpdmUtU2VjcmV0LVZhbHVl"  # "New-Live-Secret-Value"
+    core.patch_namespaced_secret("nacos-auth-x7k2p", hns, {"data": {"nacosPassword": new_password}})
+
+    result = runner.invoke(cli, ["diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, "-o", "json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert [(r["kind"], r["name"]) for r in doc["added"]] == [("WasmPlugin", "new-plugin")]
+    assert [(r["kind"], r["name"]) for r in doc["removed"]] == [("Http2Rpc", "order-dubbo")]
+    assert sorted((c["ref"]["name"], tuple(c["paths"])) for c in doc["changed"]) == [
+        ("nacos-auth-x7k2p", ("data.nacosPassword",)),
+        ("shop-api", ('metadata.annotations["higress.io/timeout"]',)),
+    ]
+    for args in ([], ["--unified"], ["-o", "yaml"]):
+        out = runner.invoke(cli, ["diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, *args])
+        assert out.exit_code == 1
+        assert new_password not in out.stdout + out.stderr and "New-Live-Secret-Value" not in out.stdout
+        assert "RXhhbXBsZS1OYWNvcy1QYXNzd29yZC0y" not in out.stdout
