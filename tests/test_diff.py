@@ -27,7 +27,8 @@ def objs(*items):
 
 def test_render_path():
     assert render_path(["spec", "rules", 0, "http", "paths", 0, "path"]) == "spec.rules[0].http.paths[0].path"
-    assert render_path(["metadata", "annotations", "higress.io/timeout"]) == 'metadata.annotations["higress.io/timeout"]'
+    rendered = render_path(["metadata", "annotations", "higress.io/timeout"])
+    assert rendered == 'metadata.annotations["higress.io/timeout"]'
 
 
 def test_matching_added_removed_changed():

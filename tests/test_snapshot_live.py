@@ -80,8 +80,11 @@ def test_snapshot_from_a_kubectl_style_dump_equals_the_live_one(populated, kubec
     files = json.loads(run("snapshot", "--from-file", str(path), "--store", store, "--higress-namespace", hns,
                            "-n", hns, "-n", app, "-o", "json").stdout)
     repo = Repository(open_store(store))
-    a = {(o["kind"], o["namespace"], o["name"], o["sha256"]) for o in repo.manifest(repo.resolve(live["id"]))["objects"]}
-    b = {(o["kind"], o["namespace"], o["name"], o["sha256"]) for o in repo.manifest(repo.resolve(files["id"]))["objects"]}
+    def content(sid):
+        entries = repo.manifest(repo.resolve(sid))["objects"]
+        return {(o["kind"], o["namespace"], o["name"], o["sha256"]) for o in entries}
+
+    a, b = content(live["id"]), content(files["id"])
     assert a == b and len(a) >= 25
 
 
@@ -130,4 +133,5 @@ def test_snapshot_into_minio_then_verify_and_list(populated, kubeconfig, testenv
     assert "ok" in run("verify", "latest", "--store", store, *endpoint).stdout
     s3 = open_store(store, s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
     keys = s3.list("")
-    assert keys == sorted([f"prod-1/snapshots/{doc['id']}/archive.tar.gz", f"prod-1/snapshots/{doc['id']}/manifest.json"])
+    prefix = f"prod-1/snapshots/{doc['id']}"
+    assert keys == [f"{prefix}/archive.tar.gz", f"{prefix}/manifest.json"]
