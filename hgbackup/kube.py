@@ -46,7 +46,8 @@ class Served:
     """What discovery says of one catalogue kind on this cluster."""
 
     kind: catalogue.Kind
-    version: str | None  # None: not served
+    version: str | None  # the preferred served version; None: not served
+    versions: tuple[str, ...] = ()  # every served version
 
     @property
     def api_version(self) -> str:
@@ -85,10 +86,13 @@ class Kube:
         self.api.close()
 
     # -- raw requests --------------------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, query: dict | None = None, body: bytes | None = None,
+    def request(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
                 content_type: str = "application/json", timeout: float = 60) -> dict:
         """One API call, retried with backoff on 429, 5xx and connection errors; returns the decoded JSON."""
         import urllib3
+
+        if body is not None and content_type != "application/json":
+            body = json.dumps(body).encode()  # the client sends bytes as they are; dicts it encodes as JSON
 
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -139,13 +143,10 @@ class Kube:
             resources[("", "v1")] = {r["name"] for r in self.request("GET", "/api/v1").get("resources", [])}
             result = {}
             for kind in catalogue.KINDS:
-                version = None
-                candidates = [groups.get(kind.group)] + [v for (g, v) in resources if g == kind.group]
-                for v in candidates:
-                    if v and kind.plural in resources.get((kind.group, v), set()):
-                        version = v
-                        break
-                result[kind.key] = Served(kind, version)
+                serving = tuple(v for (g, v), names in resources.items() if g == kind.group and kind.plural in names)
+                preferred = groups.get(kind.group)
+                version = preferred if preferred in serving else (serving[0] if serving else None)
+                result[kind.key] = Served(kind, version, serving)
             self._served = result
         return self._served
 
@@ -211,13 +212,21 @@ class Kube:
         meta = obj["metadata"]
         path = self.object_path(kind, version, meta.get("namespace"), meta["name"])
         query = {"fieldManager": "hgbackup", "force": "true" if force else None, "dryRun": "All" if dry_run else None}
-        body = json.dumps(obj).encode()
-        return self.request("PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml")
+        return self.request("PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml")
+
+    def replace(self, kind: catalogue.Kind, version: str, obj: dict, resource_version: str, *,
+                dry_run: bool = False) -> dict:
+        """PUT the whole object (optimistic concurrency on resource_version): fields others set are dropped."""
+        meta = obj["metadata"]
+        body = dict(obj, metadata=dict(meta, resourceVersion=resource_version))
+        path = self.object_path(kind, version, meta.get("namespace"), meta["name"])
+        return self.request("PUT", path, query={"fieldManager": "hgbackup", "dryRun": "All" if dry_run else None},
+                            body=body)
 
     def create(self, kind: catalogue.Kind, version: str, obj: dict, *, dry_run: bool = False) -> dict:
         path = self.collection_path(kind, version, obj["metadata"].get("namespace"))
         return self.request("POST", path, query={"dryRun": "All" if dry_run else None, "fieldManager": "hgbackup"},
-                            body=json.dumps(obj).encode())
+                            body=obj)
 
     def delete(self, kind: catalogue.Kind, version: str, namespace: str | None, name: str, *,
                dry_run: bool = False) -> None:

@@ -257,3 +257,29 @@ def example_objects(higress_ns: str, app_ns: str, suffix: str) -> list[dict]:
 def expected_example(higress_ns: str, app_ns: str, suffix: str) -> set[tuple[str, str, str]]:
     mapping = {"higress-system": higress_ns, "shop": app_ns, "-": "-"}
     return {(k, mapping[ns], n if ns != "-" else f"{n}-{suffix}") for k, ns, n in EXAMPLE_SELECTED}
+
+
+@pytest.fixture
+def empty_cluster(tmp_path):
+    """A second, brand-new API server (no CRDs, no objects) for disaster-recovery tests; yields its kubeconfig."""
+    binary = subprocess.run([os.path.join(ROOT, "scripts", "testenv"), "cluster-binary"], check=True,
+                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    folder = tmp_path / "empty-cluster"
+    folder.mkdir()
+    log = open(folder / "apiserver.log", "wb")
+    proc = subprocess.Popen([binary, "-dir", str(folder)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        while not (folder / "ready").exists():
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"empty test cluster did not start; see {folder / 'apiserver.log'}")
+            time.sleep(0.2)
+        yield str(folder / "admin.kubeconfig")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -1,0 +1,180 @@
+"""Restore against the real API server: disaster recovery into an empty server, order, policies, dry run, prune."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import create_objects, example_objects, rand_name
+from kubernetes import client
+
+from hgbackup import catalogue
+from hgbackup.cli import cli
+from hgbackup.kube import Kube
+
+pytestmark = pytest.mark.kube
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    return result
+
+
+def restore_json(*args, code=0):
+    return json.loads(run("restore", "-o", "json", *args, code=code).stdout)
+
+
+@pytest.fixture
+def source(k8s, crds, kubeconfig, tmp_path):
+    """The example cluster in fresh namespaces, and a snapshot of it in a local store."""
+    core = client.CoreV1Api(k8s)
+    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
+    for ns in (hns, app):
+        core.create_namespace({"metadata": {"name": ns}})
+    create_objects(k8s, example_objects(hns, app, suffix))
+    store = str(tmp_path / "store")
+    doc = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                         "-n", hns, "-n", app, "-o", "json").stdout)
+    return {"hns": hns, "app": app, "store": store, "id": doc["id"]}
+
+
+def test_disaster_recovery_into_an_empty_cluster(source, empty_cluster):
+    store, sid = source["store"], source["id"]
+    doc = restore_json(sid, "--store", store, "--kubeconfig", empty_cluster, "--yes")
+    assert doc["summary"]["failed"] == 0 and doc["summary"]["skipped"] == 0
+    assert doc["summary"]["created"] > 25 and doc["safety_snapshot"]
+    actions = {(r["ref"]["kind"], r["ref"]["name"]): r["action"] for r in doc["results"]}
+    assert actions[("Namespace", source["app"])] == "created"
+    assert actions[("CustomResourceDefinition", "mcpbridges.networking.higress.io")] == "created"
+
+    # a live snapshot of the new cluster equals the original
+    run("diff", sid, "live", "--store", store, "--kubeconfig", empty_cluster)
+
+    # tiers were created in order: every object of tier t has a lower resourceVersion than any of tier t+1
+    kube = Kube(empty_cluster)
+    served = kube.served()
+    by_tier: dict[int, list[int]] = {}
+    for entry in doc["results"]:
+        ref = entry["ref"]
+        if ref["kind"] == "Namespace":
+            continue
+        kind = catalogue.BY_GROUP_KIND[(catalogue.group_of(ref["apiVersion"]), ref["kind"])]
+        live = kube.get(kind, served[kind.key].version, ref["namespace"], ref["name"])
+        by_tier.setdefault(kind.tier, []).append(int(live["metadata"]["resourceVersion"]))
+    tiers = sorted(by_tier)
+    assert len(tiers) >= 8
+    for lower, upper in zip(tiers, tiers[1:]):
+        assert max(by_tier[lower]) < min(by_tier[upper]), (lower, upper)
+
+    # a second restore changes nothing
+    again = restore_json(sid, "--store", store, "--kubeconfig", empty_cluster, "--yes", "--no-safety-snapshot")
+    assert {r["action"] for r in again["results"]} == {"unchanged"}
+
+
+def test_existing_policies(source, k8s, kubeconfig):
+    store, sid, app = source["store"], source["id"], source["app"]
+    net = client.NetworkingV1Api(k8s)
+    net.patch_namespaced_ingress("shop-api", app, {"metadata": {"annotations": {"higress.io/timeout": "1"}}})
+    common = ["--store", store, "--kubeconfig", kubeconfig, "--yes", "--no-safety-snapshot", "--kind", "Ingress"]
+
+    skipped = restore_json(sid, *common, "--existing", "skip", code=3)
+    assert [r["ref"]["name"] for r in skipped["results"] if r["action"] == "skipped"] == ["shop-api"]
+    failed = restore_json(sid, *common, "--existing", "fail", code=3)
+    assert [r["ref"]["name"] for r in failed["results"] if r["action"] == "failed"] == ["shop-api"]
+    assert net.read_namespaced_ingress("shop-api", app).metadata.annotations["higress.io/timeout"] == "1"
+
+    updated = restore_json(sid, *common)
+    assert [r["ref"]["name"] for r in updated["results"] if r["action"] == "updated"] == ["shop-api"]
+    assert net.read_namespaced_ingress("shop-api", app).metadata.annotations.get("higress.io/timeout") is None
+
+
+def test_an_invalid_object_fails_alone(k8s, kubeconfig, tmp_path):
+    ns = rand_name("bad")
+    objs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fine", "namespace": ns}, "data": {"a": "1"}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "broken", "namespace": ns},
+         "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Bogus",
+                                                 "backend": {"service": {"name": "s", "port": {"number": 80}}}}]}}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "ok", "namespace": ns},
+         "spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}},
+    ]
+    path = tmp_path / "objs.yaml"
+    path.write_text(yaml.safe_dump_all(objs))
+    store = str(tmp_path / "store")
+    sid = json.loads(run("snapshot", "--from-file", str(path), "--store", store, "--higress-namespace", ns,
+                         "-o", "json").stdout)["id"]
+    doc = restore_json(sid, "--store", store, "--kubeconfig", kubeconfig, "--yes", "--no-safety-snapshot", code=3)
+    actions = {r["ref"]["name"]: r["action"] for r in doc["results"]}
+    assert actions == {ns: "created", "fine": "created", "broken": "failed", "ok": "created"}
+    message = next(r["message"] for r in doc["results"] if r["ref"]["name"] == "broken")
+    assert "pathType" in message
+
+
+def test_dry_run_writes_nothing_and_validates(source, k8s, kubeconfig):
+    store, sid = source["store"], source["id"]
+    target = rand_name("dry")
+    doc = restore_json(sid, "--store", store, "--kubeconfig", kubeconfig, "--dry-run",
+                       "--namespace-map", f"{source['app']}:{target}", "-n", source["app"])
+    assert doc["dry_run"] is True and doc["safety_snapshot"] is None and doc["summary"]["failed"] == 0
+    assert any(r["action"] == "created" and r["ref"]["namespace"] == target for r in doc["results"])
+    names = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
+    assert target not in names
+    rows = json.loads(run("list", "--store", store, "-o", "json").stdout)
+    assert len(rows) == 1  # no safety snapshot either
+
+    # existing namespace: dry run of an update is validated by the server and not written
+    net = client.NetworkingV1Api(k8s)
+    net.patch_namespaced_ingress("shop-api", source["app"], {"metadata": {"annotations": {"higress.io/timeout": "7"}}})
+    dry = restore_json(sid, "--store", store, "--kubeconfig", kubeconfig, "--dry-run", "--kind", "Ingress")
+    assert [r["ref"]["name"] for r in dry["results"] if r["action"] == "updated"] == ["shop-api"]
+    assert net.read_namespaced_ingress("shop-api", source["app"]).metadata.annotations["higress.io/timeout"] == "7"
+
+
+def test_namespace_mapping(source, k8s, kubeconfig):
+    store, sid = source["store"], source["id"]
+    target = rand_name("mapped")
+    doc = restore_json(sid, "--store", store, "--kubeconfig", kubeconfig, "--yes", "--no-safety-snapshot",
+                       "-n", source["app"], "--namespace-map", f"{source['app']}:{target}")
+    assert doc["summary"]["failed"] == 0
+    route = client.CustomObjectsApi(k8s).get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", target, "httproutes", "blog")
+    assert route["spec"]["hostnames"] == ["blog.example.org"]
+    assert client.NetworkingV1Api(k8s).read_namespaced_ingress("shop-api", target).spec.tls[0].secret_name
+
+
+def test_prune_needs_yes_and_deletes_what_the_snapshot_lacks(source, k8s, kubeconfig):
+    store, sid, hns = source["store"], source["id"], source["hns"]
+    extra = {"apiVersion": "extensions.higress.io/v1alpha1", "kind": "WasmPlugin",
+             "metadata": {"name": "added-later", "namespace": hns}, "spec": {"url": "oci://x/y:1"}}
+    create_objects(k8s, [extra])
+    run("restore", sid, "--store", store, "--kubeconfig", kubeconfig, "--prune", code=2)
+    plan = restore_json(sid, "--store", store, "--kubeconfig", kubeconfig, "--prune", "--dry-run")
+    assert [r["ref"]["name"] for r in plan["results"] if r["action"] == "pruned"] == ["added-later"]
+    doc = restore_json(sid, "--store", store, "--kubeconfig", kubeconfig, "--prune", "--yes")
+    assert [r["ref"]["name"] for r in doc["results"] if r["action"] == "pruned"] == ["added-later"]
+    plugins = client.CustomObjectsApi(k8s).list_namespaced_custom_object(
+        "extensions.higress.io", "v1alpha1", hns, "wasmplugins")["items"]
+    assert "added-later" not in {p["metadata"]["name"] for p in plugins}
+    run("diff", sid, "live", "--store", store, "--kubeconfig", kubeconfig)
+
+    # the safety snapshot taken before that restore brings the plugin back
+    safety = doc["safety_snapshot"]
+    back = restore_json(safety, "--store", store, "--kubeconfig", kubeconfig, "--yes", "--prune")
+    assert [r["ref"]["name"] for r in back["results"] if r["action"] == "created"] == ["added-later"]
+    run("diff", safety, "live", "--store", store, "--kubeconfig", kubeconfig)
+
+
+def test_bad_archive_is_refused_before_touching_the_cluster(source, tmp_path):
+    import glob
+
+    archive = glob.glob(f"{source['store']}/**/archive.tar.gz", recursive=True)[0]
+    with open(archive, "r+b") as fh:
+        fh.seek(40)
+        fh.write(b"\x00" * 16)
+    # an unreachable kubeconfig proves the cluster was never contacted: integrity fails first
+    result = run("restore", source["id"], "--store", source["store"], "--kubeconfig", str(tmp_path / "none"),
+                 "--yes", code=4)
+    assert "checksum" in result.stderr
