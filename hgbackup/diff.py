@@ -12,8 +12,6 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from deepdiff import DeepDiff
-
 from .model import Ref, StoredObject
 from .render import yaml_text
 
@@ -97,6 +95,8 @@ def compare(a: list[StoredObject], b: list[StoredObject], *, kinds: set[tuple[st
 
 def changed_paths(old: dict, new: dict) -> list[str]:
     """Dotted paths of every changed leaf: `spec.rules[0].host`, `metadata.annotations["higress.io/timeout"]`."""
+    from deepdiff import DeepDiff  # imported here: it costs ~0.5 s and most commands never need it
+
     old = {k: v for k, v in old.items() if k != "apiVersion"}
     new = {k: v for k, v in new.items() if k != "apiVersion"}
     tree = DeepDiff(old, new, view="tree", ignore_order=False)

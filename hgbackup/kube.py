@@ -12,6 +12,7 @@ import json
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -136,11 +137,12 @@ class Kube:
                 for v in group.get("versions", []):
                     resources.setdefault((group["name"], v["version"]), set())
             wanted_groups = {k.group for k in catalogue.KINDS}
-            for (group, version) in list(resources):
-                if group in wanted_groups:
-                    listing = self.request("GET", f"/apis/{group}/{version}")
-                    resources[(group, version)] = {r["name"] for r in listing.get("resources", [])}
-            resources[("", "v1")] = {r["name"] for r in self.request("GET", "/api/v1").get("resources", [])}
+            paths = {gv: f"/apis/{gv[0]}/{gv[1]}" for gv in resources if gv[0] in wanted_groups}
+            paths[("", "v1")] = "/api/v1"
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                listings = pool.map(lambda path: self.request("GET", path), paths.values())
+                for gv, listing in zip(paths, listings):
+                    resources[gv] = {r["name"] for r in listing.get("resources", [])}
             result = {}
             for kind in catalogue.KINDS:
                 serving = tuple(v for (g, v), names in resources.items() if g == kind.group and kind.plural in names)

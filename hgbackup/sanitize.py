@@ -6,7 +6,6 @@ bytes (sorted keys, compact separators) and therefore the same sha256.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 
@@ -29,18 +28,23 @@ ANNOTATIONS_DROPPED = ("deployment.kubernetes.io/revision",)
 
 
 def stored_form(obj: dict) -> dict:
-    """A copy of `obj` without server-set fields (see DESIGN.md, "Stored form of an object")."""
-    out = copy.deepcopy(obj)
+    """A copy of `obj` without server-set fields (see DESIGN.md, "Stored form of an object").
+
+    Only the containers on the paths it changes are copied (top level, metadata, annotations, stripped paths), so
+    the input is never modified and large objects are not deep-copied.
+    """
+    out = dict(obj)
     out.pop("status", None)
-    meta = out.get("metadata") or {}
+    meta = dict(out.get("metadata") or {})
+    out["metadata"] = meta
     for field in METADATA_DROPPED:
         meta.pop(field, None)
     annotations = meta.get("annotations")
-    if annotations:
-        for key in ANNOTATIONS_DROPPED:
-            annotations.pop(key, None)
-        if not annotations:
-            meta.pop("annotations", None)
+    if annotations and any(key in annotations for key in ANNOTATIONS_DROPPED):
+        annotations = {k: v for k, v in annotations.items() if k not in ANNOTATIONS_DROPPED}
+        meta["annotations"] = annotations
+    if "annotations" in meta and not annotations:
+        meta.pop("annotations")
     if meta.get("labels") == {}:
         meta.pop("labels")
     if not meta.get("namespace"):
@@ -55,13 +59,16 @@ def stored_form(obj: dict) -> dict:
 
 
 def _drop(obj: dict, path: tuple[str, ...]) -> None:
+    """Remove obj[path...], copying each dict on the way so that the caller's input stays untouched."""
     node = obj
     for part in path[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
+        child = node.get(part)
+        if not isinstance(child, dict):
             return
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
+        child = dict(child)
+        node[part] = child
+        node = child
+    node.pop(path[-1], None)
 
 
 def canonical_bytes(obj: dict) -> bytes:

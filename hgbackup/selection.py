@@ -187,6 +187,11 @@ def service_refs(obj: dict) -> set[tuple[str, str]]:
 # -- the rules ---------------------------------------------------------------------------------------------------
 def select(candidates: list[dict], scope: Scope) -> list[dict]:
     """The objects of `candidates` that a snapshot with this scope holds (see DESIGN.md, default scope)."""
+    return select_with_refs(candidates, scope)[0]
+
+
+def select_with_refs(candidates: list[dict], scope: Scope) -> tuple[list[dict], set[tuple[str, str]]]:
+    """`select`, plus the (namespace, name) of every Secret the selected objects reference."""
     kinds = {k.key: k for k in scope.kinds()}
     by_kind: dict[str, list[dict]] = {}
     for obj in candidates:
@@ -215,7 +220,7 @@ def select(candidates: list[dict], scope: Scope) -> list[dict]:
     if catalogue.CRDS.key in kinds:
         wanted_crds = crd_names(kinds.values())
         chosen.extend(o for o in by_kind.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
-    return _dedupe(chosen)
+    return _dedupe(chosen), secret_wanted
 
 
 def crd_names(kinds) -> set[str]:

@@ -129,9 +129,7 @@ def _wanted_by_get(raw: list[dict], kinds, served, scope: Scope) -> list[tuple]:
     keys = {k.key for k in kinds}
     if catalogue.SECRETS.key in keys:
         have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in raw if o.get("kind") == "Secret"}
-        refs = {(scope.higress_namespace, selection.CONSOLE_SECRET)}
-        for obj in selection.select(raw, scope):
-            refs |= selection.secret_refs(obj, scope.higress_namespace)
+        refs = {(scope.higress_namespace, selection.CONSOLE_SECRET)} | selection.select_with_refs(raw, scope)[1]
         wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
     if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
         custom = [k for k in kinds if k.custom and served[k.key].version]

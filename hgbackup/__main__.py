@@ -1,0 +1,3 @@
+from hgbackup.cli import main
+
+main()
