@@ -293,7 +293,7 @@ def _apply(kube: Kube, step: Step, options: Options) -> Result:
     for attempt in range(CONFLICT_RETRIES):
         try:
             applied = kube.apply(kind, version, body, force=True, dry_run=options.dry_run)
-            if content_sha(applied) != content_sha(body):
+            if step.live_sha is not None and content_sha(applied) != content_sha(body):
                 # Server-side apply leaves fields that other managers own (an annotation added by hand, say);
                 # a restore must give back the snapshot's object, so replace it whole.
                 applied = kube.replace(kind, version, body, applied["metadata"]["resourceVersion"],

@@ -126,3 +126,9 @@ def test_diff_snapshot_against_manifest_file(two_snapshots):
     store, a, _ = two_snapshots
     result = CliRunner().invoke(cli, ["diff", a, EXAMPLE, "--store", store])
     assert result.exit_code == 0, result.output
+
+
+def test_paths_for_list_length_changes_and_type_changes():
+    old = {"spec": {"hosts": ["a", "b"], "x": 1}, "metadata": {"name": "n"}}
+    new = {"spec": {"hosts": ["a", "c", "b"], "x": "1"}, "metadata": {"name": "n", "labels": {"k": "v"}}}
+    assert changed_paths(old, new) == ["metadata.labels", "spec.hosts[1]", "spec.x"]
