@@ -35,7 +35,8 @@ for obj in json.load(open(sys.argv[2])):
     base = f"/apis/{obj['apiVersion']}" if group else f"/api/{obj['apiVersion']}"
     plural = {"Ingress": "ingresses", "ConfigMap": "configmaps"}[obj["kind"]]
     path = f"{base}/namespaces/{obj['metadata']['namespace']}/{plural}/{obj['metadata']['name']}"
-    _, url, headers, _, _ = api.param_serialize("PATCH", path, query_params=[("fieldManager", "seq"), ("force", "true")],
+    query = [("fieldManager", "seq"), ("force", "true")]
+    _, url, headers, _, _ = api.param_serialize("PATCH", path, query_params=query,
         header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
         auth_settings=["BearerToken"])
     resp = api.call_api("PATCH", url, header_params=headers, body=json.dumps(obj).encode())
