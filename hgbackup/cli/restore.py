@@ -90,37 +90,43 @@ def restore_cmd(snapshot_id, dry_run, yes, no_safety_snapshot, fmt, cluster, enc
     chosen = restore.choose(objects, options)
 
     kube = kube_from(opts, pool_size=max(16, options.concurrency * 2))
-    scope = safety_scope(manifest, options)
+    apply_with_safety(kube, repo, chosen, options, safety_scope(manifest, options), fmt=fmt, yes=yes,
+                      safety=not no_safety_snapshot, tag="pre-restore", what=f"restore {manifest['id']}",
+                      encryption_key=crypto.load_key(encryption_key_file), extra={"snapshot": manifest["id"]})
+
+
+def apply_with_safety(kube, repo, objects, options: restore.Options, scope: Scope, *, fmt: str, yes: bool,
+                      safety: bool, tag: str, what: str, encryption_key: bytes | None, extra: dict) -> None:
+    """Plan, confirm, take the safety snapshot, execute, render, exit: shared by restore and migrate --apply."""
+    dry_run = options.dry_run
     capture = None
-    if options.prune or not (dry_run or no_safety_snapshot):
+    if options.prune or (safety and not dry_run):
         capture = snapshot_mod.capture_live(kube, scope)
     prune_candidates = None
     if options.prune and capture is not None:
         prune_filter = restore.Options(kinds=options.kinds, names=options.names, selector=options.selector,
                                        namespaces=scope.namespaces)
         prune_candidates = restore.choose(capture.objects, prune_filter)
-    the_plan = restore.plan(kube, chosen, options, prune_candidates)
+    the_plan = restore.plan(kube, objects, options, prune_candidates)
 
     if not (yes or dry_run) and sys.stdin.isatty():
         counts = ", ".join(f"{n} {intent}" for intent, n in sorted(the_plan.summary().items()))
-        click.echo(f"restore {manifest['id']} into {kube.host}: {counts}", err=True)
+        click.echo(f"{what} into {kube.host}: {counts}", err=True)
         click.confirm("Proceed?", abort=True, err=True)
 
     safety_id = None
-    if capture is not None and not (dry_run or no_safety_snapshot):
-        safety = snapshot_mod.write(repo, capture, scope, tags=["pre-restore"], encryption_key=crypto.load_key(
-            encryption_key_file))
-        safety_id = safety["id"]
+    if capture is not None and safety and not dry_run:
+        safety_id = snapshot_mod.write(repo, capture, scope, tags=[tag], encryption_key=encryption_key)["id"]
         click.echo(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)", err=True)
 
-    progress = ProgressLine("restoring")
+    progress = ProgressLine("applying")
     try:
         results = restore.execute(kube, the_plan, options, progress)
     finally:
         progress.close()
     summary = restore.summary(results)
     doc = {"results": [r.as_json() for r in results], "summary": summary, "safety_snapshot": safety_id,
-           "dry_run": dry_run, "snapshot": manifest["id"]}
+           "dry_run": dry_run, **extra}
     shown = [r for r in results if r.action != restore.UNCHANGED or fmt != "text"]
     text = table(["ACTION", "OBJECT", "MESSAGE"], [[r.action, str(r.ref), r.message] for r in shown]) if shown else ""
     text += ("\n" if text else "") + ("dry run: " if dry_run else "") + ", ".join(

@@ -1,0 +1,255 @@
+"""migrate nginx: a test per rule, golden files over a corpus of realistic manifests, the CLI, bad input."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT
+
+from hgbackup import manifests
+from hgbackup.cli import cli
+from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, Options, migrate
+from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
+
+CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "migrate_corpus", "*.yaml")))
+GOLDEN = os.path.join(ROOT, "tests", "migrate_golden")
+
+
+def ingress(annotations: dict, tls: bool = False, cls: str = "nginx") -> dict:
+    spec = {"ingressClassName": cls, "rules": [{"host": "a.example.com"}]}
+    if tls:
+        spec["tls"] = [{"hosts": ["a.example.com"], "secretName": "a-tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": annotations}, "spec": spec}
+
+
+def entry_for(migration, key):
+    found = [e for r in migration.reports for e in r.entries if e.key == NGINX + key]
+    assert len(found) == 1, key
+    return found[0]
+
+
+# One row per rule: annotation, value, expected status, and a fragment the Higress form or note must contain.
+RULE_CASES = [
+    ("canary", "true", "native", ""), ("canary-by-header", "X-Canary", "native", ""),
+    ("canary-by-header-value", "always", "native", ""), ("canary-by-header-pattern", "^a$", "native", ""),
+    ("canary-by-cookie", "canary", "native", ""), ("canary-weight", "20", "native", ""),
+    ("canary-weight-total", "1000", "native", ""), ("enable-cors", "True", "native", ""),
+    ("cors-allow-origin", "*", "native", ""), ("cors-allow-methods", "GET", "native", ""),
+    ("cors-allow-headers", "X-A", "native", ""), ("cors-expose-headers", "X-B", "native", ""),
+    ("cors-allow-credentials", "false", "native", ""), ("cors-max-age", "600", "native", ""),
+    ("default-backend", "svc", "native", ""), ("custom-http-errors", "404,503", "native", ""),
+    ("rewrite-target", "/$2", "native", ""), ("use-regex", "true", "native", ""),
+    ("upstream-vhost", "x.internal", "native", ""), ("app-root", "/app", "native", ""),
+    ("temporal-redirect", "https://x", "native", ""), ("permanent-redirect", "https://y", "native", ""),
+    ("permanent-redirect-code", "308", "native", ""), ("ssl-redirect", "false", "native", ""),
+    ("force-ssl-redirect", "true", "native", ""), ("proxy-next-upstream", "error timeout", "native", ""),
+    ("proxy-next-upstream-tries", "3", "native", ""), ("proxy-next-upstream-timeout", "5s", "native", ""),
+    ("whitelist-source-range", "10.0.0.0/8", "native", ""), ("backend-protocol", "grpcs", "native", ""),
+    ("proxy-ssl-secret", "ns/ca", "native", ""), ("proxy-ssl-verify", "on", "native", ""),
+    ("proxy-ssl-name", "x", "native", ""), ("proxy-ssl-server-name", "on", "native", ""),
+    ("auth-tls-secret", "ns/ca", "native", "-cacert"), ("ssl-cipher", "ECDHE", "native", ""),
+    ("ssl-ciphers", "ECDHE", "native", ""),
+    ("tls-min-protocol-version", "TLSv1.2", "native", ""), ("tls-max-protocol-version", "TLSv1.3", "native", ""),
+    ("load-balance", "ewma", "native", "round robin"), ("upstream-hash-by", "$remote_addr", "native", ""),
+    ("affinity", "cookie", "native", "balanced"), ("session-cookie-name", "route", "native", ""),
+    ("session-cookie-path", "/", "native", ""), ("session-cookie-max-age", "3600", "native", ""),
+    ("session-cookie-expires", "3600", "native", ""), ("ignore-path-case", "true", "native", ""),
+    ("mirror-target-service", "mirror", "native", ""), ("mirror-percentage", "10", "native", ""),
+    ("mirror-target-fqdn", "m.example.com", "native", ""), ("mirror-target-fqdn-port", "80", "native", ""),
+    ("affinity-mode", "balanced", "converted", "only affinity mode"),
+    ("proxy-connect-timeout", "5s", "converted", "higress.io/timeout: '5'"),
+    ("proxy-send-timeout", "2m", "converted", "higress.io/timeout: '120'"),
+    ("proxy-read-timeout", "1h", "converted", "higress.io/timeout: '3600'"),
+    ("limit-rps", "10", "converted", "higress.io/route-limit-rps: '10'"),
+    ("limit-rpm", "600", "converted", "higress.io/route-limit-rpm: '600'"),
+    ("limit-burst-multiplier", "3", "converted", "higress.io/route-limit-burst-multiplier: '3'"),
+    ("x-forwarded-prefix", "/api", "converted", "X-Forwarded-Prefix /api"),
+    ("auth-type", "basic", "plugin", "migrated-basic-auth"),
+    ("auth-secret", "ns/htpasswd", "manual", "htpasswd"),
+    ("auth-secret-type", "auth-file", "manual", "htpasswd"),
+    ("auth-realm", "Admin", "unsupported", "realm"),
+    ("auth-url", "http://auth.auth.svc.cluster.local/check", "plugin", "migrated-ext-auth"),
+    ("auth-signin", "https://login.example.com", "manual", "sign-in"),
+    ("auth-response-headers", "X-User", "manual", "no auth-url"),
+    ("auth-method", "POST", "manual", "no auth-url"),
+    ("denylist-source-range", "1.2.3.4", "plugin", "migrated-ip-restriction"),
+    ("enable-modsecurity", "true", "plugin", "migrated-waf"),
+    ("enable-owasp-core-rules", "true", "converted", "not enabled"),
+    ("modsecurity-snippet", "SecRuleEngine On", "converted", "not enabled"),
+    ("limit-connections", "5", "unsupported", "connection"),
+    ("configuration-snippet", "return 403;", "unsupported", "Wasm"),
+    ("server-snippet", "x", "unsupported", "Wasm"), ("http-snippet", "x", "unsupported", "Wasm"),
+    ("stream-snippet", "x", "unsupported", "Wasm"), ("proxy-body-size", "8m", "unsupported", "body"),
+    ("client-body-buffer-size", "1m", "unsupported", ""), ("proxy-buffering", "off", "unsupported", ""),
+    ("proxy-buffer-size", "8k", "unsupported", ""), ("proxy-buffers-number", "4", "unsupported", ""),
+    ("proxy-request-buffering", "on", "unsupported", ""), ("proxy-http-version", "1.1", "unsupported", ""),
+    ("ssl-passthrough", "true", "unsupported", ""), ("service-upstream", "true", "unsupported", ""),
+    ("from-to-www-redirect", "true", "unsupported", ""), ("auth-tls-verify-client", "on", "unsupported", ""),
+    ("auth-tls-pass-certificate-to-upstream", "true", "unsupported", ""),
+    ("custom-headers", "ns/cm", "unsupported", ""), ("proxy-set-headers", "ns/cm", "unsupported", ""),
+]
+
+
+def test_every_rule_has_a_case():
+    assert {k for k, *_ in RULE_CASES} == set(RULES)
+
+
+@pytest.mark.parametrize("key,value,status,fragment", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rule(key, value, status, fragment):
+    entry = entry_for(migrate([ingress({NGINX + key: value})], Options()), key)
+    assert entry.status == status, (entry.status, entry.note)
+    assert fragment in f"{entry.target} {entry.note}"
+
+
+@pytest.mark.parametrize("key,value,reason", [
+    ("canary-weight", "${CANARY_WEIGHT}", "placeholder"), ("proxy-read-timeout", "soon", "duration"),
+    ("proxy-body-size", "big", "size"), ("enable-cors", "yes", "true or false"),
+    ("whitelist-source-range", "10.0.0.0/33", "CIDR"), ("backend-protocol", "SOAP", "backend protocol"),
+    ("auth-url", "not a url", "URL"), ("affinity-mode", "sticky", "balanced or persistent"),
+])
+def test_invalid_values_are_reported_not_crashed_on(key, value, reason):
+    entry = entry_for(migrate([ingress({NGINX + key: value})], Options()), key)
+    assert entry.status == "invalid" and reason in entry.note
+
+
+@pytest.mark.parametrize("value", ["AUTO_HTTP", "FCGI", "AJP"])
+def test_backend_protocols_higress_lacks(value):
+    entry = entry_for(migrate([ingress({NGINX + "backend-protocol": value})], Options()), "backend-protocol")
+    assert entry.status == "unsupported" and value in entry.note
+
+
+def test_unknown_key_is_unsupported():
+    assert entry_for(migrate([ingress({NGINX + "made-up": "1"})], Options()), "made-up").status == "unsupported"
+
+
+@pytest.mark.parametrize("text,seconds", [("600", 600), ("600s", 600), ("5m", 300), ("1h", 3600), ("1d", 86400)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text,size", [("0", 0), ("8m", 8 << 20), ("200m", 200 << 20), ("5G", 5 << 30),
+                                       ("20g", 20 << 30), ("512k", 512 << 10)])
+def test_sizes(text, size):
+    assert parse_size(text) == size
+
+
+def test_timeouts_use_the_largest_phase():
+    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "10m"})], Options())
+    assert m.ingresses[0]["metadata"]["annotations"]["higress.io/timeout"] == "600"
+
+
+def test_tls_without_ssl_redirect_gets_it_explicitly():
+    m = migrate([ingress({}, tls=True)], Options())
+    entry = entry_for(m, "ssl-redirect")
+    assert entry.status == "converted" and entry.value is None
+    assert m.ingresses[0]["metadata"]["annotations"]["higress.io/ssl-redirect"] == "true"
+    explicit = migrate([ingress({NGINX + "ssl-redirect": "false"}, tls=True)], Options())
+    assert "higress.io/ssl-redirect" not in explicit.ingresses[0]["metadata"]["annotations"]
+
+
+def test_side_by_side_keeps_class_and_nginx_keys():
+    source = ingress({NGINX + "proxy-read-timeout": "30", NGINX + "server-snippet": "x", NGINX + "canary": "True"})
+    out = migrate([source], Options(mode=SIDE_BY_SIDE)).ingresses[0]
+    assert out["spec"]["ingressClassName"] == "nginx"
+    assert set(source["metadata"]["annotations"]) < set(out["metadata"]["annotations"])
+    assert out["metadata"]["annotations"]["higress.io/timeout"] == "30"
+
+
+def test_cutover_moves_native_keys_and_drops_the_rest():
+    source = ingress({NGINX + "proxy-read-timeout": "30", NGINX + "server-snippet": "x", NGINX + "canary": "True",
+                      "kubernetes.io/ingress.class": "nginx", "team": "a"})
+    out = migrate([source], Options(mode=CUTOVER)).ingresses[0]
+    assert out["spec"]["ingressClassName"] == "higress"
+    assert out["metadata"]["annotations"] == {"team": "a", "higress.io/timeout": "30", "higress.io/canary": "true"}
+
+
+def test_only_the_chosen_class_is_converted():
+    objects = [ingress({}, cls="nginx"), ingress({}, cls="higress"),
+               {**ingress({}), "spec": {"rules": []}, "metadata": {"name": "u", "namespace": "a"}}]
+    assert len(migrate(objects, Options()).ingresses) == 1
+    assert len(migrate(objects, Options(include_unclassed=True)).ingresses) == 2
+
+
+def test_each_nginx_annotation_is_reported_exactly_once_over_the_corpus():
+    objects = manifests.load_paths(CORPUS)
+    migration = migrate(objects, Options(include_unclassed=True))
+    for report in migration.reports:
+        keys = [e.key for e in report.entries if e.value is not None]
+        original = migrate([o for o in objects if o.get("kind") == "Ingress"
+                            and o["metadata"]["name"] == report.name], Options(include_unclassed=True))
+        nginx_keys = sorted(k for k in (original.ingresses[0]["metadata"].get("annotations") or {})
+                            if k.startswith(NGINX))
+        assert sorted(keys) == nginx_keys, report.name
+    names = {r.name for r in migration.reports}
+    assert "already-higress" not in names and "unclassed" in names
+
+
+def _golden_doc(path: str, mode: str) -> dict:
+    migration = migrate(manifests.load_paths([path]), Options(mode=mode))
+    return {"objects": migration.objects, "report": migration.as_json()}
+
+
+@pytest.mark.parametrize("mode", [SIDE_BY_SIDE, CUTOVER])
+@pytest.mark.parametrize("path", CORPUS, ids=[os.path.basename(p) for p in CORPUS])
+def test_golden(path, mode):
+    """The whole output for each corpus file; regenerate with HGBACKUP_UPDATE_GOLDEN=1 and review the diff."""
+    golden = os.path.join(GOLDEN, f"{os.path.basename(path)[:-5]}.{mode}.json")
+    doc = _golden_doc(path, mode)
+    if os.environ.get("HGBACKUP_UPDATE_GOLDEN"):
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(golden, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+    with open(golden, encoding="utf-8") as fh:
+        assert doc == json.load(fh)
+
+
+def run(*args, code=0, input=None):
+    result = CliRunner().invoke(cli, list(args), input=input)
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    return result
+
+
+def test_cli_outputs_report_and_strict(tmp_path):
+    path = os.path.join(ROOT, "tests", "migrate_corpus", "basic-auth.yaml")
+    report = tmp_path / "report.json"
+    result = run("migrate", "nginx", path, "--report", str(report), "--report-format", "json", "--strict", code=1)
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == ["Ingress", "WasmPlugin", "WasmPlugin"]
+    assert result.stderr.strip().startswith("migrated 1 Ingress(es), generated 2 plugin(s)")
+    doc = json.loads(report.read_text())
+    assert set(doc) == {"ingresses", "generated", "summary"}
+    assert set(doc["ingresses"][0]["annotations"][0]) == {"key", "value", "status", "target", "note"}
+    assert doc["summary"]["manual"] == 1 and doc["summary"]["plugin"] == 2
+    run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "-o", "json",
+        "--strict", code=1)
+    clean = run("migrate", "nginx", "-", "--strict", input=yaml.safe_dump(ingress({NGINX + "canary": "true"})))
+    assert "kind: Ingress" in clean.stdout
+
+
+def test_cli_markdown_report_and_output_dir(tmp_path):
+    out = tmp_path / "out"
+    report = tmp_path / "report.md"
+    run("migrate", "nginx", *CORPUS, "--output-dir", str(out), "--report", str(report), "--mode", "cutover")
+    files = sorted(os.listdir(out))
+    assert "wasmplugin-higress-system-migrated-ext-auth.yaml" in files
+    text = report.read_text()
+    assert "## ops/dashboard" in text and "| `nginx.ingress.kubernetes.io/auth-signin` |" in text
+
+
+def test_cli_bad_input(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Ingress\nmetadata: {name: [\n")
+    result = run("migrate", "nginx", str(bad), code=2)
+    assert f"{bad}:" in result.stderr and "Traceback" not in result.stderr
+    run("migrate", "nginx", str(tmp_path / "missing.yaml"), code=5)
+    notk8s = tmp_path / "x.yaml"
+    notk8s.write_text("hello: world\n")
+    run("migrate", "nginx", str(notk8s), code=2)
+    run("migrate", "nginx", code=2)

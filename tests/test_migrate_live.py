@@ -1,0 +1,49 @@
+"""The converted corpus, plugins included, is accepted by the real API server (dry run, then a real apply)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import rand_name
+from kubernetes import client
+from test_migrate import CORPUS
+
+from hgbackup import manifests
+from hgbackup.cli import cli
+
+pytestmark = pytest.mark.kube
+
+
+def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
+    suffix = rand_name("m")
+    objects = [o for o in manifests.load_paths(CORPUS) if o["kind"] == "Ingress"]
+    for obj in objects:
+        obj["metadata"]["namespace"] = f"{obj['metadata']['namespace']}-{suffix}"
+    source = tmp_path / "corpus.yaml"
+    source.write_text(yaml.safe_dump_all(objects))
+    hns = f"higress-{suffix}"
+    common = ["migrate", "nginx", str(source), "--mode", "cutover", "--higress-namespace", hns,
+              "--apply", "--kubeconfig", kubeconfig, "--store", str(tmp_path / "store"), "--yes"]
+    runner = CliRunner()
+
+    dry = runner.invoke(cli, [*common, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
+    assert hns not in namespaces  # nothing written
+
+    real = runner.invoke(cli, common)
+    assert real.exit_code == 0, real.output
+    assert "safety snapshot" in real.stderr
+    plugins = client.CustomObjectsApi(k8s).list_namespaced_custom_object(
+        "extensions.higress.io", "v1alpha1", hns, "wasmplugins")["items"]
+    assert {p["metadata"]["name"] for p in plugins} == {
+        "migrated-basic-auth", "migrated-ext-auth", "migrated-ip-restriction", "migrated-waf"}
+    live = client.NetworkingV1Api(k8s).read_namespaced_ingress("registry", f"tools-{suffix}")
+    assert live.spec.ingress_class_name == "higress"
+    assert live.metadata.annotations["higress.io/timeout"] == "600"
+    assert not any(k.startswith("nginx.ingress.kubernetes.io/") for k in live.metadata.annotations)
+    rows = json.loads(runner.invoke(cli, ["list", "--store", str(tmp_path / "store"), "-o", "json"]).stdout)
+    assert [r["tags"] for r in rows] == [["pre-migrate"]]
