@@ -25,7 +25,10 @@ MANIFEST = "manifest.json"
 
 
 def new_snapshot_id(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """`YYYYMMDDTHHMMSSZ-xxxxxx`: the first three hex digits are the milliseconds, so ids taken within one second
+    still sort by time; the last three are random, so they stay unique."""
+    now = now.astimezone(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(2)[:3]}"
 
 
 def cluster_key(name: str) -> str:

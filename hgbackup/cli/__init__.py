@@ -1,6 +1,6 @@
 """The command line: parse, call the library, render. The only package that knows Click."""
 
-from . import diff, migrate, restore, snapshots  # noqa: F401  (registers the commands)
+from . import diff, migrate, restore, schedule, snapshots  # noqa: F401  (registers the commands)
 from .base import cli
 
 

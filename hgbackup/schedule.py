@@ -1,0 +1,235 @@
+"""Schedule files (schedules/*.yaml) and the Kubernetes objects that run them as a CronJob.
+
+A schedule file names what to back up (scope), where (store, cluster), when (cron, time zone), how long to keep it
+(retention) and which Secret holds the store credentials and encryption key. `render()` turns it into a CronJob
+with a ServiceAccount whose RBAC can only read the kinds in scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from . import catalogue
+from .errors import InvalidInput, NotFound
+from .retention import Policy
+from .selection import Scope
+
+DEFAULT_IMAGE = "ghcr.io/hgbackup/hgbackup:0.1.0"
+FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "cluster", "namespace", "scope", "retention",
+          "tags", "credentialsSecret", "image", "requireEncryption"}
+SCOPE_FIELDS = {"higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "with_services",
+                "with_cert_manager", "with_ingress_classes", "include", "exclude"}
+MOUNT = "/etc/hgbackup"
+
+
+@dataclass
+class Schedule:
+    name: str
+    schedule: str
+    store: str
+    source: str  # the file's text, mounted into the job as is
+    time_zone: str = "UTC"
+    s3_endpoint: str | None = None
+    cluster: str | None = None
+    namespace: str = "higress-system"
+    scope: Scope = field(default_factory=Scope)
+    retention: Policy = field(default_factory=Policy)
+    tags: list[str] = field(default_factory=list)
+    credentials_secret: str | None = None
+    image: str = DEFAULT_IMAGE
+    require_encryption: bool = False
+
+
+def load(path: str) -> Schedule:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise NotFound(f"{path}: {exc.strerror}") from None
+    return parse(text, path)
+
+
+def parse(text: str, where: str) -> Schedule:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InvalidInput(f"{where}:{mark.line + 1 if mark else '?'}: invalid YAML") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{where}: a schedule file is a YAML mapping")
+    unknown = set(data) - FIELDS
+    if unknown:
+        raise InvalidInput(f"{where}: {sorted(unknown)[0]}: unknown field (known: {', '.join(sorted(FIELDS))})")
+    for required in ("name", "schedule", "store"):
+        if not isinstance(data.get(required), str) or not data[required].strip():
+            raise InvalidInput(f"{where}: {required}: required, a non-empty string")
+    if len(data["schedule"].split()) != 5 and not data["schedule"].startswith("@"):
+        raise InvalidInput(f"{where}: schedule: {data['schedule']!r} is not a cron expression (5 fields)")
+    if not _dns_label(data["name"]):
+        raise InvalidInput(f"{where}: name: {data['name']!r} must be a DNS label (lower case, digits, '-')")
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidInput(f"{where}: tags: must be a list of strings")
+    return Schedule(
+        name=data["name"], schedule=data["schedule"], store=data["store"], source=text,
+        time_zone=_string(data, "timeZone", where) or "UTC", s3_endpoint=_string(data, "s3Endpoint", where),
+        cluster=_string(data, "cluster", where), namespace=_string(data, "namespace", where) or "higress-system",
+        scope=_scope(data.get("scope") or {}, where), retention=_retention(data.get("retention") or {}, where),
+        tags=tags, credentials_secret=_string(data, "credentialsSecret", where),
+        image=_string(data, "image", where) or DEFAULT_IMAGE, require_encryption=bool(data.get("requireEncryption")),
+    )
+
+
+def _string(data: dict, key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{where}: {key}: must be a string")
+    return value
+
+
+def _dns_label(text: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?", text))
+
+
+def _scope(data: dict, where: str) -> Scope:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{where}: scope: must be a mapping")
+    unknown = set(data) - SCOPE_FIELDS
+    if unknown:
+        raise InvalidInput(f"{where}: scope.{sorted(unknown)[0]}: unknown field")
+    for key in ("secret_selectors", "ingress_classes", "namespaces", "include", "exclude"):
+        if key in data and not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
+            raise InvalidInput(f"{where}: scope.{key}: must be a list of strings")
+    optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
+                                      ("with_ingress_classes", "ingress_classes")) if data.get(flag)}
+    try:
+        scope = Scope.from_json({**data, "optins": sorted(optins)})
+        scope.kinds()  # validates include/exclude names
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: scope: {exc}") from None
+    return scope
+
+
+def _retention(data: dict, where: str) -> Policy:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{where}: retention: must be a mapping")
+    try:
+        return Policy.from_dict(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc}") from None
+
+
+# -- rendering -------------------------------------------------------------------------------------------------------
+def render(sched: Schedule, *, image: str | None = None, namespace: str | None = None) -> list[dict]:
+    """ServiceAccount, RBAC, the schedule ConfigMap and the CronJob, in apply order."""
+    ns = namespace or sched.namespace
+    name = f"hgbackup-{sched.name}"
+    labels = {"app.kubernetes.io/name": "hgbackup", "app.kubernetes.io/instance": sched.name}
+    meta = {"name": name, "namespace": ns, "labels": labels}
+    objects: list[dict] = [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}]
+    objects += rbac(sched.scope, name, ns, labels)
+    objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                    "data": {"schedule.yaml": sched.source}})
+    objects.append(cronjob(sched, name, ns, labels, image or sched.image))
+    return objects
+
+
+def rbac(scope: Scope, name: str, ns: str, labels: dict) -> list[dict]:
+    """Read-only rights on exactly the kinds in scope; Secrets and ConfigMaps narrowed to where they are read."""
+    kinds = scope.kinds()
+    cluster_rules: list[dict] = [
+        # the cluster identity recorded in each manifest
+        {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"]},
+    ]
+    custom = sorted(k.key for k in kinds if k.custom)
+    if catalogue.CRDS in kinds and custom:
+        cluster_rules.append({"apiGroups": [catalogue.APIEXT], "resources": ["customresourcedefinitions"],
+                              "resourceNames": custom, "verbs": ["get"]})
+    ns_rules: dict[str, list[dict]] = {}
+    hns = scope.higress_namespace
+    plain = [k for k in kinds if k not in (catalogue.CRDS, catalogue.SECRETS, catalogue.CONFIGMAPS)]
+    for group in sorted({k.group for k in plain}):
+        resources = sorted(k.plural for k in plain if k.group == group and (not k.namespaced or not scope.namespaces))
+        if resources:
+            cluster_rules.append({"apiGroups": [group], "resources": resources, "verbs": ["get", "list", "watch"]})
+        if scope.namespaces:
+            namespaced = sorted(k.plural for k in plain if k.group == group and k.namespaced)
+            for target in scope.namespaces:
+                if namespaced:
+                    ns_rules.setdefault(target, []).append(
+                        {"apiGroups": [group], "resources": namespaced, "verbs": ["get", "list", "watch"]})
+    if catalogue.CONFIGMAPS in kinds:
+        ns_rules.setdefault(hns, []).append(
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]})
+    if catalogue.SECRETS in kinds:
+        # console Secrets are listed in the Higress namespace only; referenced ones are read one by one by name,
+        # which RBAC cannot narrow further than `get` (names are not known in advance)
+        ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]})
+        if scope.namespaces:
+            for target in scope.namespaces:
+                ns_rules.setdefault(target, []).append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+        else:
+            cluster_rules.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+    subject = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
+    out = [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": name, "labels": labels}, "rules": cluster_rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": name, "labels": labels},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+         "subjects": subject},
+    ]
+    for target, rules in sorted(ns_rules.items()):
+        meta = {"name": name, "namespace": target, "labels": labels}
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules})
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                    "subjects": subject})
+    return out
+
+
+def cronjob(sched: Schedule, name: str, ns: str, labels: dict, image: str) -> dict:
+    container = {
+        "name": "hgbackup",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["schedule", "run", f"{MOUNT}/schedule.yaml"],
+        "env": [{"name": "HOME", "value": "/tmp"}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "schedule", "mountPath": MOUNT, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if sched.credentials_secret:
+        container["envFrom"] = [{"secretRef": {"name": sched.credentials_secret}}]
+    pod = {
+        "serviceAccountName": name,
+        "restartPolicy": "Never",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": [{"name": "schedule", "configMap": {"name": name}}, {"name": "tmp", "emptyDir": {}}],
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {
+            "schedule": sched.schedule,
+            "timeZone": sched.time_zone,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 5,
+            "jobTemplate": {"metadata": {"labels": labels}, "spec": {
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": 3600,
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            }},
+        },
+    }
