@@ -12,6 +12,7 @@ import io
 import json
 import re
 import tarfile
+import zlib
 from datetime import datetime, timezone
 
 from . import FORMAT, __version__, catalogue, crypto
@@ -139,8 +140,20 @@ def _read_entries(data: bytes, manifest: dict) -> dict[str, bytes]:
     expected = {_entry_path(e, sid) for e in manifest["objects"]}
     budget = int(manifest["archive"]["unpacked_size"])
     entries: dict[str, bytes] = {}
+    # The stream is inflated whole, capped at what the manifest allows, and must end properly: a truncated or
+    # padded gzip stream is refused even when every object in it happens to check out.
+    limit = budget + TAR_OVERHEAD_PER_ENTRY * (len(expected) + 2) + tarfile.RECORDSIZE
+    inflater = zlib.decompressobj(wbits=31)
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        raw = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise IntegrityError(f"snapshot {sid}: archive is damaged (gzip: {exc})") from None
+    if len(raw) > limit or inflater.unconsumed_tail:
+        raise IntegrityError(f"snapshot {sid}: archive expands beyond the size its manifest states")
+    if not inflater.eof or inflater.unused_data:
+        raise IntegrityError(f"snapshot {sid}: archive is truncated or has trailing data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             for member in tar:
                 name = member.name
                 if not member.isreg():

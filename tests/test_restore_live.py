@@ -178,3 +178,28 @@ def test_bad_archive_is_refused_before_touching_the_cluster(source, tmp_path):
     result = run("restore", source["id"], "--store", source["store"], "--kubeconfig", str(tmp_path / "none"),
                  "--yes", code=4)
     assert "checksum" in result.stderr
+
+
+@pytest.mark.s3
+def test_encrypted_snapshot_restores_from_minio(k8s, crds, kubeconfig, testenv, bucket, tmp_path):
+    from hgbackup import crypto
+
+    core = client.CoreV1Api(k8s)
+    hns, app = rand_name("hs"), rand_name("app")
+    for ns in (hns, app):
+        core.create_namespace({"metadata": {"name": ns}})
+    create_objects(k8s, example_objects(hns, app, rand_name("c")))
+    keyfile = tmp_path / "key"
+    keyfile.write_text(crypto.generate_key())
+    st = ["--store", f"s3://{bucket}/enc", "--s3-endpoint", testenv["HGBACKUP_TEST_S3_ENDPOINT"]]
+    enc = ["--encryption-key-file", str(keyfile)]
+    sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, *st, *enc, "--higress-namespace", hns,
+                         "-n", hns, "-n", app, "-o", "json").stdout)["id"]
+    client.CoreV1Api(k8s).delete_namespaced_secret("nacos-auth-x7k2p", hns)
+    # without the key nothing happens (exit 4 before the cluster is contacted)
+    run("restore", sid, "--kubeconfig", kubeconfig, *st, "--yes", code=4)
+    doc = restore_json(sid, "--kubeconfig", kubeconfig, *st, *enc, "--yes")
+    assert [r["ref"]["name"] for r in doc["results"] if r["action"] == "created"] == ["nacos-auth-x7k2p"]
+    run("diff", sid, "live", "--kubeconfig", kubeconfig, *st, *enc)
+    safety = json.loads(run("show", doc["safety_snapshot"], *st, "-o", "json").stdout)
+    assert safety["archive"]["encryption"]["alg"] == "AES-256-GCM"  # the safety snapshot is encrypted too

@@ -1,0 +1,137 @@
+"""Client-side encryption end to end on the local store and MinIO; wrong and missing keys; opaque archives."""
+
+from __future__ import annotations
+
+import base64
+import glob
+import json
+import os
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import EXAMPLE
+
+from hgbackup import crypto
+from hgbackup.cli import cli
+from hgbackup.repository import Repository
+from hgbackup.store import open_store
+
+
+def run(*args, code=0, env=None):
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    return result
+
+
+def secret_values() -> list[bytes]:
+    """Every Secret value in the example, as stored (base64) and decoded."""
+    with open(EXAMPLE, encoding="utf-8") as fh:
+        items = yaml.safe_load(fh)["items"]
+    values = []
+    for item in items:
+        if item["kind"] == "Secret":
+            for value in (item.get("data") or {}).values():
+                values += [value.encode(), base64.b64decode(value)]
+    return values
+
+
+@pytest.fixture
+def keyfile(tmp_path):
+    path = tmp_path / "key"
+    path.write_text(crypto.generate_key())
+    return str(path)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request, tmp_path):
+    if request.param == "local":
+        return [str(tmp_path / "store")]
+    bucket = request.getfixturevalue("bucket")
+    return [f"s3://{bucket}/enc", "--s3-endpoint", request.getfixturevalue("testenv")["HGBACKUP_TEST_S3_ENDPOINT"]]
+
+
+def test_encrypted_round_trip_and_opaque_archive(store, keyfile, tmp_path):
+    st = ["--store", *store]
+    result = run("snapshot", "--from-file", EXAMPLE, *st, "--encryption-key-file", keyfile, "-o", "json")
+    assert "no encryption key" not in result.stderr
+    sid = json.loads(result.stdout)["id"]
+    repo = Repository(open_store(store[0], s3_endpoint=store[2] if len(store) > 2 else None))
+    key = repo.resolve(sid)
+    manifest = repo.manifest(key)
+    fingerprint = crypto.fingerprint(crypto.load_key(keyfile))
+    assert manifest["archive"]["encryption"] == {"alg": "AES-256-GCM", "key_id": fingerprint}
+    data = repo.store.get(repo.archive_key(key, True))
+    assert not data.startswith(b"\x1f\x8b")  # not readable gzip
+    for needle in [*secret_values(), b"nacos-auth-x7k2p", b"higress-console", b"shop-frontend", b"resources/"]:
+        assert needle not in data
+    assert open(keyfile).read().strip().encode() not in json.dumps(manifest).encode()
+
+    assert "ok" in run("verify", sid, *st, "--encryption-key-file", keyfile).stdout
+    shown = run("show", sid, *st, "--objects", "--encryption-key-file", keyfile).stdout
+    assert "nacos-auth-x7k2p" in shown
+    assert run("list", *st, "-o", "json").stdout.count('"encrypted": true') == 1
+    out = tmp_path / "export"
+    run("export", sid, str(out), *st, "--encryption-key-file", keyfile)
+    assert len(glob.glob(f"{out}/**/*.yaml", recursive=True)) == 25
+    run("diff", sid, EXAMPLE, *st, "--encryption-key-file", keyfile)  # decrypts, and equals its source
+    env_key = {"HGBACKUP_ENCRYPTION_KEY": open(keyfile).read().strip()}
+    assert "ok" in run("verify", sid, *st, env=env_key).stdout
+
+
+def test_missing_and_wrong_keys_are_exit_4(store, keyfile, tmp_path):
+    st = ["--store", *store]
+    sid = json.loads(run("snapshot", "--from-file", EXAMPLE, *st, "--encryption-key-file", keyfile,
+                         "-o", "json").stdout)["id"]
+    expected = crypto.fingerprint(crypto.load_key(keyfile))
+    missing = run("verify", sid, *st, code=4, env={"HGBACKUP_ENCRYPTION_KEY": ""})
+    assert expected in missing.stdout
+    other = tmp_path / "other"
+    other.write_text(crypto.generate_key())
+    for command in (["verify", sid], ["show", sid, "--objects"], ["export", sid, str(tmp_path / "x")],
+                    ["diff", sid, EXAMPLE]):
+        result = run(*command, *st, "--encryption-key-file", str(other), code=4)
+        assert expected in result.stdout + result.stderr
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_bad_key_material_is_a_usage_error(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_text("not-base64!!")
+    run("snapshot", "--from-file", EXAMPLE, "--store", str(tmp_path / "s"), "--encryption-key-file", str(bad), code=2)
+    short = tmp_path / "short"
+    short.write_text(base64.b64encode(b"x" * 16).decode())
+    result = run("snapshot", "--from-file", EXAMPLE, "--store", str(tmp_path / "s"), "--encryption-key-file",
+                 str(short), code=2)
+    assert "32 bytes" in result.stderr
+    assert not os.path.exists(tmp_path / "s")
+
+
+def test_require_encryption_refuses_before_writing(tmp_path):
+    store = tmp_path / "store"
+    result = run("snapshot", "--from-file", EXAMPLE, "--store", str(store), "--require-encryption", code=2,
+                 env={"HGBACKUP_ENCRYPTION_KEY": ""})
+    assert "nothing was written" in result.stderr
+    assert not store.exists()
+
+
+def test_tampered_ciphertext_and_swapped_archives_are_refused(keyfile, tmp_path):
+    store = str(tmp_path / "store")
+    a = json.loads(run("snapshot", "--from-file", EXAMPLE, "--store", store, "--encryption-key-file", keyfile,
+                       "-o", "json").stdout)["id"]
+    b = json.loads(run("snapshot", "--from-file", EXAMPLE, "--store", store, "--encryption-key-file", keyfile,
+                       "-o", "json").stdout)["id"]
+    repo = Repository(open_store(store))
+    ka, kb = repo.resolve(a), repo.resolve(b)
+    # put b's archive under a's manifest, fixing the manifest's size and sha: the AEAD binding to the id refuses it
+    data_b = repo.store.get(repo.archive_key(kb, True))
+    manifest = repo.manifest(ka)
+    manifest.pop("_cluster_key")
+    from hgbackup.archive import json_bytes
+    from hgbackup.sanitize import sha256_hex
+
+    manifest["archive"].update(size=len(data_b), sha256=sha256_hex(data_b))
+    repo.store.put(repo.archive_key(ka, True), data_b)
+    repo.store.put(repo.manifest_key(ka), json_bytes(manifest))
+    result = run("verify", a, "--store", store, "--encryption-key-file", keyfile, code=4)
+    assert "failed authentication" in result.stdout
