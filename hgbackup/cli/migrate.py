@@ -17,7 +17,7 @@ from ..migrate.rules import NEEDS_WORK
 from ..model import StoredObject
 from ..render import document, yaml_text
 from ..selection import Scope
-from .base import cli, kube_from, kube_options, repo_from, store_options
+from .base import cli, key_option, kube_from, kube_options, repo_from, store_options
 from .restore import apply_with_safety
 
 
@@ -54,8 +54,9 @@ def migrate_group():
 @click.option("--yes", "-y", is_flag=True, help="With --apply: do not ask for confirmation.")
 @store_options
 @kube_options
+@key_option
 def nginx(paths, from_cluster, snapshot_id, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
-          yes, **opts):
+          yes, encryption_key_file, **opts):
     """Convert ingress-nginx Ingresses for Higress and report every nginx annotation.
 
     Each annotation is reported once as native, converted, plugin, manual, unsupported or invalid. The objects go
@@ -70,7 +71,8 @@ def nginx(paths, from_cluster, snapshot_id, fmt, output_dir, report_file, report
     sources = sum([bool(paths), from_cluster, bool(snapshot_id)])
     if sources != 1:
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
-    objects = _load(paths, from_cluster, snapshot_id, opts)
+    key = crypto.load_key(encryption_key_file)
+    objects = _load(paths, from_cluster, snapshot_id, opts, key)
     migration = migrate(objects, options)
 
     if output_dir:
@@ -88,17 +90,17 @@ def nginx(paths, from_cluster, snapshot_id, fmt, output_dir, report_file, report
 
     needs_work = any(migration.summary()[s] for s in NEEDS_WORK)
     if do_apply:
-        _apply(migration, options, opts, dry_run=dry_run, yes=yes, exit_on_strict=strict and needs_work)
+        _apply(migration, options, opts, key, dry_run=dry_run, yes=yes, exit_on_strict=strict and needs_work)
     if strict and needs_work:
         sys.exit(1)
 
 
-def _load(paths, from_cluster, snapshot_id, opts) -> list[dict]:
+def _load(paths, from_cluster, snapshot_id, opts, key: bytes | None) -> list[dict]:
     if paths:
         return manifests.load_paths(list(paths))
     if snapshot_id:
         repo = repo_from(dict(opts))
-        _, stored = repo.load(repo.resolve(snapshot_id), crypto.load_key(None))
+        _, stored = repo.load(repo.resolve(snapshot_id), key)
         return [o.obj for o in stored if o.ref.kind == "Ingress"]
     kube = kube_from(dict(opts))
     kind = catalogue.INGRESSES
@@ -114,7 +116,8 @@ def _write_dir(objects: list[dict], folder: str, fmt: str) -> None:
             fh.write(json.dumps(obj, indent=2) + "\n" if fmt == "json" else yaml_text(obj))
 
 
-def _apply(migration, options: Options, opts: dict, *, dry_run: bool, yes: bool, exit_on_strict: bool) -> None:
+def _apply(migration, options: Options, opts: dict, key: bytes | None, *, dry_run: bool, yes: bool,
+           exit_on_strict: bool) -> None:
     stored = [StoredObject.from_object(o) for o in migration.objects]
     namespaces = sorted({o.ref.namespace for o in stored if o.ref.namespace})
     scope = Scope(higress_namespace=options.higress_namespace, namespaces=namespaces,
@@ -123,7 +126,7 @@ def _apply(migration, options: Options, opts: dict, *, dry_run: bool, yes: bool,
     repo = repo_from(dict(opts))
     try:
         apply_with_safety(kube, repo, stored, restore.Options(dry_run=dry_run), scope, fmt="text", yes=yes,
-                          safety=True, tag="pre-migrate", what="migrate nginx", encryption_key=crypto.load_key(None),
+                          safety=True, tag="pre-migrate", what="migrate nginx", encryption_key=key,
                           extra={})
     except SystemExit as exc:
         if exc.code not in (0, None):
