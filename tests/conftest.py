@@ -283,3 +283,16 @@ def empty_cluster(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def populated(k8s, crds) -> tuple[str, str, str]:
+    """The example cluster in two fresh namespaces (Higress's and an app's), plus decoys: (hns, app, suffix)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(k8s)
+    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
+    for ns in (hns, app):
+        core.create_namespace({"metadata": {"name": ns}})
+    create_objects(k8s, example_objects(hns, app, suffix))
+    return hns, app, suffix

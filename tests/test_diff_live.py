@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import create_objects, example_objects, rand_name
+from conftest import create_objects
 from kubernetes import client
 
 from hgbackup.cli import cli
@@ -14,12 +14,9 @@ from hgbackup.cli import cli
 pytestmark = pytest.mark.kube
 
 
-def test_diff_snapshot_against_live_reports_exactly_three_changes(k8s, crds, kubeconfig, tmp_path):
+def test_diff_snapshot_against_live_reports_exactly_three_changes(populated, k8s, kubeconfig, tmp_path):
     core = client.CoreV1Api(k8s)
-    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, suffix))
+    hns, app, _ = populated
     store = str(tmp_path / "store")
     runner = CliRunner()
     snap = runner.invoke(cli, ["snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,

@@ -13,7 +13,7 @@ import os
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import EXAMPLE, ROOT, create_objects, example_objects, rand_name
+from conftest import EXAMPLE, ROOT, rand_name
 from kubernetes import client
 from test_encryption import secret_values
 
@@ -73,12 +73,9 @@ def test_offline_commands_never_print_secret_values(store_with_change, tmp_path)
 
 
 @pytest.mark.kube
-def test_live_commands_never_print_secret_values(k8s, crds, kubeconfig, tmp_path):
+def test_live_commands_never_print_secret_values(populated, k8s, kubeconfig, tmp_path):
     core = client.CoreV1Api(k8s)
-    hns, app = rand_name("hs"), rand_name("app")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, rand_name("c")))
+    hns, app, _ = populated
     store = str(tmp_path / "store")
     kc = ["--kubeconfig", kubeconfig, "--store", store]
     scope = ["--higress-namespace", hns, "-n", hns, "-n", app]

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import create_objects, example_objects, rand_name
+from conftest import create_objects, rand_name
 from kubernetes import client
 
 from hgbackup import catalogue
@@ -28,13 +28,9 @@ def restore_json(*args, code=0):
 
 
 @pytest.fixture
-def source(k8s, crds, kubeconfig, tmp_path):
+def source(populated, kubeconfig, tmp_path):
     """The example cluster in fresh namespaces, and a snapshot of it in a local store."""
-    core = client.CoreV1Api(k8s)
-    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, suffix))
+    hns, app, _ = populated
     store = str(tmp_path / "store")
     doc = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
                          "-n", hns, "-n", app, "-o", "json").stdout)
@@ -181,14 +177,10 @@ def test_bad_archive_is_refused_before_touching_the_cluster(source, tmp_path):
 
 
 @pytest.mark.s3
-def test_encrypted_snapshot_restores_from_minio(k8s, crds, kubeconfig, testenv, bucket, tmp_path):
+def test_encrypted_snapshot_restores_from_minio(populated, k8s, kubeconfig, testenv, bucket, tmp_path):
     from hgbackup import crypto
 
-    core = client.CoreV1Api(k8s)
-    hns, app = rand_name("hs"), rand_name("app")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, rand_name("c")))
+    hns, app, _ = populated
     keyfile = tmp_path / "key"
     keyfile.write_text(crypto.generate_key())
     st = ["--store", f"s3://{bucket}/enc", "--s3-endpoint", testenv["HGBACKUP_TEST_S3_ENDPOINT"]]

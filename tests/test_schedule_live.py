@@ -8,7 +8,7 @@ import os
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, create_objects, example_objects, rand_name, token_kubeconfig
+from conftest import ROOT, create_objects, rand_name, token_kubeconfig
 from kubernetes import client
 
 from hgbackup import catalogue, schedule
@@ -62,19 +62,9 @@ def _apply_schedule(k8s, text: str, tmp_path, kubeconfig) -> str:
     return token_kubeconfig(kubeconfig, str(tmp_path / "sa.kubeconfig"), token)
 
 
-@pytest.fixture
-def populated(k8s, crds):
-    core = client.CoreV1Api(k8s)
-    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, suffix))
-    return hns, app
-
-
 def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothing(populated, k8s, kubeconfig,
                                                                                    tmp_path):
-    hns, app = populated
+    hns, app, _ = populated
     text = (f"name: {rand_name('s')}\nschedule: '0 * * * *'\nstore: ./unused\nnamespace: {hns}\n"
             f"scope:\n  higress_namespace: {hns}\n  namespaces: [{hns}, {app}]\n")
     sa_config = _apply_schedule(k8s, text, tmp_path, kubeconfig)
@@ -104,7 +94,7 @@ def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothi
 
 @pytest.mark.s3
 def test_schedule_run_snapshots_into_minio_and_applies_retention(populated, kubeconfig, testenv, bucket, tmp_path):
-    hns, app = populated
+    hns, app, _ = populated
     path = tmp_path / "sched.yaml"
     path.write_text(yaml.safe_dump({
         "name": "ci", "schedule": "0 * * * *", "store": f"s3://{bucket}/backups",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import create_objects, example_objects, expected_example, rand_name, service_account_kubeconfig
+from conftest import create_objects, expected_example, rand_name, service_account_kubeconfig
 from kubernetes import client
 
 from hgbackup.cli import cli
@@ -20,17 +20,6 @@ def run(*args, code=0):
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
     return result
-
-
-@pytest.fixture
-def populated(k8s, crds):
-    """The example cluster in two fresh namespaces (Higress's and an app's), plus decoys."""
-    core = client.CoreV1Api(k8s)
-    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, suffix))
-    return hns, app, suffix
 
 
 def manifest_refs(manifest, namespaces):
