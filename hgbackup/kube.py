@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+import orjson
+
 from . import __version__, catalogue
 from .errors import AccessDenied, HgbackupError, NotFound, Unreachable
 
@@ -103,7 +105,7 @@ class Kube:
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
         if params:
             url += "?" + urlencode(params)
-        data = json.dumps(body).encode() if body is not None else None
+        data = orjson.dumps(body) if body is not None else None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             if data is not None:
@@ -122,7 +124,7 @@ class Kube:
                     continue
                 raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {_short(exc)}") from None
             if 200 <= resp.status < 300:
-                return json.loads(resp.data) if resp.data else {}
+                return orjson.loads(resp.data) if resp.data else {}
             if resp.status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                 _sleep(attempt, resp.headers.get("Retry-After"))
                 continue

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import orjson
 
 from . import catalogue
 from .errors import IntegrityError
@@ -45,7 +47,7 @@ class StoredObject:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoredObject:
-        obj = json.loads(data)
+        obj = orjson.loads(data)
         return cls(obj["apiVersion"], ref_of(obj), data, sha256_hex(data), obj)
 
     @property
@@ -53,9 +55,9 @@ class StoredObject:
         """The decoded object; refuses bytes that do not decode to the object the manifest named."""
         if self._obj is None:
             try:
-                obj = json.loads(self.data)
+                obj = orjson.loads(self.data)
                 same = isinstance(obj, dict) and ref_of(obj) == self.ref
-            except (ValueError, AttributeError, TypeError):
+            except (ValueError, AttributeError, TypeError):  # orjson.JSONDecodeError is a ValueError
                 same = False
             if not same:
                 raise IntegrityError(f"stored object {self.ref} does not decode to that object")
@@ -66,7 +68,7 @@ class StoredObject:
     def kind(self) -> catalogue.Kind:
         return catalogue.BY_GROUP_KIND[(self.ref.group, self.ref.kind)]
 
-    @property
+    @cached_property
     def archive_path(self) -> str:
         kind = self.kind
         return f"resources/{kind.group_dir}/{kind.plural}/{self.ref.namespace or '_cluster'}/{self.ref.name}.json"

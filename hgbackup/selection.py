@@ -223,6 +223,25 @@ def select_with_refs(candidates: list[dict], scope: Scope) -> tuple[list[dict], 
     return _dedupe(chosen), secret_wanted
 
 
+def select_fetched(chosen: list[dict], fetched: list[dict], scope: Scope,
+                   referenced: set[tuple[str, str]]) -> list[dict]:
+    """`chosen` plus those of `fetched` (Secrets and CRDs read one by one) that the rules keep, without selecting
+    the (possibly many thousand) first-round objects again: fetched objects never add references, and were fetched
+    because no listed object had their name, so there is nothing to deduplicate against."""
+    kinds = {k.key for k in scope.kinds()}
+    wanted_crds = crd_names(scope.kinds())
+    extra = []
+    for obj in fetched:
+        kind = catalogue.kind_of(obj)
+        if kind is None or kind.key not in kinds:
+            continue
+        keep_secret = kind is catalogue.SECRETS and _keep_secret(obj, scope, referenced)
+        keep_crd = kind is catalogue.CRDS and _meta(obj).get("name") in wanted_crds
+        if keep_secret or keep_crd:
+            extra.append(obj)
+    return chosen + _dedupe(extra)
+
+
 def crd_names(kinds) -> set[str]:
     return {k.key for k in kinds if k.custom}
 

@@ -36,8 +36,7 @@ class Capture:
         return bool(self.errors)
 
 
-def _finish(raw: list[dict], scope: Scope, cluster: dict, **extra) -> Capture:
-    chosen = selection.select(raw, scope)
+def _finish(chosen: list[dict], cluster: dict, **extra) -> Capture:
     objects = [StoredObject.from_object(o) for o in chosen]
     owner_refs = [str(StoredObject.from_object(o).ref) for o in chosen if had_owner_references(o)]
     return Capture(objects=objects, cluster=cluster, owner_refs=owner_refs, **extra)
@@ -49,7 +48,7 @@ def capture_files(paths: list[str], scope: Scope, cluster_name: str | None = Non
     unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
     cluster = {"name": cluster_name or "default", "server_version": None, "identity": None}
-    return _finish(raw, scope, cluster, notes=notes)
+    return _finish(selection.select(raw, scope), cluster, notes=notes)
 
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
@@ -76,6 +75,8 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
 
     with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool:
+        version = pool.submit(kube.version_info)
+        identity = pool.submit(kube.cluster_identity)
         for (kind, _, _), (items, error) in zip(tasks, pool.map(run, tasks)):
             raw.extend(items)
             if error:
@@ -84,20 +85,22 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             if progress:
                 progress(done, len(tasks), kind.key)
 
-        wanted = _wanted_by_get(raw, kinds, served, scope)
+        chosen, refs = selection.select_with_refs(raw, scope)
+        wanted = _wanted_by_get(raw, refs, kinds, served, scope)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
+    got = []
     for (kind, namespace, name), (obj, error) in zip(wanted, fetched):
         if obj is not None:
-            raw.append(obj)
+            got.append(obj)
         elif error:
             errors.append(error)
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
 
-    version = kube.version_info().get("gitVersion")
-    cluster = {"name": cluster_name or kube.context_cluster, "server_version": version,
-               "identity": kube.cluster_identity()}
-    return _finish(raw, scope, cluster, not_served=not_served, errors=errors, notes=notes)
+        cluster = {"name": cluster_name or kube.context_cluster,
+                   "server_version": version.result().get("gitVersion"), "identity": identity.result()}
+    chosen = selection.select_fetched(chosen, got, scope, refs)
+    return _finish(chosen, cluster, not_served=not_served, errors=errors, notes=notes)
 
 
 def _where(namespace: str | None) -> str:
@@ -123,13 +126,13 @@ def _list_tasks(kinds: list[catalogue.Kind], scope: Scope) -> list[tuple]:
     return tasks
 
 
-def _wanted_by_get(raw: list[dict], kinds, served, scope: Scope) -> list[tuple]:
+def _wanted_by_get(raw: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope) -> list[tuple]:
     """Objects fetched one by one: the console Secret, referenced Secrets and the CRDs of the kinds in scope."""
     wanted: list[tuple] = []
     keys = {k.key for k in kinds}
     if catalogue.SECRETS.key in keys:
         have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in raw if o.get("kind") == "Secret"}
-        refs = {(scope.higress_namespace, selection.CONSOLE_SECRET)} | selection.select_with_refs(raw, scope)[1]
+        refs = refs | {(scope.higress_namespace, selection.CONSOLE_SECRET)}
         wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
     if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
         custom = [k for k in kinds if k.custom and served[k.key].version]

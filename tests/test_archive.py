@@ -152,3 +152,19 @@ def test_archive_expanding_beyond_manifest_is_refused():
 def test_bad_manifests_are_refused(doc, match):
     with pytest.raises(IntegrityError, match=match):
         archive.parse_manifest(doc, "snapshot x")
+
+
+def test_canonical_bytes_match_the_stdlib_encoding():
+    """orjson writes what json.dumps(sort_keys, compact, ensure_ascii=False) writes, strings and escapes included.
+
+    The one known difference is the exponent of very small floats (orjson `1e-7`, json `1e-07`): same value, and
+    every stored form is written by orjson, so hashes stay stable."""
+    from hgbackup.sanitize import canonical_bytes
+
+    obj = {"b": [1, 2.5, None, True], "a": {"z": "ünïcødé ☃ \u2028", "ctl": "tab\there\x01", "q": 'say "hi" \\'},
+           "n": -(2**63), "f": 123456.75, "e": {}, "l": []}
+    expected = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert canonical_bytes(obj) == expected
+    assert json.loads(canonical_bytes({"f": 1e-7})) == {"f": 1e-7}
+    big = {"huge": 2**70}
+    assert canonical_bytes(big) == b'{"huge":1180591620717411303424}'
