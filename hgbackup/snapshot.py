@@ -88,6 +88,8 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
         chosen, refs = selection.select_with_refs(raw, scope)
         wanted = _wanted_by_get(raw, refs, kinds, served, scope)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
+        cluster = {"name": cluster_name or kube.context_cluster,
+                   "server_version": version.result().get("gitVersion"), "identity": identity.result()}
     got = []
     for (kind, namespace, name), (obj, error) in zip(wanted, fetched):
         if obj is not None:
@@ -97,8 +99,6 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
 
-        cluster = {"name": cluster_name or kube.context_cluster,
-                   "server_version": version.result().get("gitVersion"), "identity": identity.result()}
     chosen = selection.select_fetched(chosen, got, scope, refs)
     return _finish(chosen, cluster, not_served=not_served, errors=errors, notes=notes)
 
