@@ -195,3 +195,20 @@ def test_encrypted_snapshot_restores_from_minio(populated, k8s, kubeconfig, test
     run("diff", sid, "live", "--kubeconfig", kubeconfig, *st, *enc)
     safety = json.loads(run("show", doc["safety_snapshot"], *st, "-o", "json").stdout)
     assert safety["archive"]["encryption"]["alg"] == "AES-256-GCM"  # the safety snapshot is encrypted too
+
+
+def test_kind_not_served_without_its_crd_is_skipped(empty_cluster, tmp_path):
+    ns = rand_name("nocrd")
+    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "higress-config", "namespace": ns},
+             "data": {"higress": "gzip: {enable: true}"}},
+            {"apiVersion": "extensions.higress.io/v1alpha1", "kind": "WasmPlugin",
+             "metadata": {"name": "request-block", "namespace": ns}, "spec": {"url": "oci://x/y:1"}}]
+    path = tmp_path / "objs.yaml"
+    path.write_text(yaml.safe_dump_all(objs))
+    store = str(tmp_path / "store")
+    sid = json.loads(run("snapshot", "--from-file", str(path), "--store", store, "--higress-namespace", ns,
+                         "-o", "json").stdout)["id"]
+    doc = restore_json(sid, "--store", store, "--kubeconfig", empty_cluster, "--yes", code=3)
+    actions = {r["ref"]["kind"]: (r["action"], r["message"]) for r in doc["results"]}
+    assert actions["ConfigMap"][0] == "created"
+    assert actions["WasmPlugin"][0] == "skipped" and "not served" in actions["WasmPlugin"][1]
