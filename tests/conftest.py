@@ -48,6 +48,17 @@ EXAMPLE_SELECTED = {  # what a snapshot of examples/higress-cluster.yaml must ho
 }
 
 
+def run(*args, code=0, input=None, env=None):
+    """Invoke the hgbackup CLI in-process and assert its exit code; returns the click Result."""
+    from click.testing import CliRunner
+
+    from hgbackup.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), input=input, env=env)
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    return result
+
+
 def rand_name(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 

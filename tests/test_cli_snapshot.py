@@ -7,8 +7,7 @@ import os
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLE
+from conftest import EXAMPLE, run
 
 from hgbackup.cli import cli
 
@@ -17,11 +16,6 @@ from hgbackup.cli import cli
 def store(tmp_path):
     return str(tmp_path / "store")
 
-
-def run(*args, code=0, input=None):
-    result = CliRunner().invoke(cli, list(args), input=input)
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def snap(store, *extra):

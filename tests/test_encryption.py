@@ -9,19 +9,11 @@ import os
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLE
+from conftest import EXAMPLE, run
 
 from hgbackup import crypto
-from hgbackup.cli import cli
 from hgbackup.repository import Repository
 from hgbackup.store import open_store
-
-
-def run(*args, code=0, env=None):
-    result = CliRunner().invoke(cli, list(args), env=env)
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def secret_values() -> list[bytes]:

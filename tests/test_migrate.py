@@ -8,11 +8,9 @@ import os
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, run
 
 from hgbackup import manifests
-from hgbackup.cli import cli
 from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, Options, migrate
 from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
 
@@ -209,11 +207,6 @@ def test_golden(path, mode):
     with open(golden, encoding="utf-8") as fh:
         assert doc == json.load(fh)
 
-
-def run(*args, code=0, input=None):
-    result = CliRunner().invoke(cli, list(args), input=input)
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def test_cli_outputs_report_and_strict(tmp_path):

@@ -6,21 +6,14 @@ import json
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import create_objects, rand_name
+from conftest import create_objects, rand_name, run
 from kubernetes import client
 
 from hgbackup import catalogue
-from hgbackup.cli import cli
 from hgbackup.kube import Kube
 
 pytestmark = pytest.mark.kube
 
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def restore_json(*args, code=0):

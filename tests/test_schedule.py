@@ -9,21 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLE, ROOT
+from conftest import EXAMPLE, ROOT, run
 
 from hgbackup import schedule, snapshot
-from hgbackup.cli import cli
 from hgbackup.errors import InvalidInput
 from hgbackup.repository import Repository
 from hgbackup.selection import Scope
 from hgbackup.store import open_store
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def test_cronjob_yaml_is_the_rendered_nightly_schedule():

@@ -7,22 +7,15 @@ import os
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import ROOT, create_objects, rand_name, token_kubeconfig
+from conftest import ROOT, create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
 from hgbackup import catalogue, schedule
-from hgbackup.cli import cli
 from hgbackup.repository import Repository
 from hgbackup.store import open_store
 
 pytestmark = pytest.mark.kube
 
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube):

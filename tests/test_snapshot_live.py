@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import create_objects, expected_example, rand_name, service_account_kubeconfig
+from conftest import create_objects, expected_example, rand_name, run, service_account_kubeconfig
 from kubernetes import client
 
-from hgbackup.cli import cli
 from hgbackup.repository import Repository
 from hgbackup.store import open_store
 
 pytestmark = pytest.mark.kube
 
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
 
 
 def manifest_refs(manifest, namespaces):
