@@ -87,6 +87,10 @@ def restore_cmd(snapshot_id, dry_run, yes, no_safety_snapshot, fmt, cluster, enc
     repo = repo_from(opts)
     key = repo.resolve(snapshot_id, cluster)
     manifest, objects = repo.load(key, crypto.load_key(encryption_key_file))  # integrity before any cluster call
+    safety_tags = {"pre-restore", "pre-migrate"} & set(manifest.get("tags") or ())
+    if snapshot_id.startswith("latest") and safety_tags:
+        warn(f"{snapshot_id} is {manifest['id']}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
+             f"({manifest['created']}); to restore an earlier backup give its id (see hgbackup list)")
     chosen = restore.choose(objects, options)
 
     kube = kube_from(opts, pool_size=max(16, options.concurrency * 2))
