@@ -63,12 +63,15 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
     raw: list[dict] = []
     done = 0
 
+    denied = []
+
     def run(task):
         kind, namespace, label_selector = task
         try:
             return kube.list(kind, served[kind.key].version, namespace, label_selector), None
         except Unreachable as exc:
             if isinstance(exc, AccessDenied):
+                denied.append(kind.key)
                 return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
             raise
         except HgbackupError as exc:
@@ -85,6 +88,9 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             if progress:
                 progress(done, len(tasks), kind.key)
 
+        if tasks and len(denied) == len(tasks):
+            raise AccessDenied(f"not allowed to list any of the {len(tasks)} kinds in scope "
+                               f"(first refusal: {errors[0]}); nothing was written")
         chosen, refs = selection.select_with_refs(raw, scope)
         wanted = _wanted_by_get(raw, refs, kinds, served, scope)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))

@@ -117,3 +117,10 @@ def test_snapshot_into_minio_then_verify_and_list(populated, kubeconfig, testenv
     keys = s3.list("")
     prefix = f"prod-1/snapshots/{doc['id']}"
     assert keys == [f"{prefix}/archive.tar.gz", f"{prefix}/manifest.json"]
+
+
+def test_identity_allowed_to_read_nothing_is_exit_6_and_writes_nothing(limited_kubeconfig, tmp_path):
+    store = tmp_path / "store"
+    result = run("snapshot", "--kubeconfig", limited_kubeconfig, "--store", str(store), code=6)
+    assert "not allowed to list any" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not store.exists()
