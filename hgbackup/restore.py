@@ -18,7 +18,7 @@ from . import catalogue, selection
 from .errors import HgbackupError, NotFound, Unreachable
 from .kube import Conflict, Kube
 from .model import Ref, StoredObject
-from .sanitize import canonical_bytes, stored_form
+from .sanitize import canonical_bytes, sha256_hex, stored_form
 
 CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, PRUNED = "created", "updated", "unchanged", "skipped", "failed", "pruned"
 ACTIONS = (CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, PRUNED)
@@ -135,8 +135,6 @@ def desired_form(obj: StoredObject, preserve_nodeports: bool) -> dict:
 
 
 def content_sha(obj: dict) -> str:
-    from .sanitize import sha256_hex
-
     return sha256_hex(canonical_bytes(stored_form(obj)))
 
 
@@ -241,13 +239,17 @@ def execute(kube: Kube, the_plan: Plan, options: Options,
         if progress:
             progress(done, total, f"tier {tier[0].tier}")
         if tier[0].tier == 0 and any(r.action == CREATED for r in tier_results) and not options.dry_run:
-            _wait_established(kube, [r for r in tier_results if r.action == CREATED], options.crd_timeout, results)
+            _wait_established(kube, [r for r in tier_results if r.action == CREATED], options.crd_timeout)
             kube.forget_discovery()
     return results
 
 
+def _note(options: Options) -> str:
+    return "dry run: " if options.dry_run else ""
+
+
 def _run_step(kube: Kube, step: Step, options: Options) -> Result:
-    note = "dry run: " if options.dry_run else ""
+    note = _note(options)
     try:
         if step.intent == "unchanged":
             return Result(step.ref, step.api_version, UNCHANGED, step.message)
@@ -303,7 +305,7 @@ def _apply(kube: Kube, step: Step, options: Options) -> Result:
             if attempt == CONFLICT_RETRIES - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
-    prefix = "dry run: " if options.dry_run else ""
+    prefix = _note(options)
     if step.live_sha is None:
         return Result(step.ref, body["apiVersion"], CREATED, prefix + message + "created")
     if content_sha(applied) == step.live_sha:
@@ -311,7 +313,7 @@ def _apply(kube: Kube, step: Step, options: Options) -> Result:
     return Result(step.ref, body["apiVersion"], UPDATED, prefix + message + "updated")
 
 
-def _wait_established(kube: Kube, created: list[Result], timeout: float, results: list[Result]) -> None:
+def _wait_established(kube: Kube, created: list[Result], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     pending = {r.ref.name: r for r in created}
     while pending:

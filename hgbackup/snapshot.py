@@ -38,7 +38,7 @@ class Capture:
 
 def _finish(chosen: list[dict], cluster: dict, **extra) -> Capture:
     objects = [StoredObject.from_object(o) for o in chosen]
-    owner_refs = [str(StoredObject.from_object(o).ref) for o in chosen if had_owner_references(o)]
+    owner_refs = [str(s.ref) for o, s in zip(chosen, objects) if had_owner_references(o)]
     return Capture(objects=objects, cluster=cluster, owner_refs=owner_refs, **extra)
 
 
