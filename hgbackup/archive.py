@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import re
 import tarfile
 import zlib
-from datetime import datetime, timezone
 
-from . import FORMAT, __version__, catalogue, crypto
+from . import catalogue, crypto
 from .errors import IntegrityError
-from .model import Ref, StoredObject
+from .manifest import ArchiveRecord, Encryption, Manifest, ObjectEntry
+from .model import StoredObject, archive_entry_path
 from .sanitize import sha256_hex
 
 ENTRY = re.compile(r"^resources/[a-z0-9.-]+/[a-z0-9.-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._:@-]+\.json$")
-MANIFEST_KEYS = ("format", "id", "created", "cluster", "archive", "objects")
 # A margin for tar headers and padding on top of the objects' own bytes.
 TAR_OVERHEAD_PER_ENTRY = 1536
 
@@ -56,89 +54,37 @@ def _tar_header(name: bytes, size: int, typeflag: bytes) -> bytes:
     return head + b"%06o\0 " % checksum + tail
 
 
-def new_manifest(
-    snapshot_id: str,
-    created: datetime,
-    cluster: dict,
-    objects: list[StoredObject],
-    archive_bytes: bytes,
-    *,
-    scope: dict,
-    tags: list[str],
-    not_served: list[str],
-    warnings: list[str],
-    owner_refs: list[str],
-    encryption: dict | None,
-) -> dict:
-    counts: dict[str, int] = {}
-    for obj in objects:
-        counts[obj.kind.key] = counts.get(obj.kind.key, 0) + 1
-    return {
-        "format": FORMAT,
-        "id": snapshot_id,
-        "created": created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "tool_version": __version__,
-        "cluster": cluster,
-        "scope": scope,
-        "tags": sorted(set(tags)),
-        "partial": bool(warnings),
-        "counts": dict(sorted(counts.items())),
-        "not_served": sorted(not_served),
-        "archive": {
-            "size": len(archive_bytes),
-            "sha256": sha256_hex(archive_bytes),
-            "unpacked_size": sum(len(o.data) for o in objects),
-            "encryption": encryption,
-        },
-        "objects": [o.manifest_entry() for o in sorted(objects, key=lambda o: o.archive_path)],
-        "owner_references": sorted(owner_refs),
-        "warnings": warnings,
-    }
+def seal(objects: list[StoredObject], snapshot_id: str, key: bytes | None) -> tuple[bytes, ArchiveRecord]:
+    """Pack (and with a key encrypt) a snapshot's objects; returns the bytes to store and their record."""
+    data = pack(objects)
+    encryption = None
+    if key is not None:
+        data = crypto.encrypt(data, key, snapshot_id)
+        encryption = Encryption(crypto.ALG, crypto.fingerprint(key))
+    record = ArchiveRecord(len(data), sha256_hex(data), sum(len(o.data) for o in objects), encryption)
+    return data, record
 
 
-def parse_manifest(data: bytes, where: str) -> dict:
-    """Decode and sanity-check a manifest; refuse unknown format versions."""
-    try:
-        manifest = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise IntegrityError(f"{where}: manifest is not valid JSON") from None
-    if not isinstance(manifest, dict):
-        raise IntegrityError(f"{where}: manifest is not a JSON object")
-    fmt = manifest.get("format")
-    if fmt != FORMAT:
-        raise IntegrityError(f"{where}: unknown manifest format {fmt!r} (this hgbackup reads {FORMAT})")
-    missing = [k for k in MANIFEST_KEYS if k not in manifest]
-    if missing:
-        raise IntegrityError(f"{where}: manifest lacks {', '.join(missing)}")
-    archive = manifest["archive"]
-    if not isinstance(archive, dict) or not isinstance(manifest["objects"], list):
-        raise IntegrityError(f"{where}: manifest has a malformed archive or objects field")
-    for field in ("size", "sha256", "unpacked_size"):
-        if field not in archive:
-            raise IntegrityError(f"{where}: manifest archive record lacks {field}")
-    return manifest
-
-
-def open_archive(data: bytes, manifest: dict, key: bytes | None) -> list[StoredObject]:
+def open_archive(data: bytes, manifest: Manifest, key: bytes | None) -> list[StoredObject]:
     """Check and decode an archive against its manifest; returns its objects in manifest order."""
-    sid = manifest["id"]
-    record = manifest["archive"]
-    if len(data) != record["size"]:
+    sid = manifest.id
+    record = manifest.archive
+    if len(data) != record.size:
         raise IntegrityError(
-            f"snapshot {sid}: archive is {len(data)} bytes, manifest says {record['size']} (truncated?)"
+            f"snapshot {sid}: archive is {len(data)} bytes, manifest says {record.size} (truncated?)"
         )
-    if sha256_hex(data) != record["sha256"]:
+    if sha256_hex(data) != record.sha256:
         raise IntegrityError(f"snapshot {sid}: archive checksum mismatch")
-    if record.get("encryption"):
-        data = crypto.decrypt(data, key, record["encryption"], sid)
+    if record.encryption:
+        data = crypto.decrypt(data, key, record.encryption, sid)
     entries = _read_entries(data, manifest)
     return _check_objects(entries, manifest)
 
 
-def _read_entries(data: bytes, manifest: dict) -> dict[str, bytes]:
-    sid = manifest["id"]
-    expected = {_entry_path(e, sid) for e in manifest["objects"]}
-    budget = int(manifest["archive"]["unpacked_size"])
+def _read_entries(data: bytes, manifest: Manifest) -> dict[str, bytes]:
+    sid = manifest.id
+    expected = {_entry_path(e, sid) for e in manifest.objects}
+    budget = manifest.archive.unpacked_size
     entries: dict[str, bytes] = {}
     # The stream is inflated whole, capped at what the manifest allows, and must end properly: a truncated or
     # padded gzip stream is refused even when every object in it happens to check out.
@@ -177,33 +123,25 @@ def _read_entries(data: bytes, manifest: dict) -> dict[str, bytes]:
     return entries
 
 
-def _entry_path(entry: dict, sid: str) -> str:
-    try:
-        kind = catalogue.BY_GROUP_KIND[(catalogue.group_of(entry["apiVersion"]), entry["kind"])]
-        ns = entry.get("namespace") or "_cluster"
-        return f"resources/{kind.group_dir}/{kind.plural}/{ns}/{entry['name']}.json"
-    except (KeyError, TypeError, AttributeError):
-        raise IntegrityError(f"snapshot {sid}: manifest lists an unknown object: {entry!r:.120}") from None
+def _entry_path(entry: ObjectEntry, sid: str) -> str:
+    kind = catalogue.BY_GROUP_KIND.get((catalogue.group_of(entry.api_version), entry.kind))
+    if kind is None:
+        raise IntegrityError(f"snapshot {sid}: manifest lists an object of an unknown kind: {entry.kind:.60} "
+                             f"({entry.api_version:.60})")
+    return archive_entry_path(kind, entry.namespace, entry.name)
 
 
-def _check_objects(entries: dict[str, bytes], manifest: dict) -> list[StoredObject]:
-    sid = manifest["id"]
+def _check_objects(entries: dict[str, bytes], manifest: Manifest) -> list[StoredObject]:
+    sid = manifest.id
     objects = []
-    for entry in manifest["objects"]:
+    for entry in manifest.objects:
         path = _entry_path(entry, sid)
         data = entries.get(path)
         if data is None:
             raise IntegrityError(f"snapshot {sid}: object {path} is missing from the archive")
-        if sha256_hex(data) != entry.get("sha256"):
+        if sha256_hex(data) != entry.sha256:
             raise IntegrityError(f"snapshot {sid}: object {path} checksum mismatch")
         # The ref comes from the manifest entry (whose sha256 the bytes just matched): no JSON parse here, so
         # readers that only compare hashes (diff) never decode unchanged objects.
-        ref = Ref(catalogue.group_of(entry["apiVersion"]), entry["kind"], entry.get("namespace"), entry["name"])
-        obj = StoredObject(entry["apiVersion"], ref, data, entry["sha256"])
-        objects.append(obj)
+        objects.append(StoredObject(entry.api_version, entry.ref, data, entry.sha256))
     return objects
-
-
-def json_bytes(doc: dict) -> bytes:
-    """Compact JSON (the C encoder; an indented dump of a 10,000-object manifest took half a second)."""
-    return (json.dumps(doc, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

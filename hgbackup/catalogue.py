@@ -21,6 +21,36 @@ APIEXT = "apiextensions.k8s.io"
 
 
 @dataclass(frozen=True)
+class Tier:
+    number: int
+    name: str
+    reason: str
+
+
+# The restore order (DESIGN.md): whatever an object references must exist before it. Objects within one tier are
+# applied concurrently; tiers run one after the other. Every kind below names its tier; `namespaces` and `prune` are
+# steps of the restore itself.
+TIERS: tuple[Tier, ...] = (
+    Tier(0, "crds", "a kind must be served before any object of it can be created"),
+    Tier(1, "namespaces", "every namespaced object needs its namespace"),
+    Tier(2, "secrets", "TLS certificates and registry credentials are mounted or read by everything below"),
+    Tier(3, "config", "higress-config and console ConfigMaps name secrets; issuers read their credentials"),
+    Tier(4, "services", "Services and certificates are what routes and gateways point at"),
+    Tier(5, "service-sources", "McpBridge registries are backends too (console routes point at McpBridge default)"),
+    Tier(6, "classes", "classes before the gateways and ingresses that name them"),
+    Tier(7, "gateways", "gateways before the routes that attach to them"),
+    Tier(8, "policies", "grants, policies and backend definitions that routes refer to"),
+    Tier(9, "routes", "Gateway API and Istio routes"),
+    Tier(10, "ingresses", "Ingresses name secrets, McpBridge backends and Http2Rpc objects, all restored above"),
+    Tier(11, "plugins", "plugins' matchRules name ingresses, domains and services, so they come last"),
+    Tier(12, "prune", "deletions last, once everything the snapshot holds is in place"),
+)
+TIER_BY_NAME = {t.name: t.number for t in TIERS}
+NAMESPACE_TIER = TIER_BY_NAME["namespaces"]
+PRUNE_TIER = TIER_BY_NAME["prune"]
+
+
+@dataclass(frozen=True)
 class Kind:
     kind: str
     group: str
@@ -101,8 +131,6 @@ SECRETS = BY_KEY["secrets"]
 CONFIGMAPS = BY_KEY["configmaps"]
 CRDS = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
 INGRESSES = BY_KEY["ingresses.networking.k8s.io"]
-
-OPTINS = ("services", "cert_manager", "ingress_classes")
 
 
 def group_of(api_version: str) -> str:

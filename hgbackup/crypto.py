@@ -16,7 +16,8 @@ from .errors import IntegrityError, InvalidInput
 ALG = "AES-256-GCM"
 MAGIC = b"HGBKENC1"
 NONCE_SIZE = 12
-KEY_ENV = "HGBACKUP_ENCRYPTION_KEY"
+KEY_ENV = "HGBACKUP_ENCRYPTION_KEY"  # holds the key itself (base64)
+KEY_FILE_ENV = "HGBACKUP_ENCRYPTION_KEY_FILE"  # holds a path to a file with the key
 
 
 def generate_key() -> str:
@@ -33,16 +34,17 @@ def parse_key(text: str, origin: str) -> bytes:
     return key
 
 
-def load_key(key_file: str | None) -> bytes | None:
-    """The key from --encryption-key-file, else from $HGBACKUP_ENCRYPTION_KEY, else None."""
+def load_key(key_file: str | None, key_text: str | None = None) -> bytes | None:
+    """The key from a file (--encryption-key-file / $HGBACKUP_ENCRYPTION_KEY_FILE), else from the key text
+    ($HGBACKUP_ENCRYPTION_KEY), else None. The caller reads the options and the environment."""
     if key_file:
         try:
             with open(key_file, encoding="utf-8") as fh:
                 return parse_key(fh.read(), key_file)
         except OSError as exc:
             raise InvalidInput(f"cannot read encryption key file {key_file}: {exc.strerror}") from None
-    if os.environ.get(KEY_ENV):
-        return parse_key(os.environ[KEY_ENV], f"${KEY_ENV}")
+    if key_text:
+        return parse_key(key_text, f"${KEY_ENV}")
     return None
 
 
@@ -57,17 +59,17 @@ def encrypt(data: bytes, key: bytes, snapshot_id: str) -> bytes:
     return MAGIC + nonce + AESGCM(key).encrypt(nonce, data, snapshot_id.encode())
 
 
-def decrypt(data: bytes, key: bytes | None, encryption: dict, snapshot_id: str) -> bytes:
+def decrypt(data: bytes, key: bytes | None, encryption, snapshot_id: str) -> bytes:
+    """Decrypt an archive; `encryption` is the manifest's record (alg, key_id)."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    expected = encryption.get("key_id", "?")
-    if encryption.get("alg") != ALG:
-        raise IntegrityError(f"snapshot {snapshot_id}: unknown encryption algorithm {encryption.get('alg')!r}")
+    expected = encryption.key_id
+    if encryption.alg != ALG:
+        raise IntegrityError(f"snapshot {snapshot_id}: unknown encryption algorithm {encryption.alg!r:.40}")
     if key is None:
-        raise IntegrityError(
-            f"snapshot {snapshot_id} is encrypted with key {expected}: give it with --encryption-key-file or ${KEY_ENV}"
-        )
+        raise IntegrityError(f"snapshot {snapshot_id} is encrypted with key {expected}: give it with "
+                             f"--encryption-key-file, ${KEY_FILE_ENV} or ${KEY_ENV}")
     if fingerprint(key) != expected:
         raise IntegrityError(f"snapshot {snapshot_id}: wrong encryption key {fingerprint(key)}, expected {expected}")
     if len(data) < len(MAGIC) + NONCE_SIZE + 16 or not data.startswith(MAGIC):

@@ -12,8 +12,11 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from . import sources
+from .errors import EXIT_DIFFERENT, EXIT_OK
 from .model import Ref, StoredObject
-from .render import yaml_text
+from .output import yaml_text
+from .selection import Scope
 
 ADDED, REMOVED, CHANGED = "+", "-", "M"
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -40,10 +43,15 @@ class DiffResult:
     changes: list[Change]
     unchanged: int
     pairs: dict[Ref, tuple[StoredObject | None, StoredObject | None]] = field(default_factory=dict)
+    labels: tuple[str, str] = ("a", "b")
 
     @property
     def same(self) -> bool:
         return not self.changes
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.same else EXIT_DIFFERENT
 
     def summary(self) -> dict:
         count = {op: sum(1 for c in self.changes if c.op == op) for op in (ADDED, REMOVED, CHANGED)}
@@ -91,6 +99,22 @@ def compare(a: list[StoredObject], b: list[StoredObject], *, kinds: set[tuple[st
             changes.append(Change(CHANGED, ref, new.api_version, tuple(paths)))
         pairs[ref] = (old, new)
     return DiffResult(changes, unchanged, pairs)
+
+
+def compare_sources(a: sources.Source, b: sources.Source, *, scope: Scope, scope_from_snapshot: bool,
+                    kinds: set[tuple[str, str]] | None = None, progress=None, **load_args) -> DiffResult:
+    """`hgbackup diff A B`: load both sides (snapshots first, so that a live side can take the snapshot's scope
+    when `scope_from_snapshot`), then compare them within the scope's namespaces."""
+    sides: dict[sources.Source, sources.Side] = {}
+    for source in sorted({a, b}, key=lambda s: s.kind == "live"):
+        if source.kind == "live" and scope_from_snapshot:
+            taken = [s.snapshot for s in sides.values() if s.snapshot]
+            if taken:
+                scope = Scope.from_json(taken[0].manifest.scope)
+        sides[source] = sources.load(source, scope=scope, progress=progress, **load_args)
+    result = compare(sides[a].objects, sides[b].objects, kinds=kinds, namespaces=set(scope.namespaces) or None)
+    result.labels = (sides[a].label, sides[b].label)
+    return result
 
 
 def changed_paths(old: dict, new: dict) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from .model import StoredObject
-from .render import yaml_text
+from .output import yaml_text
 
 
 def export_path(obj: StoredObject) -> str:

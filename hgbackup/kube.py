@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from . import __version__, catalogue
-from .errors import AccessDenied, HgbackupError, NotFound, Unreachable
+from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, NotFound, Unreachable
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_ATTEMPTS = 6
@@ -28,9 +28,13 @@ USER_AGENT = f"hgbackup/{__version__}"
 
 
 class ApiError(HgbackupError):
-    """An API answer hgbackup cannot use; `status` is the HTTP status, `reason` the API's own reason."""
+    """An API answer hgbackup cannot use (after retries); `status` is the HTTP status, `reason` the API's own.
 
-    exit_code = 3
+    Exit 6, like any other failure to get what was asked of the cluster: a server error while reading the live side
+    of a diff is not a "partial" anything. Restore records per-object API errors as failed results instead.
+    """
+
+    exit_code = EXIT_UNREACHABLE
 
     def __init__(self, status: int, reason: str, message: str):
         super().__init__(message)
@@ -53,9 +57,16 @@ class Served:
     version: str | None  # the preferred served version; None: not served
     versions: tuple[str, ...] = ()  # every served version
 
-    @property
-    def api_version(self) -> str:
-        return self.kind.api_version(self.version or self.kind.versions[0])
+
+@dataclass(frozen=True)
+class KubeSettings:
+    """Which cluster, as the user gave it: --kubeconfig and --context (None: as kubectl finds it)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+
+    def connect(self, pool_size: int = 16) -> Kube:
+        return Kube(self.kubeconfig, self.context, pool_size=pool_size)
 
 
 class Kube:
@@ -70,9 +81,8 @@ class Kube:
         try:
             if has_file or kubeconfig or context:
                 config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
-                _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+                contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
                 chosen = context or (active or {}).get("name")
-                contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
                 for ctx in contexts:
                     if ctx.get("name") == chosen:
                         self.context_cluster = ctx.get("context", {}).get("cluster") or chosen

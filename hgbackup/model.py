@@ -70,11 +70,15 @@ class StoredObject:
 
     @cached_property
     def archive_path(self) -> str:
-        kind = self.kind
-        return f"resources/{kind.group_dir}/{kind.plural}/{self.ref.namespace or '_cluster'}/{self.ref.name}.json"
+        return archive_entry_path(self.kind, self.ref.namespace, self.ref.name)
 
     def manifest_entry(self) -> dict:
         return {**self.ref.as_json(self.api_version), "sha256": self.sha256}
+
+
+def archive_entry_path(kind: catalogue.Kind, namespace: str | None, name: str) -> str:
+    """The one spelling of an object's path inside a snapshot archive."""
+    return f"resources/{kind.group_dir}/{kind.plural}/{namespace or '_cluster'}/{name}.json"
 
 
 def ref_of(obj: dict) -> Ref:

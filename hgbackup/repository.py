@@ -2,11 +2,12 @@
 
 Layout: `<cluster>/snapshots/<id>/archive.tar.gz[.enc]` then `<cluster>/snapshots/<id>/manifest.json`, written last:
 a manifest's presence means the snapshot is complete, so a failed or half-done write is never listed.
+The repository also owns the cluster folder names: every lookup by cluster (list, forget, show, restore, diff,
+safety snapshots) goes through `cluster_key`, so a kube context name and its folder name find the same snapshots.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -14,14 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import archive
-from .errors import HgbackupError, InvalidInput, NotFound
+from .errors import HgbackupError, IntegrityError, InvalidInput, NotFound
+from .manifest import ID_RE, Manifest, Snapshot, SnapshotKey
 from .model import StoredObject
 from .store import Store
 
-ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 LATEST_RE = re.compile(r"^latest(?:~(\d+))?$")
 CLUSTER_RE = re.compile(r"[^A-Za-z0-9._-]+")
 MANIFEST = "manifest.json"
+READ_CONCURRENCY = 8
+
+__all__ = ["Repository", "Problem", "SnapshotKey", "cluster_key", "new_snapshot_id"]
 
 
 def new_snapshot_id(now: datetime) -> str:
@@ -37,15 +41,18 @@ def cluster_key(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class SnapshotKey:
-    cluster: str
-    id: str
+class Problem:
+    """A snapshot that is listed (its manifest exists) but cannot be read; `error` says why."""
+
+    key: SnapshotKey
+    error: HgbackupError
 
 
 class Repository:
     def __init__(self, store: Store):
         self.store = store
 
+    # -- key names -----------------------------------------------------------------------------------------------
     @staticmethod
     def manifest_key(key: SnapshotKey) -> str:
         return f"{key.cluster}/snapshots/{key.id}/{MANIFEST}"
@@ -54,42 +61,41 @@ class Repository:
     def archive_key(key: SnapshotKey, encrypted: bool) -> str:
         return f"{key.cluster}/snapshots/{key.id}/archive.tar.gz" + (".enc" if encrypted else "")
 
-    def snapshot_keys(self, cluster: str | None = None) -> list[SnapshotKey]:
-        """Complete snapshots (those with a manifest), newest first."""
+    # -- finding snapshots -------------------------------------------------------------------------------------
+    def keys(self, cluster: str | None = None) -> list[SnapshotKey]:
+        """Complete snapshots (those with a manifest), newest first; `cluster` is a name or a folder name."""
         found = []
-        for key in self.store.list(f"{cluster}/snapshots/" if cluster else ""):
+        for key in self.store.list(f"{cluster_key(cluster)}/snapshots/" if cluster else ""):
             parts = key.split("/")
             if len(parts) == 4 and parts[1] == "snapshots" and parts[3] == MANIFEST and ID_RE.match(parts[2]):
                 found.append(SnapshotKey(parts[0], parts[2]))
         return sorted(found, key=lambda k: (k.id, k.cluster), reverse=True)
 
-    def manifests(self, cluster: str | None = None) -> tuple[list[dict], list[str]]:
-        """Every readable manifest, newest first, plus a warning for each one that could not be read."""
-        keys = self.snapshot_keys(cluster)
-        warnings: list[str] = []
+    def snapshots(self, cluster: str | None = None) -> tuple[list[Snapshot], list[Problem]]:
+        """Every readable snapshot, newest first, and a Problem for each manifest that could not be read."""
+        keys = self.keys(cluster)
 
-        def load(key: SnapshotKey):
+        def read(key: SnapshotKey):
             try:
-                return self.manifest(key)
+                return self.snapshot(key)
             except HgbackupError as exc:
-                warnings.append(str(exc))
-                return None
+                return Problem(key, exc)
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            loaded = list(pool.map(load, keys))
-        return [m for m in loaded if m is not None], warnings
+        with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+            loaded = list(pool.map(read, keys))
+        return ([s for s in loaded if isinstance(s, Snapshot)], [p for p in loaded if isinstance(p, Problem)])
 
-    def manifest(self, key: SnapshotKey) -> dict:
-        data = self.store.get(self.manifest_key(key))
-        manifest = archive.parse_manifest(data, f"snapshot {key.id}")
-        manifest["_cluster_key"] = key.cluster
-        return manifest
+    def snapshot(self, key: SnapshotKey) -> Snapshot:
+        manifest = Manifest.from_bytes(self.store.get(self.manifest_key(key)), f"snapshot {key.id}")
+        if manifest.id != key.id:
+            raise IntegrityError(f"snapshot {key.id}: its manifest names another id ({manifest.id})")
+        return Snapshot(key, manifest)
 
     def resolve(self, name: str, cluster: str | None = None) -> SnapshotKey:
-        """An id, `latest` or `latest~N` (newest of --cluster when given, else of the whole store)."""
+        """An id, `latest` or `latest~N` (newest of `cluster` when given, else of the whole store)."""
         latest = LATEST_RE.match(name)
+        keys = self.keys(cluster)
         if latest:
-            keys = self.snapshot_keys(cluster_key(cluster) if cluster else None)
             n = int(latest.group(1) or 0)
             if n >= len(keys):
                 where = f"cluster {cluster!r}" if cluster else f"store {self.store.url}"
@@ -97,38 +103,33 @@ class Repository:
             return keys[n]
         if not ID_RE.match(name):
             raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxx), 'latest' or 'latest~N'")
-        matches = [k for k in self.snapshot_keys(cluster_key(cluster) if cluster else None) if k.id == name]
+        matches = [k for k in keys if k.id == name]
         if not matches:
             raise NotFound(f"snapshot {name} not found in store {self.store.url}")
         return matches[0]
 
-    def save(self, key: SnapshotKey, manifest: dict, archive_bytes: bytes) -> None:
+    # -- reading and writing -------------------------------------------------------------------------------------
+    def save(self, key: SnapshotKey, manifest: Manifest, archive_bytes: bytes) -> Snapshot:
         """Archive first, manifest last; if the manifest cannot be written, the archive is removed again."""
-        encrypted = bool(manifest["archive"].get("encryption"))
-        self.store.put(self.archive_key(key, encrypted), archive_bytes)
-        body = {k: v for k, v in manifest.items() if not k.startswith("_")}
+        self.store.put(self.archive_key(key, manifest.encrypted), archive_bytes)
         try:
-            self.store.put(self.manifest_key(key), archive.json_bytes(body))
+            self.store.put(self.manifest_key(key), manifest.to_bytes())
         except BaseException:
             try:
-                self.store.delete(self.archive_key(key, encrypted))
+                self.store.delete(self.archive_key(key, manifest.encrypted))
             except HgbackupError:
                 pass
             raise
+        return Snapshot(key, manifest)
 
-    def load(self, key: SnapshotKey, encryption_key: bytes | None = None) -> tuple[dict, list[StoredObject]]:
-        """The manifest and every object of a snapshot, all checksums verified."""
-        manifest = self.manifest(key)
-        encrypted = bool(manifest["archive"].get("encryption"))
-        data = self.store.get(self.archive_key(key, encrypted))
-        return manifest, archive.open_archive(data, manifest, encryption_key)
+    def load(self, key: SnapshotKey, encryption_key: bytes | None = None) -> tuple[Snapshot, list[StoredObject]]:
+        """A snapshot and every one of its objects, all checksums verified."""
+        snap = self.snapshot(key)
+        data = self.store.get(self.archive_key(key, snap.manifest.encrypted))
+        return snap, archive.open_archive(data, snap.manifest, encryption_key)
 
     def delete(self, key: SnapshotKey) -> None:
         """Manifest first, so a half-removed snapshot is never listed as complete."""
         self.store.delete(self.manifest_key(key))
         for encrypted in (False, True):
             self.store.delete(self.archive_key(key, encrypted))
-
-
-def default_store_url() -> str:
-    return os.environ.get("HGBACKUP_STORE") or "./hgbackup-store"

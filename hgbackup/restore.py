@@ -1,9 +1,13 @@
 """Restore a snapshot in dependency order: plan first, then apply tier by tier.
 
+`run()` is the whole verb (used by `restore` and `migrate --apply`): capture what the restore may touch, plan,
+confirm, take the safety snapshot, execute, and return a `RestoreReport` whatever happened on the way.
 `plan()` reads the target (discovery, one LIST per kind and namespace) and decides, per object, what would happen;
 it writes nothing. `execute()` carries the plan out: missing CRDs first (waiting until Established), missing
 namespaces, then each tier's objects concurrently with server-side apply (field manager `hgbackup`). Every object
-ends with one result; one failure never stops the rest.
+ends with one result; one failed object never stops the rest. When the cluster itself stops answering or refuses
+us (a lost connection, a revoked identity), no further tier is started and every object not applied is reported
+as failed.
 """
 
 from __future__ import annotations
@@ -13,23 +17,60 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 
 from . import catalogue, selection
-from .errors import HgbackupError, NotFound, Unreachable
+from . import snapshot as snapshot_mod
+from .errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError, InvalidInput, NotFound, Unreachable
 from .kube import Conflict, Kube
 from .model import Ref, StoredObject
+from .repository import Repository
 from .sanitize import canonical_bytes, sha256_hex, stored_form
+from .selection import Scope
 
-CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, PRUNED = "created", "updated", "unchanged", "skipped", "failed", "pruned"
-ACTIONS = (CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, PRUNED)
-EXISTING_POLICIES = ("update", "skip", "fail")
 CONFLICT_RETRIES = 5
-NAMESPACE_TIER = 1
+SAFETY_TAGS = ("pre-restore", "pre-migrate")
+
+
+class Intent(str, Enum):
+    """What the plan expects to do with one object."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    SKIP = "skip"
+    FAIL = "fail"
+    PRUNE = "prune"
+    CREATE_CRD = "create-crd"
+    CREATE_NAMESPACE = "create-namespace"
+
+
+class Action(str, Enum):
+    """What happened to one object."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PRUNED = "pruned"
+
+
+class Existing(str, Enum):
+    """--existing: what to do with objects that exist and differ."""
+
+    UPDATE = "update"
+    SKIP = "skip"
+    FAIL = "fail"
+
+
+# Results that mean the cluster holds what the snapshot asked for.
+APPLIED = (Action.CREATED, Action.UPDATED, Action.UNCHANGED, Action.PRUNED)
 
 
 @dataclass
-class Options:
-    existing: str = "update"
+class RestoreOptions:
+    existing: Existing = Existing.UPDATE
     dry_run: bool = False
     prune: bool = False
     concurrency: int = 8
@@ -49,7 +90,7 @@ class Step:
     ref: Ref
     api_version: str
     tier: int
-    intent: str  # create | update | unchanged | skip | fail | prune | create-crd | create-namespace
+    intent: Intent
     desired: dict | None = None
     live_sha: str | None = None
     message: str = ""
@@ -60,11 +101,11 @@ class Step:
 class Result:
     ref: Ref
     api_version: str
-    action: str
+    action: Action
     message: str = ""
 
     def as_json(self) -> dict:
-        return {"ref": self.ref.as_json(self.api_version), "action": self.action, "message": self.message}
+        return {"ref": self.ref.as_json(self.api_version), "action": self.action.value, "message": self.message}
 
 
 @dataclass
@@ -80,12 +121,78 @@ class Plan:
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for step in self.steps:
-            counts[step.intent] = counts.get(step.intent, 0) + 1
+            counts[step.intent.value] = counts.get(step.intent.value, 0) + 1
         return counts
 
 
+@dataclass
+class Execution:
+    results: list[Result]
+    stopped: HgbackupError | None = None  # why no further tier was started
+
+
+@dataclass
+class RestoreReport:
+    """Everything a restore did, including when it stopped early: rendered by the CLI, exit code from here."""
+
+    results: list[Result]
+    dry_run: bool
+    snapshot: str | None = None
+    safety_snapshot: str | None = None
+    stopped: str | None = None
+    stopped_code: int | None = None
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for result in self.results:
+            counts[result.action.value] += 1
+        return counts
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was applied."""
+        if self.stopped and not any(r.action in APPLIED for r in self.results):
+            return self.stopped_code or EXIT_UNREACHABLE
+        if any(r.action in (Action.FAILED, Action.SKIPPED) for r in self.results):
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+    def as_json(self) -> dict:
+        doc = {"results": [r.as_json() for r in self.results], "summary": self.summary(),
+               "safety_snapshot": self.safety_snapshot, "dry_run": self.dry_run, "stopped": self.stopped}
+        if self.snapshot is not None:
+            doc["snapshot"] = self.snapshot
+        return doc
+
+
+@dataclass
+class RestoreRequest:
+    """What to restore and how: the chosen objects, the live scope they may touch, and the safety snapshot."""
+
+    objects: list[StoredObject]
+    options: RestoreOptions
+    scope: Scope  # the live objects the restore may touch: safety snapshot and prune candidates
+    safety_tag: str | None = "pre-restore"  # None: no safety snapshot
+    safety_cluster: str | None = None  # where the safety snapshot is filed (default: the target's cluster name)
+    encryption_key: bytes | None = None
+    source: str | None = None  # the snapshot id restored, if any
+
+
 # -- choosing and mapping objects (pure) ------------------------------------------------------------------------
-def choose(objects: list[StoredObject], options: Options) -> list[StoredObject]:
+def parse_namespace_map(pairs: list[str]) -> dict[str, str]:
+    """`OLD:NEW` pairs; each namespace mapped at most once."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition(":")
+        if not sep or not old or not new or ":" in new:
+            raise InvalidInput(f"--namespace-map takes OLD:NEW, got {pair!r}")
+        if old in mapping and mapping[old] != new:
+            raise InvalidInput(f"--namespace-map maps {old!r} twice ({mapping[old]!r} and {new!r})")
+        mapping[old] = new
+    return mapping
+
+
+def choose(objects: list[StoredObject], options: RestoreOptions) -> list[StoredObject]:
     """The snapshot objects a restore covers (filters), with --namespace-map applied."""
     kinds = {(k.group, k.kind) for name in options.kinds for k in catalogue.lookup(name)} if options.kinds else None
     selector = selection.parse_selector(options.selector) if options.selector else None
@@ -126,6 +233,15 @@ def map_namespaces(obj: StoredObject, mapping: dict[str, str]) -> StoredObject:
     return StoredObject.from_object(data)
 
 
+def safety_scope(scope_json: dict, options: RestoreOptions) -> Scope:
+    """The live objects a restore may touch: the snapshot's scope, in the target namespaces."""
+    scope = Scope.from_json(scope_json)
+    namespaces = options.namespaces or scope.namespaces
+    scope.namespaces = sorted({options.namespace_map.get(ns, ns) for ns in namespaces})
+    scope.higress_namespace = options.namespace_map.get(scope.higress_namespace, scope.higress_namespace)
+    return scope
+
+
 def desired_form(obj: StoredObject, preserve_nodeports: bool) -> dict:
     data = copy.deepcopy(obj.obj)
     if obj.ref.kind == "Service" and obj.ref.group == "" and not preserve_nodeports:
@@ -138,15 +254,66 @@ def content_sha(obj: dict) -> str:
     return sha256_hex(canonical_bytes(stored_form(obj)))
 
 
+# -- the verb ------------------------------------------------------------------------------------------------------
+def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
+        confirm: Callable[[Plan], None] | None = None, progress: Callable[[int, int, str], None] | None = None,
+        notify: Callable[[str], None] | None = None) -> RestoreReport:
+    """Plan, confirm (the callback raises to abort), safety snapshot, execute; the report says what happened."""
+    options = request.options
+    safety = request.safety_tag is not None and not options.dry_run
+    capture = None
+    if options.prune or safety:
+        capture = snapshot_mod.capture_live(kube, request.scope)
+    prune_candidates = None
+    if options.prune and capture is not None:
+        prune_filter = RestoreOptions(kinds=options.kinds, names=options.names, selector=options.selector,
+                                      namespaces=request.scope.namespaces)
+        prune_candidates = choose(capture.objects, prune_filter)
+    the_plan = plan(kube, request.objects, options, prune_candidates)
+    if confirm is not None and not options.dry_run:
+        confirm(the_plan)
+
+    safety_id = None
+    if safety and capture is not None:
+        safety_id = snapshot_mod.write(repo, capture, request.scope, tags=[request.safety_tag],
+                                       encryption_key=request.encryption_key, cluster=request.safety_cluster).id
+        if notify:
+            notify(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)")
+    execution = execute(kube, the_plan, options, progress)
+    stopped = execution.stopped
+    return RestoreReport(execution.results, options.dry_run, request.source, safety_id,
+                         stopped=str(stopped) if stopped else None,
+                         stopped_code=stopped.exit_code if stopped else None)
+
+
+def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, connect: Callable[[], Kube],
+                     cluster: str | None = None, encryption_key: bytes | None = None, safety: bool = True,
+                     confirm: Callable[[Plan], None] | None = None,
+                     progress: Callable[[int, int, str], None] | None = None,
+                     notify: Callable[[str], None] | None = None) -> RestoreReport:
+    """`hgbackup restore`: the snapshot is read and verified before the cluster is contacted (`connect`)."""
+    snap, objects = repo.load(repo.resolve(ref, cluster), encryption_key)
+    safety_tags = set(SAFETY_TAGS) & set(snap.manifest.tags)
+    if ref.startswith("latest") and safety_tags and notify:
+        notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
+               f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup list)")
+    request = RestoreRequest(objects=choose(objects, options), options=options,
+                             scope=safety_scope(snap.manifest.scope, options),
+                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster,
+                             encryption_key=encryption_key, source=snap.id)
+    return run(connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
+
+
 # -- planning (reads the target) ---------------------------------------------------------------------------------
-def plan(kube: Kube, objects: list[StoredObject], options: Options,
+def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
          prune_candidates: list[StoredObject] | None = None) -> Plan:
     served = kube.served()
     crds_in_snapshot = {o.ref.name: o for o in objects if o.ref.kind == "CustomResourceDefinition"}
     steps: list[Step] = []
     for name, crd in sorted(crds_in_snapshot.items()):
         exists = kube.get(catalogue.CRDS, "v1", None, name) is not None
-        steps.append(Step(crd.ref, crd.api_version, 0, "unchanged" if exists else "create-crd", crd.obj,
+        steps.append(Step(crd.ref, crd.api_version, catalogue.CRDS.tier,
+                          Intent.UNCHANGED if exists else Intent.CREATE_CRD, crd.obj,
                           message="exists; CRDs are never updated" if exists else "CRD missing in the target"))
     regular = [o for o in objects if o.ref.kind != "CustomResourceDefinition"]
     live = _live_index(kube, regular, served)
@@ -159,7 +326,7 @@ def plan(kube: Kube, objects: list[StoredObject], options: Options,
     steps += namespace_steps
     if options.prune and prune_candidates is not None:
         wanted = {o.ref for o in objects}
-        steps += [Step(o.ref, o.api_version, 12, "prune", message="not in the snapshot")
+        steps += [Step(o.ref, o.api_version, catalogue.PRUNE_TIER, Intent.PRUNE, message="not in the snapshot")
                   for o in prune_candidates if o.ref not in wanted and o.ref.kind != "CustomResourceDefinition"]
     return Plan(sorted(steps, key=lambda s: (s.tier, s.ref)))
 
@@ -184,13 +351,13 @@ def _live_index(kube: Kube, objects: list[StoredObject], served) -> dict[Ref, di
     return index
 
 
-def _plan_object(obj: StoredObject, served, crds_in_snapshot, live, options: Options) -> Step:
+def _plan_object(obj: StoredObject, served, crds_in_snapshot, live, options: RestoreOptions) -> Step:
     kind = obj.kind
     desired = desired_form(obj, options.preserve_nodeports)
-    step = Step(obj.ref, obj.api_version, kind.tier, "create", desired)
+    step = Step(obj.ref, obj.api_version, kind.tier, Intent.CREATE, desired)
     if not served[kind.key].version:
         if kind.key not in crds_in_snapshot:
-            step.intent, step.message = "skip", f"kind {kind.key} is not served and its CRD is not in the snapshot"
+            step.intent, step.message = Intent.SKIP, f"kind {kind.key} is not served and its CRD is not in the snapshot"
         else:
             step.message = "its CRD is created first"
         return step
@@ -199,13 +366,13 @@ def _plan_object(obj: StoredObject, served, crds_in_snapshot, live, options: Opt
         return step
     step.live_sha = content_sha(current)
     if step.live_sha == content_sha(desired):
-        step.intent, step.message = "unchanged", "live object equals the snapshot"
-    elif options.existing == "skip":
-        step.intent, step.message = "skip", "exists and differs (--existing skip)"
-    elif options.existing == "fail":
-        step.intent, step.message = "fail", "exists and differs (--existing fail)"
+        step.intent, step.message = Intent.UNCHANGED, "live object equals the snapshot"
+    elif options.existing == Existing.SKIP:
+        step.intent, step.message = Intent.SKIP, "exists and differs (--existing skip)"
+    elif options.existing == Existing.FAIL:
+        step.intent, step.message = Intent.FAIL, "exists and differs (--existing fail)"
     else:
-        step.intent = "update"
+        step.intent = Intent.UPDATE
     return step
 
 
@@ -221,70 +388,86 @@ def _namespace_steps(kube: Kube, objects: list[StoredObject]) -> list[Step]:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         absent = [ns for ns, gone in zip(needed, pool.map(missing, needed)) if gone]
-    return [Step(Ref("", "Namespace", None, ns), "v1", NAMESPACE_TIER, "create-namespace",
+    return [Step(Ref("", "Namespace", None, ns), "v1", catalogue.NAMESPACE_TIER, Intent.CREATE_NAMESPACE,
                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, message="needed by objects")
             for ns in absent]
 
 
 # -- execution -------------------------------------------------------------------------------------------------------
-def execute(kube: Kube, the_plan: Plan, options: Options,
-            progress: Callable[[int, int, str], None] | None = None) -> list[Result]:
+def execute(kube: Kube, the_plan: Plan, options: RestoreOptions,
+            progress: Callable[[int, int, str], None] | None = None) -> Execution:
+    """Carry out a plan tier by tier. A failure of the cluster itself (unreachable, forbidden) ends the restore
+    after the tier in flight: every object not applied gets a failed result naming why."""
     results: list[Result] = []
     total, done = len(the_plan.steps), 0
+    stopped: list[HgbackupError] = []
     for tier in the_plan.tiers():
+        if stopped:
+            results += [Result(s.ref, s.api_version, Action.FAILED, f"not applied: the restore stopped ({stopped[0]})")
+                        for s in tier]
+            continue
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-            tier_results = list(pool.map(lambda s: _run_step(kube, s, options), tier))
+            tier_results = list(pool.map(lambda s: _run_step(kube, s, options, stopped), tier))
         results += tier_results
         done += len(tier)
         if progress:
             progress(done, total, f"tier {tier[0].tier}")
-        if tier[0].tier == 0 and any(r.action == CREATED for r in tier_results) and not options.dry_run:
-            _wait_established(kube, [r for r in tier_results if r.action == CREATED], options.crd_timeout)
+        created_crds = [r for r in tier_results if r.action == Action.CREATED]
+        if tier[0].tier == catalogue.CRDS.tier and created_crds and not options.dry_run and not stopped:
+            try:
+                _wait_established(kube, created_crds, options.crd_timeout)
+            except Unreachable as exc:
+                stopped.append(exc)
             kube.forget_discovery()
-    return results
+    return Execution(results, stopped[0] if stopped else None)
 
 
-def _note(options: Options) -> str:
+def _note(options: RestoreOptions) -> str:
     return "dry run: " if options.dry_run else ""
 
 
-def _run_step(kube: Kube, step: Step, options: Options) -> Result:
+def _run_step(kube: Kube, step: Step, options: RestoreOptions, stopped: list[HgbackupError]) -> Result:
     note = _note(options)
     try:
-        if step.intent == "unchanged":
-            return Result(step.ref, step.api_version, UNCHANGED, step.message)
-        if step.intent == "skip":
-            return Result(step.ref, step.api_version, SKIPPED, step.message)
-        if step.intent == "fail":
-            return Result(step.ref, step.api_version, FAILED, step.message)
-        if step.intent == "prune":
+        if step.intent == Intent.UNCHANGED:
+            return Result(step.ref, step.api_version, Action.UNCHANGED, step.message)
+        if step.intent == Intent.SKIP:
+            return Result(step.ref, step.api_version, Action.SKIPPED, step.message)
+        if step.intent == Intent.FAIL:
+            return Result(step.ref, step.api_version, Action.FAILED, step.message)
+        if stopped:  # another object of this tier found the cluster gone: do not start more writes
+            return Result(step.ref, step.api_version, Action.FAILED, f"not applied: the restore stopped ({stopped[0]})")
+        if step.intent == Intent.PRUNE:
             kind = catalogue.BY_GROUP_KIND[(step.ref.group, step.ref.kind)]
             kube.delete(kind, kube.served()[kind.key].version, step.ref.namespace, step.ref.name,
                         dry_run=options.dry_run)
-            return Result(step.ref, step.api_version, PRUNED, note + step.message)
-        if step.intent == "create-namespace":
+            return Result(step.ref, step.api_version, Action.PRUNED, note + step.message)
+        if step.intent == Intent.CREATE_NAMESPACE:
             if not options.dry_run:
                 kube.request("POST", "/api/v1/namespaces", body=step.desired)
-            return Result(step.ref, step.api_version, CREATED, note + "namespace created")
-        if step.intent == "create-crd":
+            return Result(step.ref, step.api_version, Action.CREATED, note + "namespace created")
+        if step.intent == Intent.CREATE_CRD:
             kube.create(catalogue.CRDS, "v1", step.desired, dry_run=options.dry_run)
-            return Result(step.ref, step.api_version, CREATED, note + step.message)
+            return Result(step.ref, step.api_version, Action.CREATED, note + step.message)
         return _apply(kube, step, options)
-    except Unreachable:
-        raise
+    except Unreachable as exc:
+        stopped.append(exc)
+        return Result(step.ref, step.api_version, Action.FAILED, str(exc))
     except HgbackupError as exc:
-        return Result(step.ref, step.api_version, FAILED, str(exc))
+        return Result(step.ref, step.api_version, Action.FAILED, str(exc))
 
 
-def _apply(kube: Kube, step: Step, options: Options) -> Result:
+def _apply(kube: Kube, step: Step, options: RestoreOptions) -> Result:
     kind = catalogue.BY_GROUP_KIND[(step.ref.group, step.ref.kind)]
     served = kube.served()[kind.key]
     if not served.version:
         if options.dry_run:
-            return Result(step.ref, step.api_version, CREATED, "dry run: not validated (its CRD is created first)")
-        return Result(step.ref, step.api_version, SKIPPED, f"kind {kind.key} is not served")
+            return Result(step.ref, step.api_version, Action.CREATED,
+                          "dry run: not validated (its CRD is created first)")
+        return Result(step.ref, step.api_version, Action.SKIPPED, f"kind {kind.key} is not served")
     if options.dry_run and step.namespace_missing:
-        return Result(step.ref, step.api_version, CREATED, "dry run: not validated (its namespace is created first)")
+        return Result(step.ref, step.api_version, Action.CREATED,
+                      "dry run: not validated (its namespace is created first)")
     version = catalogue.version_of(step.api_version)
     body = step.desired
     message = ""
@@ -307,10 +490,10 @@ def _apply(kube: Kube, step: Step, options: Options) -> Result:
             time.sleep(0.2 * (attempt + 1))
     prefix = _note(options)
     if step.live_sha is None:
-        return Result(step.ref, body["apiVersion"], CREATED, prefix + message + "created")
+        return Result(step.ref, body["apiVersion"], Action.CREATED, prefix + message + "created")
     if content_sha(applied) == step.live_sha:
-        return Result(step.ref, body["apiVersion"], UNCHANGED, prefix + message + "server-side equal")
-    return Result(step.ref, body["apiVersion"], UPDATED, prefix + message + "updated")
+        return Result(step.ref, body["apiVersion"], Action.UNCHANGED, prefix + message + "server-side equal")
+    return Result(step.ref, body["apiVersion"], Action.UPDATED, prefix + message + "updated")
 
 
 def _wait_established(kube: Kube, created: list[Result], timeout: float) -> None:
@@ -327,13 +510,6 @@ def _wait_established(kube: Kube, created: list[Result], timeout: float) -> None
             return
         if time.monotonic() > deadline:
             for result in pending.values():
-                result.action, result.message = FAILED, f"CRD not Established after {timeout:.0f}s"
+                result.action, result.message = Action.FAILED, f"CRD not Established after {timeout:.0f}s"
             return
         time.sleep(0.2)
-
-
-def summary(results: list[Result]) -> dict[str, int]:
-    counts = dict.fromkeys(ACTIONS, 0)
-    for result in results:
-        counts[result.action] += 1
-    return counts

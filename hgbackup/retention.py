@@ -1,29 +1,56 @@
-"""Which snapshots a retention policy keeps: a pure function with restic's semantics.
+"""Which snapshots a retention policy keeps: a pure function with restic's `forget` semantics.
 
-Rules combine by OR: a snapshot is kept when any rule keeps it, and every rule that keeps it is listed as a reason.
-Calendar rules keep the newest snapshot of each of the last N hours/days/ISO weeks/months/years that have one.
-`keep_within` is measured back from the newest snapshot of the group, not from now, so a cluster whose backups
-stopped does not lose its history. Groups are per cluster; the newest snapshot of a group is never removed.
+Followed from restic's internal/data/snapshot_policy.go (ApplyPolicy) and its `forget` documentation:
+- rules combine by OR: a snapshot is kept when any rule keeps it, and every rule that keeps it is listed;
+- `keep_last N` keeps the N newest; `keep_hourly/daily/weekly/monthly/yearly N` keep the newest snapshot of each of
+  the last N calendar hours / days / ISO weeks / months / years that have one (UTC buckets);
+- when a calendar rule still has count left after the newest snapshot of every bucket was taken, the oldest
+  snapshot of the group is kept as well ("oldest daily ..."), which keeps the longest history the counts allow;
+- `keep_within 1y5m7d2h` keeps every snapshot strictly newer than the newest snapshot (not now, and never one in
+  the future) minus that calendar duration: years, months and days by the calendar, hours as hours;
+- groups are per cluster. Beyond restic: the newest snapshot of a group is never removed.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from .errors import InvalidInput
 
-CALENDAR = {  # rule -> bucket of a timestamp
+CALENDAR = {  # rule -> bucket of a timestamp (restic: ymdh, ymd, yw, ym, y)
     "hourly": lambda t: t.strftime("%Y-%m-%d %H"),
     "daily": lambda t: t.strftime("%Y-%m-%d"),
     "weekly": lambda t: "{:04d}-W{:02d}".format(*t.isocalendar()[:2]),
     "monthly": lambda t: t.strftime("%Y-%m"),
     "yearly": lambda t: t.strftime("%Y"),
 }
-_WITHIN = re.compile(r"(\d+)([yMwdhm])")
-_UNITS = {"y": timedelta(days=365), "M": timedelta(days=30), "w": timedelta(weeks=1), "d": timedelta(days=1),
-          "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_WITHIN = re.compile(r"(\d+)([ymMwdh])")
+
+
+@dataclass(frozen=True)
+class Within:
+    """A calendar duration as restic reads it: `1y5m7d2h` (y years, m months, d days, h hours; also w weeks and
+    M months)."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    hours: int = 0
+
+    def before(self, moment: datetime) -> datetime:
+        """`moment` minus this duration, by the calendar (Go's AddDate: 31 March minus 1 month is 3 March)."""
+        month_index = moment.year * 12 + (moment.month - 1) - self.years * 12 - self.months
+        year, month = divmod(month_index, 12)
+        first = date(year, month + 1, 1)
+        day = first + timedelta(days=moment.day - 1 - self.days)
+        shifted = moment.replace(year=day.year, month=day.month, day=day.day)
+        return shifted - timedelta(hours=self.hours)
+
+    def __str__(self) -> str:
+        parts = [(self.years, "y"), (self.months, "m"), (self.days, "d"), (self.hours, "h")]
+        return "".join(f"{n}{u}" for n, u in parts if n) or "0h"
 
 
 @dataclass(frozen=True)
@@ -42,7 +69,7 @@ class Policy:
     keep_weekly: int | None = None
     keep_monthly: int | None = None
     keep_yearly: int | None = None
-    keep_within: timedelta | None = None
+    keep_within: Within | None = None
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in self.__dataclass_fields__)
@@ -67,12 +94,18 @@ class Policy:
         return cls(**kwargs)
 
 
-def parse_within(text: str, where: str = "--keep-within") -> timedelta:
-    """`30d`, `2w`, `1y6M`, `12h` (y years, M months, w weeks, d days, h hours, m minutes)."""
-    parts = _WITHIN.findall(text)
+def parse_within(text: str, where: str = "--keep-within") -> Within:
+    """`30d`, `2w`, `1y6m`, `12h`: y years, m (or M) months, w weeks, d days, h hours, as restic reads them."""
+    parts = _WITHIN.findall(text.strip())
     if not parts or "".join(n + u for n, u in parts) != text.strip():
-        raise InvalidInput(f"{where}: {text!r} is not a duration like 30d, 2w, 1y6M or 12h")
-    return sum((int(n) * _UNITS[u] for n, u in parts), timedelta())
+        raise InvalidInput(f"{where}: {text!r} is not a duration like 30d, 2w, 1y6m or 12h")
+    total = {"y": 0, "m": 0, "d": 0, "h": 0}
+    for number, unit in parts:
+        n = int(number)
+        if unit == "w":
+            unit, n = "d", 7 * n
+        total["m" if unit == "M" else unit] += n
+    return Within(total["y"], total["m"], total["d"], total["h"])
 
 
 @dataclass
@@ -81,8 +114,9 @@ class Decision:
     remove: list[Snap] = field(default_factory=list)
 
 
-def apply_policy(snapshots: list[Snap], policy: Policy) -> Decision:
+def apply_policy(snapshots: list[Snap], policy: Policy, now: datetime | None = None) -> Decision:
     """Keep/remove for every snapshot, grouped per cluster; kept ones carry their reasons."""
+    now = now or datetime.now(timezone.utc)
     if policy.empty():
         raise InvalidInput("no retention rule given: refusing to remove anything")
     decision = Decision()
@@ -90,17 +124,18 @@ def apply_policy(snapshots: list[Snap], policy: Policy) -> Decision:
     for snap in snapshots:
         groups.setdefault(snap.cluster, []).append(snap)
     for cluster in sorted(groups):
-        keep, remove = _decide(sorted(groups[cluster], key=lambda s: (s.created, s.id), reverse=True), policy)
+        keep, remove = _decide(sorted(groups[cluster], key=lambda s: (s.created, s.id), reverse=True), policy, now)
         decision.keep += keep
         decision.remove += remove
     return decision
 
 
-def _decide(newest_first: list[Snap], policy: Policy):
+def _decide(newest_first: list[Snap], policy: Policy, now: datetime):
     reasons: dict[str, list[str]] = {s.id: [] for s in newest_first}
     if policy.keep_last:
         for snap in newest_first[: policy.keep_last]:
             reasons[snap.id].append("last")
+    oldest = newest_first[-1] if newest_first else None
     for rule, bucket_of in CALENDAR.items():
         budget = getattr(policy, f"keep_{rule}")
         last_bucket = None
@@ -112,11 +147,20 @@ def _decide(newest_first: list[Snap], policy: Policy):
                 reasons[snap.id].append(f"{rule} {bucket}")
                 last_bucket = bucket
                 budget -= 1
+            elif snap is oldest:
+                # restic: a count not filled keeps the oldest snapshot too, for the longest history possible
+                reasons[snap.id].append(f"oldest {rule} {bucket}")
+                budget -= 1
     if policy.keep_within is not None and newest_first:
-        horizon = newest_first[0].created - policy.keep_within
-        for snap in newest_first:
-            if snap.created >= horizon:
-                reasons[snap.id].append("within")
+        past = [s.created for s in newest_first if s.created <= now]
+        if past:
+            horizon = policy.keep_within.before(max(past))
+            for snap in newest_first:
+                if snap.created > horizon:
+                    reasons[snap.id].append(f"within {policy.keep_within}")
+        else:  # every snapshot is in the future (a clock gone wrong): keep them all, as restic does
+            for snap in newest_first:
+                reasons[snap.id].append(f"within {policy.keep_within}")
     if newest_first and not any(reasons.values()):
         reasons[newest_first[0].id].append("newest (the last snapshot is never removed)")
     keep = [(s, reasons[s.id]) for s in newest_first if reasons[s.id]]
@@ -124,22 +168,30 @@ def _decide(newest_first: list[Snap], policy: Policy):
     return keep, remove
 
 
-def snap_of(manifest: dict) -> Snap:
-    created = datetime.strptime(manifest["created"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    return Snap(manifest["id"], created, manifest.get("_cluster_key") or manifest["cluster"]["name"],
-                tuple(manifest.get("tags") or ()))
+def snap_of(snapshot) -> Snap:
+    """The retention view of a repository Snapshot."""
+    return Snap(snapshot.id, snapshot.manifest.created, snapshot.cluster, snapshot.manifest.tags)
 
 
 def forget(repo, policy: Policy, *, cluster: str | None = None, tags: list[str] = (),
-           dry_run: bool = False) -> tuple[Decision, list[str]]:
+           dry_run: bool = False) -> ForgetReport:
     """Apply a policy to the snapshots in a store (of one cluster, with all of `tags`); removes unless dry_run."""
-    manifests, warnings = repo.manifests(cluster)
+    snapshots, problems = repo.snapshots(cluster)
     wanted = set(tags)
-    snaps = [snap_of(m) for m in manifests if wanted <= set(m.get("tags") or ())]
-    decision = apply_policy(snaps, policy)
+    by_id = {s.id: s for s in snapshots}
+    decision = apply_policy([snap_of(s) for s in snapshots if wanted <= set(s.manifest.tags)], policy)
     if not dry_run:
-        from .repository import SnapshotKey
-
         for snap in decision.remove:
-            repo.delete(SnapshotKey(snap.cluster, snap.id))
-    return decision, warnings
+            repo.delete(by_id[snap.id].key)
+    return ForgetReport(decision, dry_run, [f"{p.key.id}: {p.error}" for p in problems])
+
+
+@dataclass
+class ForgetReport:
+    decision: Decision
+    dry_run: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"keep": [{"id": s.id, "cluster": s.cluster, "reasons": r} for s, r in self.decision.keep],
+                "remove": [{"id": s.id, "cluster": s.cluster} for s in self.decision.remove]}

@@ -11,10 +11,15 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from . import catalogue
-from .errors import InvalidInput, NotFound
-from .retention import Policy
+from . import catalogue, retention
+from . import snapshot as snapshot_mod
+from .errors import EXIT_OK, EXIT_PARTIAL, InvalidInput, NotFound
+from .kube import Kube
+from .manifest import Snapshot
+from .repository import Repository
+from .retention import ForgetReport, Policy
 from .selection import Scope
+from .store import StoreSettings
 
 DEFAULT_IMAGE = "ghcr.io/hgbackup/hgbackup:0.1.0"
 FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "cluster", "namespace", "scope", "retention",
@@ -40,6 +45,43 @@ class Schedule:
     credentials_secret: str | None = None
     image: str = DEFAULT_IMAGE
     require_encryption: bool = False
+
+
+    def store_settings(self) -> StoreSettings:
+        return StoreSettings(self.store, s3_endpoint=self.s3_endpoint)
+
+
+@dataclass
+class ScheduleReport:
+    """One scheduled run: the snapshot written and what retention kept and removed."""
+
+    schedule: str
+    snapshot: Snapshot
+    retention: ForgetReport | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PARTIAL if self.snapshot.manifest.partial else EXIT_OK
+
+    def as_json(self) -> dict:
+        m = self.snapshot.manifest
+        return {"schedule": self.schedule, "snapshot": self.snapshot.id, "cluster": self.snapshot.cluster,
+                "objects": len(m.objects), "partial": m.partial, "warnings": list(m.warnings),
+                "kept": len(self.retention.decision.keep) if self.retention else None,
+                "removed": [s.id for s in self.retention.decision.remove] if self.retention else None}
+
+
+def run(sched: Schedule, kube: Kube, repo: Repository, encryption_key: bytes | None) -> ScheduleReport:
+    """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
+    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster)
+    tag = f"schedule:{sched.name}"
+    taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag], encryption_key=encryption_key,
+                              require_encryption=sched.require_encryption)
+    snap = taken.snapshot
+    report = ScheduleReport(sched.name, snap)
+    if not sched.retention.empty():
+        report.retention = retention.forget(repo, sched.retention, cluster=snap.cluster, tags=[tag])
+    return report
 
 
 def load(path: str) -> Schedule:
@@ -124,7 +166,7 @@ def _retention(data: dict, where: str) -> Policy:
 
 
 # -- rendering -------------------------------------------------------------------------------------------------------
-def render(sched: Schedule, *, image: str | None = None, namespace: str | None = None) -> list[dict]:
+def kubernetes_objects(sched: Schedule, *, image: str | None = None, namespace: str | None = None) -> list[dict]:
     """ServiceAccount, RBAC, the schedule ConfigMap and the CronJob, in apply order."""
     ns = namespace or sched.namespace
     name = f"hgbackup-{sched.name}"

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import archive, catalogue, crypto, manifests, selection
-from .errors import AccessDenied, HgbackupError, Unreachable
+from . import archive, catalogue, kubeyaml, selection
+from .errors import EXIT_OK, EXIT_PARTIAL, AccessDenied, HgbackupError, InvalidInput, Unreachable
 from .kube import Kube
+from .manifest import ClusterInfo, Manifest, Snapshot
 from .model import StoredObject
 from .repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
 from .sanitize import had_owner_references
@@ -25,15 +26,23 @@ class Capture:
     """What one capture found: objects in stored form, plus what the manifest needs to say about it."""
 
     objects: list[StoredObject]
-    cluster: dict
+    cluster: ClusterInfo
     not_served: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # make the snapshot partial (exit 3)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a failure
     owner_refs: list[str] = field(default_factory=list)
+    first_error: HgbackupError | None = None  # the exception behind errors[0], for callers that cannot go on
 
     @property
     def partial(self) -> bool:
         return bool(self.errors)
+
+    def require_complete(self, what: str) -> None:
+        """For readers that must see everything (the live side of a diff): a partial capture is an error."""
+        if self.errors:
+            error = type(self.first_error) if self.first_error else HgbackupError
+            raise error(f"{what} is incomplete: {self.errors[0]}"
+                        + (f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""))
 
 
 def _finish(chosen: list[dict], cluster: dict, **extra) -> Capture:
@@ -44,11 +53,14 @@ def _finish(chosen: list[dict], cluster: dict, **extra) -> Capture:
 
 def capture_files(paths: list[str], scope: Scope, cluster_name: str | None = None) -> Capture:
     """The objects a snapshot would hold if the manifests in `paths` were a live cluster."""
-    raw = manifests.load_paths(paths)
+    return capture_from_documents(kubeyaml.load_paths(paths), scope, cluster_name)
+
+
+def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | None = None) -> Capture:
+    """The objects a snapshot would hold if these documents were a live cluster."""
     unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
-    cluster = {"name": cluster_name or "default", "server_version": None, "identity": None}
-    return _finish(selection.select(raw, scope), cluster, notes=notes)
+    return _finish(selection.select(raw, scope), ClusterInfo(cluster_name or "default"), notes=notes)
 
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
@@ -64,17 +76,20 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
     done = 0
 
     denied = []
+    failures: list[HgbackupError] = []
 
     def run(task):
         kind, namespace, label_selector = task
         try:
             return kube.list(kind, served[kind.key].version, namespace, label_selector), None
         except Unreachable as exc:
-            if isinstance(exc, AccessDenied):
-                denied.append(kind.key)
-                return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
-            raise
+            if not isinstance(exc, AccessDenied):
+                raise
+            denied.append(kind.key)
+            failures.append(exc)
+            return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
         except HgbackupError as exc:
+            failures.append(exc)
             return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
 
     with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool:
@@ -94,8 +109,8 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
         chosen, refs = selection.select_with_refs(raw, scope)
         wanted = _wanted_by_get(raw, refs, kinds, served, scope)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
-        cluster = {"name": cluster_name or kube.context_cluster,
-                   "server_version": version.result().get("gitVersion"), "identity": identity.result()}
+        cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),
+                              identity.result())
     got = []
     for (kind, namespace, name), (obj, error) in zip(wanted, fetched):
         if obj is not None:
@@ -106,7 +121,8 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
 
     chosen = selection.select_fetched(chosen, got, scope, refs)
-    return _finish(chosen, cluster, not_served=not_served, errors=errors, notes=notes)
+    return _finish(chosen, cluster, not_served=not_served, errors=errors, notes=notes,
+                   first_error=failures[0] if failures else None)
 
 
 def _where(namespace: str | None) -> str:
@@ -158,22 +174,48 @@ def _get(kube: Kube, served, kind: catalogue.Kind, namespace: str | None, name: 
 
 
 def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
-          encryption_key: bytes | None = None, now: datetime | None = None) -> dict:
-    """Pack, optionally encrypt, and store a capture; returns the manifest (with `_cluster_key`)."""
+          encryption_key: bytes | None = None, cluster: str | None = None, now: datetime | None = None) -> Snapshot:
+    """Pack, optionally encrypt, and store a capture under `cluster` (default: the captured cluster's name)."""
     now = now or datetime.now(timezone.utc)
     snapshot_id = new_snapshot_id(now)
-    key = SnapshotKey(cluster_key(capture.cluster["name"]), snapshot_id)
-    data = archive.pack(capture.objects)
-    encryption = None
-    if encryption_key is not None:
-        data = crypto.encrypt(data, encryption_key, snapshot_id)
-        encryption = {"alg": crypto.ALG, "key_id": crypto.fingerprint(encryption_key)}
-    manifest = archive.new_manifest(
-        snapshot_id, now, capture.cluster, capture.objects, data, scope=scope.as_json(), tags=list(tags),
-        not_served=capture.not_served, warnings=capture.errors + capture.notes, owner_refs=capture.owner_refs,
-        encryption=encryption,
+    key = SnapshotKey(cluster_key(cluster or capture.cluster.name), snapshot_id)
+    data, record = archive.seal(capture.objects, snapshot_id, encryption_key)
+    manifest = Manifest.build(
+        snapshot_id, now, capture.cluster, capture.objects, record, scope=scope.as_json(), tags=list(tags),
+        partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
+        owner_refs=capture.owner_refs,
     )
-    manifest["partial"] = capture.partial
-    repo.save(key, manifest, data)
-    manifest["_cluster_key"] = key.cluster
-    return manifest
+    return repo.save(key, manifest, data)
+
+
+@dataclass
+class SnapshotReport:
+    """A snapshot taken: what was written, where, and what the user should know about it."""
+
+    snapshot: Snapshot
+    store: str
+    notices: list[str] = field(default_factory=list)  # not failures (the manifest's warnings are listed apart)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PARTIAL if self.snapshot.manifest.partial else EXIT_OK
+
+    def as_json(self) -> dict:
+        m = self.snapshot.manifest
+        return {"id": self.snapshot.id, "cluster": m.cluster.name, "objects": len(m.objects), "partial": m.partial,
+                "warnings": list(m.warnings), "store": self.store}
+
+
+def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
+         encryption_key: bytes | None = None, require_encryption: bool = False,
+         cluster: str | None = None) -> SnapshotReport:
+    """The snapshot verb after capture: the encryption policy, then `write`."""
+    secrets = sum(1 for o in capture.objects if o.ref.kind == "Secret" and o.ref.group == "")
+    notices = []
+    if secrets and encryption_key is None:
+        message = f"snapshot holds {secrets} Secret(s) and no encryption key is set"
+        if require_encryption:
+            raise InvalidInput(message + " (encryption is required); nothing was written")
+        notices.append(message + ": set --encryption-key-file or HGBACKUP_ENCRYPTION_KEY to encrypt the archive")
+    snap = write(repo, capture, scope, tags=tags, encryption_key=encryption_key, cluster=cluster)
+    return SnapshotReport(snap, repo.store.url, notices)

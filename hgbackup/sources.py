@@ -1,13 +1,19 @@
-"""Where a set of objects comes from: a snapshot (`ID`, `latest`, `latest~N`), a manifest file/folder, or `live`."""
+"""Where a set of objects comes from: a snapshot (`ID`, `latest`, `latest~N`), manifest files/folders, or `live`.
+
+One loader for every command that reads "some objects" (diff's two sides, migrate's input), so each source is read,
+verified and selected the same way everywhere.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from . import snapshot
+from . import kubeyaml, snapshot
+from .errors import InvalidInput
 from .kube import Kube
+from .manifest import Snapshot
 from .model import StoredObject
 from .repository import Repository
 from .selection import Scope
@@ -15,31 +21,50 @@ from .selection import Scope
 LIVE = "live"
 
 
+@dataclass(frozen=True)
+class Source:
+    """A parsed source: `live`, files (`paths`) or a snapshot reference (`ref`: an id, latest or latest~N)."""
+
+    kind: str  # "live" | "files" | "snapshot"
+    paths: tuple[str, ...] = ()
+    ref: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Source:
+        """How a diff argument is read: `live`, an existing path (or `-`), else a snapshot reference."""
+        if spec == LIVE:
+            return cls("live")
+        if os.path.exists(spec) or spec == "-":
+            return cls("files", (spec,))
+        return cls("snapshot", ref=spec)
+
+    @property
+    def label(self) -> str:
+        return {"live": LIVE, "files": ", ".join(self.paths)}.get(self.kind, self.ref or "")
+
+
 @dataclass
 class Side:
     label: str
     objects: list[StoredObject]
-    manifest: dict | None = None
+    snapshot: Snapshot | None = None
+    documents: list[dict] = field(default_factory=list)  # every document read from files, selected or not
 
 
-def kind_of_spec(spec: str) -> str:
-    """"live", "path" or "snapshot": how a diff/restore argument is read."""
-    if spec == LIVE:
-        return "live"
-    if os.path.exists(spec) or spec == "-":
-        return "path"
-    return "snapshot"
-
-
-def load_side(spec: str, *, repo_factory: Callable[[], Repository], kube_factory: Callable[[], Kube],
-              scope: Scope, encryption_key: bytes | None = None, cluster: str | None = None,
-              progress=None) -> Side:
-    kind = kind_of_spec(spec)
-    if kind == "live":
+def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository],
+         kube_factory: Callable[[], Kube], encryption_key: bytes | None = None, cluster: str | None = None,
+         progress=None) -> Side:
+    """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete."""
+    if source.kind == "live":
         capture = snapshot.capture_live(kube_factory(), scope, cluster, progress)
-        return Side("live", capture.objects)
-    if kind == "path":
-        return Side(spec, snapshot.capture_files([spec], scope, cluster).objects)
+        capture.require_complete("the live side")
+        return Side(LIVE, capture.objects)
+    if source.kind == "files":
+        documents = kubeyaml.load_paths(list(source.paths))
+        capture = snapshot.capture_from_documents(documents, scope, cluster)
+        return Side(source.label, capture.objects, documents=documents)
+    if source.kind != "snapshot" or not source.ref:
+        raise InvalidInput(f"not a source: {source!r}")
     repo = repo_factory()
-    manifest, objects = repo.load(repo.resolve(spec, cluster), encryption_key)
-    return Side(manifest["id"], objects, manifest)
+    snap, objects = repo.load(repo.resolve(source.ref, cluster), encryption_key)
+    return Side(snap.id, objects, snap)

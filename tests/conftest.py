@@ -59,6 +59,19 @@ def run(*args, code=0, input=None, env=None):
     return result
 
 
+def manifest_for(objects, *, snapshot_id="20260101T000000Z-abcdef", key=None, tags=(), partial=False):
+    """(archive bytes, Manifest) for objects, as the snapshot writer makes them; for offline archive tests."""
+    from datetime import datetime, timezone
+
+    from hgbackup import archive
+    from hgbackup.manifest import ClusterInfo, Manifest
+
+    data, record = archive.seal(objects, snapshot_id, key)
+    manifest = Manifest.build(snapshot_id, datetime(2026, 1, 1, tzinfo=timezone.utc), ClusterInfo("c"), objects,
+                              record, scope={}, tags=list(tags), partial=partial)
+    return data, manifest
+
+
 def rand_name(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
 import tarfile
-from datetime import datetime, timezone
 
 import pytest
+from conftest import manifest_for
 
 from hgbackup import archive
 from hgbackup.errors import IntegrityError
+from hgbackup.manifest import Manifest
 from hgbackup.model import StoredObject
+from hgbackup.sanitize import sha256_hex
 
 LIVE_INGRESS = {
     "apiVersion": "networking.k8s.io/v1",
@@ -58,13 +61,10 @@ def test_same_object_same_bytes_regardless_of_key_order():
     assert a.data == b.data and a.sha256 == b.sha256
 
 
-def build(objects=None, key=None):
+def build(objects=None):
     objects = objects or make_objects()
-    data = archive.pack(objects)
-    manifest = archive.new_manifest("20260101T000000Z-abcdef", datetime(2026, 1, 1, tzinfo=timezone.utc),
-                                    {"name": "c"}, objects, data, scope={}, tags=["t"], not_served=[], warnings=[],
-                                    owner_refs=[], encryption=None)
-    return data, json.loads(archive.json_bytes(manifest))
+    data, manifest = manifest_for(objects, tags=["t"])
+    return data, Manifest.from_bytes(manifest.to_bytes(), "test")  # as a reader sees it
 
 
 def test_pack_is_deterministic_and_round_trips():
@@ -72,9 +72,15 @@ def test_pack_is_deterministic_and_round_trips():
     again, _ = build()
     assert data == again
     objects = archive.open_archive(data, manifest, None)
-    assert [o.sha256 for o in objects] == [e["sha256"] for e in manifest["objects"]]
-    assert manifest["counts"] == {"customresourcedefinitions.apiextensions.k8s.io": 1,
-                                  "ingresses.networking.k8s.io": 1, "services": 1}
+    assert [o.sha256 for o in objects] == [e.sha256 for e in manifest.objects]
+    assert manifest.counts == {"customresourcedefinitions.apiextensions.k8s.io": 1,
+                               "ingresses.networking.k8s.io": 1, "services": 1}
+    assert manifest.tags == ("t",) and manifest.partial is False
+
+
+def test_manifest_json_round_trips_exactly():
+    _, manifest = build()
+    assert Manifest.from_bytes(manifest.to_bytes(), "test") == manifest
 
 
 def test_checksum_mismatch_and_truncation_are_refused():
@@ -93,9 +99,8 @@ def _retar(entries, manifest):
         for info, payload in entries:
             tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
     data = raw.getvalue()
-    manifest = dict(manifest, archive=dict(manifest["archive"], size=len(data),
-                                           sha256=__import__("hashlib").sha256(data).hexdigest()))
-    return data, manifest
+    return data, dataclasses.replace(manifest, archive=dataclasses.replace(manifest.archive, size=len(data),
+                                                                           sha256=sha256_hex(data)))
 
 
 def test_object_checksum_mismatch_names_the_object():
@@ -112,13 +117,15 @@ def test_object_checksum_mismatch_names_the_object():
         archive.open_archive(data, manifest, None)
 
 
-@pytest.mark.parametrize("name,kind", [
-    ("../../etc/passwd", tarfile.REGTYPE),
-    ("/abs/path.json", tarfile.REGTYPE),
-    ("resources/core/services/shop/link.json", tarfile.SYMTYPE),
-    ("resources/core/services/shop/dev.json", tarfile.CHRTYPE),
+@pytest.mark.parametrize("name,kind,refusal", [
+    ("../../etc/passwd", tarfile.REGTYPE, "'../../etc/passwd' has an unexpected path"),
+    ("/abs/path.json", tarfile.REGTYPE, "'/abs/path.json' has an unexpected path"),
+    ("resources/core/services/../../../x.json", tarfile.REGTYPE, "has an unexpected path"),
+    ("resources/core/services/shop/link.json", tarfile.SYMTYPE, "link.json' is not a regular file"),
+    ("resources/core/services/shop/dev.json", tarfile.CHRTYPE, "dev.json' is not a regular file"),
+    ("resources/core/services/shop/extra.json", tarfile.REGTYPE, "extra.json' is not in the manifest"),
 ])
-def test_hostile_entries_are_refused(name, kind):
+def test_hostile_entries_are_refused(name, kind, refusal):
     _, manifest = build()
     info = tarfile.TarInfo(name)
     info.type = kind
@@ -127,7 +134,20 @@ def test_hostile_entries_are_refused(name, kind):
     if kind == tarfile.SYMTYPE:
         info.linkname = "/etc/passwd"
     data, manifest = _retar([(info, payload)], manifest)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match=refusal.replace(".", r"\.")):
+        archive.open_archive(data, manifest, None)
+
+
+def test_an_entry_twice_is_refused():
+    objects = make_objects()
+    _, manifest = build(objects)
+    entries = []
+    for obj in [objects[0], objects[0]]:
+        info = tarfile.TarInfo(obj.archive_path)
+        info.size = len(obj.data)
+        entries.append((info, obj.data))
+    data, manifest = _retar(entries, manifest)
+    with pytest.raises(IntegrityError, match="appears twice"):
         archive.open_archive(data, manifest, None)
 
 
@@ -136,22 +156,38 @@ def test_archive_expanding_beyond_manifest_is_refused():
     _, manifest = build(objects)
     big = objects[0]
     info = tarfile.TarInfo(big.archive_path)
-    payload = b" " * (manifest["archive"]["unpacked_size"] + 1)
+    payload = b" " * (manifest.archive.unpacked_size + 1)
     info.size = len(payload)
     data, manifest = _retar([(info, payload)], manifest)
     with pytest.raises(IntegrityError, match="expands beyond"):
         archive.open_archive(data, manifest, None)
 
 
+GOOD_DOC = {"format": "hgbackup/v1", "id": "20260101T000000Z-abcdef", "created": "2026-01-01T00:00:00Z",
+            "cluster": {"name": "c"}, "archive": {"size": 1, "sha256": "0" * 64, "unpacked_size": 1},
+            "objects": []}
+
+
 @pytest.mark.parametrize("doc,match", [
     (b"not json", "not valid JSON"),
     (b"[]", "not a JSON object"),
+    (b"[" * 100000 + b"]" * 100000, "not valid JSON|nested too deeply"),
     (json.dumps({"format": "hgbackup/v9"}).encode(), "unknown manifest format 'hgbackup/v9'"),
-    (json.dumps({"format": "hgbackup/v1", "id": "x"}).encode(), "lacks"),
+    (json.dumps({"format": "hgbackup/v1", "id": "x"}).encode(), "lacks created, cluster, archive, objects"),
+    (json.dumps(dict(GOOD_DOC, id="x")).encode(), "field id is not a snapshot id"),
+    (json.dumps(dict(GOOD_DOC, created="yesterday")).encode(), "field created is not a UTC time"),
+    (json.dumps(dict(GOOD_DOC, tags=[1, 2])).encode(), "field tags is not a list of strings"),
+    (json.dumps(dict(GOOD_DOC, archive={"size": "1"})).encode(), "field archive.size is not a whole number"),
+    (json.dumps(dict(GOOD_DOC, objects=[{"kind": "Secret"}])).encode(), r"field objects\[0\].apiVersion is not"),
+    (json.dumps(dict(GOOD_DOC, cluster="c")).encode(), "field cluster is not an object"),
 ])
 def test_bad_manifests_are_refused(doc, match):
     with pytest.raises(IntegrityError, match=match):
-        archive.parse_manifest(doc, "snapshot x")
+        Manifest.from_bytes(doc, "snapshot x")
+
+
+def test_a_well_formed_manifest_reads():
+    assert Manifest.from_bytes(json.dumps(GOOD_DOC).encode(), "snapshot x").id == GOOD_DOC["id"]
 
 
 def test_canonical_bytes_match_the_stdlib_encoding():

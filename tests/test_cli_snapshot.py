@@ -49,9 +49,14 @@ def test_list_newest_first_json_and_table(store):
     second = snap(store, "--cluster", "prod")["id"]
     rows = json.loads(run("list", "--store", store, "-o", "json").stdout)
     assert [r["id"] for r in rows] == sorted([first, second], reverse=True)
-    assert set(rows[0]) >= {"id", "created", "cluster", "objects", "size", "tags", "encrypted"}
+    by_id = {r["id"]: r for r in rows}
+    size = by_id[first]["size"]
+    assert by_id[first] == {"id": first, "created": by_id[first]["created"], "cluster": "default", "objects": 25,
+                            "size": size, "tags": [], "encrypted": False, "partial": False}
     table = run("list", "--store", store).stdout.splitlines()
-    assert table[0].split() == ["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED"]
+    assert table[0].split() == ["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "PARTIAL"]
+    row = next(line for line in table if line.startswith(first)).split()
+    assert row == [first, by_id[first]["created"], "default", "25", f"{size / 1024:.1f}", "KiB", "-", "no", "-"]
     assert len(table) == 3
     only_prod = json.loads(run("list", "--store", store, "--cluster", "prod", "-o", "json").stdout)
     assert [r["id"] for r in only_prod] == [second]
@@ -105,6 +110,37 @@ def test_verify_detects_corruption_and_truncation(store):
     assert "truncated" in by_id[bad]["error"]
     run("export", bad, "/tmp/never-written-hgb", "--store", store, code=4)
     assert not os.path.exists("/tmp/never-written-hgb")
+
+
+def test_verify_all_reports_every_snapshot_past_a_missing_archive_and_a_broken_manifest(store):
+    good, gone, broken = (snap(store)["id"] for _ in range(3))
+    os.unlink(_archive_path(store, gone))
+    manifest = os.path.join(os.path.dirname(_archive_path(store, broken)), "manifest.json")
+    with open(manifest, "w") as fh:
+        fh.write('{"format": "hgbackup/v1", "id": 7}')
+    result = run("verify", "--all", "--store", store, "-o", "json", code=4)
+    by_id = {r["id"]: r for r in json.loads(result.stdout)}
+    assert set(by_id) == {good, gone, broken}
+    assert by_id[good] == {"id": good, "cluster": "default", "ok": True, "objects": 25, "error": None}
+    assert by_id[gone]["ok"] is False and "archive.tar.gz not found" in by_id[gone]["error"]
+    assert by_id[broken]["ok"] is False and "lacks created, cluster, archive, objects" in by_id[broken]["error"]
+    # list and forget still see the readable ones, and say which one they could not read
+    listed = run("list", "--store", store, "-o", "json")
+    assert {r["id"] for r in json.loads(listed.stdout)} == {good, gone}
+    assert f"default/{broken}: snapshot {broken}: manifest lacks" in listed.stderr
+
+
+def test_a_kube_context_name_finds_its_snapshots_in_every_command(store):
+    """A context name like kubernetes-admin@kubernetes is stored under a safe folder name; list, show and forget
+    given the same name must all find the snapshots (list and forget used to say nothing)."""
+    context = "kubernetes-admin@kubernetes"
+    sid = snap(store, "--cluster", context)["id"]
+    rows = json.loads(run("list", "--store", store, "--cluster", context, "-o", "json").stdout)
+    assert [r["id"] for r in rows] == [sid] and rows[0]["cluster"] == "kubernetes-admin-kubernetes"
+    assert json.loads(run("show", "latest", "--store", store, "--cluster", context, "-o", "json").stdout)["id"] == sid
+    doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "--cluster", context, "-o", "json").stdout)
+    assert doc == {"keep": [{"id": sid, "cluster": "kubernetes-admin-kubernetes", "reasons": ["last"]}],
+                   "remove": []}
 
 
 def test_unknown_manifest_format_is_exit_4(store):

@@ -6,14 +6,15 @@ parser and the per-object checks instead of stopping at the checksum.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
+import dataclasses
 
+from conftest import manifest_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hgbackup import archive, crypto
 from hgbackup.errors import IntegrityError
+from hgbackup.manifest import ArchiveRecord, Encryption, Manifest
 from hgbackup.model import StoredObject
 from hgbackup.sanitize import sha256_hex
 
@@ -24,17 +25,18 @@ GOOD = archive.pack(OBJECTS)
 KEY = bytes(range(32))
 
 
-def manifest_for(data: bytes, encryption=None) -> dict:
-    m = archive.new_manifest("20260101T000000Z-abcdef", datetime(2026, 1, 1, tzinfo=timezone.utc), {"name": "c"},
-                             OBJECTS, data, scope={}, tags=[], not_served=[], warnings=[], owner_refs=[],
-                             encryption=encryption)
-    m["archive"]["unpacked_size"] = sum(len(o.data) for o in OBJECTS)
-    return json.loads(archive.json_bytes(m))
+BASE = manifest_for(OBJECTS)[1]
+
+
+def matching(data: bytes, encryption=None) -> Manifest:
+    """The manifest of OBJECTS, made to match `data` (size and sha256)."""
+    record = ArchiveRecord(len(data), sha256_hex(data), BASE.archive.unpacked_size, encryption)
+    return dataclasses.replace(BASE, archive=record)
 
 
 def read(data: bytes, encryption=None, key=None):
     try:
-        return archive.open_archive(data, manifest_for(data, encryption), key)
+        return archive.open_archive(data, matching(data, encryption), key)
     except IntegrityError:
         return None
 
@@ -65,18 +67,18 @@ def test_truncated_archive(length):
 
 @given(st.binary(max_size=512))
 def test_random_ciphertext(data):
-    encryption = {"alg": crypto.ALG, "key_id": crypto.fingerprint(KEY)}
+    encryption = Encryption(crypto.ALG, crypto.fingerprint(KEY))
     assert read(crypto.MAGIC + data, encryption, KEY) is None
 
 
 @given(st.binary(max_size=2048))
 def test_random_manifest(data):
     try:
-        archive.parse_manifest(data, "fuzz")
+        Manifest.from_bytes(data, "fuzz")
     except IntegrityError:
         pass
 
 
 def test_the_good_archive_reads():
     assert [o.sha256 for o in read(GOOD)] == [o.sha256 for o in OBJECTS]
-    assert sha256_hex(GOOD) == manifest_for(GOOD)["archive"]["sha256"]
+    assert sha256_hex(GOOD) == matching(GOOD).archive.sha256

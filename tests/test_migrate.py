@@ -10,8 +10,8 @@ import pytest
 import yaml
 from conftest import ROOT, run
 
-from hgbackup import manifests
-from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, Options, migrate
+from hgbackup import kubeyaml
+from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate
 from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
 
 CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "migrate_corpus", "*.yaml")))
@@ -100,7 +100,7 @@ def test_every_rule_has_a_case():
 
 @pytest.mark.parametrize("key,value,status,fragment", RULE_CASES, ids=[c[0] for c in RULE_CASES])
 def test_rule(key, value, status, fragment):
-    entry = entry_for(migrate([ingress({NGINX + key: value})], Options()), key)
+    entry = entry_for(migrate([ingress({NGINX + key: value})], MigrateOptions()), key)
     assert entry.status == status, (entry.status, entry.note)
     assert fragment in f"{entry.target} {entry.note}"
 
@@ -112,18 +112,18 @@ def test_rule(key, value, status, fragment):
     ("auth-url", "not a url", "URL"), ("affinity-mode", "sticky", "balanced or persistent"),
 ])
 def test_invalid_values_are_reported_not_crashed_on(key, value, reason):
-    entry = entry_for(migrate([ingress({NGINX + key: value})], Options()), key)
+    entry = entry_for(migrate([ingress({NGINX + key: value})], MigrateOptions()), key)
     assert entry.status == "invalid" and reason in entry.note
 
 
 @pytest.mark.parametrize("value", ["AUTO_HTTP", "FCGI", "AJP"])
 def test_backend_protocols_higress_lacks(value):
-    entry = entry_for(migrate([ingress({NGINX + "backend-protocol": value})], Options()), "backend-protocol")
+    entry = entry_for(migrate([ingress({NGINX + "backend-protocol": value})], MigrateOptions()), "backend-protocol")
     assert entry.status == "unsupported" and value in entry.note
 
 
 def test_unknown_key_is_unsupported():
-    assert entry_for(migrate([ingress({NGINX + "made-up": "1"})], Options()), "made-up").status == "unsupported"
+    assert entry_for(migrate([ingress({NGINX + "made-up": "1"})], MigrateOptions()), "made-up").status == "unsupported"
 
 
 @pytest.mark.parametrize("text,seconds", [("600", 600), ("600s", 600), ("5m", 300), ("1h", 3600), ("1d", 86400)])
@@ -138,22 +138,22 @@ def test_sizes(text, size):
 
 
 def test_timeouts_use_the_largest_phase():
-    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "10m"})], Options())
+    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "10m"})], MigrateOptions())
     assert m.ingresses[0]["metadata"]["annotations"]["higress.io/timeout"] == "600"
 
 
 def test_tls_without_ssl_redirect_gets_it_explicitly():
-    m = migrate([ingress({}, tls=True)], Options())
+    m = migrate([ingress({}, tls=True)], MigrateOptions())
     entry = entry_for(m, "ssl-redirect")
     assert entry.status == "converted" and entry.value is None
     assert m.ingresses[0]["metadata"]["annotations"]["higress.io/ssl-redirect"] == "true"
-    explicit = migrate([ingress({NGINX + "ssl-redirect": "false"}, tls=True)], Options())
+    explicit = migrate([ingress({NGINX + "ssl-redirect": "false"}, tls=True)], MigrateOptions())
     assert "higress.io/ssl-redirect" not in explicit.ingresses[0]["metadata"]["annotations"]
 
 
 def test_side_by_side_keeps_class_and_nginx_keys():
     source = ingress({NGINX + "proxy-read-timeout": "30", NGINX + "server-snippet": "x", NGINX + "canary": "True"})
-    out = migrate([source], Options(mode=SIDE_BY_SIDE)).ingresses[0]
+    out = migrate([source], MigrateOptions(mode=SIDE_BY_SIDE)).ingresses[0]
     assert out["spec"]["ingressClassName"] == "nginx"
     assert set(source["metadata"]["annotations"]) < set(out["metadata"]["annotations"])
     assert out["metadata"]["annotations"]["higress.io/timeout"] == "30"
@@ -162,7 +162,7 @@ def test_side_by_side_keeps_class_and_nginx_keys():
 def test_cutover_moves_native_keys_and_drops_the_rest():
     source = ingress({NGINX + "proxy-read-timeout": "30", NGINX + "server-snippet": "x", NGINX + "canary": "True",
                       "kubernetes.io/ingress.class": "nginx", "team": "a"})
-    out = migrate([source], Options(mode=CUTOVER)).ingresses[0]
+    out = migrate([source], MigrateOptions(mode=CUTOVER)).ingresses[0]
     assert out["spec"]["ingressClassName"] == "higress"
     assert out["metadata"]["annotations"] == {"team": "a", "higress.io/timeout": "30", "higress.io/canary": "true"}
 
@@ -170,17 +170,17 @@ def test_cutover_moves_native_keys_and_drops_the_rest():
 def test_only_the_chosen_class_is_converted():
     objects = [ingress({}, cls="nginx"), ingress({}, cls="higress"),
                {**ingress({}), "spec": {"rules": []}, "metadata": {"name": "u", "namespace": "a"}}]
-    assert len(migrate(objects, Options()).ingresses) == 1
-    assert len(migrate(objects, Options(include_unclassed=True)).ingresses) == 2
+    assert len(migrate(objects, MigrateOptions()).ingresses) == 1
+    assert len(migrate(objects, MigrateOptions(include_unclassed=True)).ingresses) == 2
 
 
 def test_each_nginx_annotation_is_reported_exactly_once_over_the_corpus():
-    objects = manifests.load_paths(CORPUS)
-    migration = migrate(objects, Options(include_unclassed=True))
+    objects = kubeyaml.load_paths(CORPUS)
+    migration = migrate(objects, MigrateOptions(include_unclassed=True))
     for report in migration.reports:
         keys = [e.key for e in report.entries if e.value is not None]
         original = migrate([o for o in objects if o.get("kind") == "Ingress"
-                            and o["metadata"]["name"] == report.name], Options(include_unclassed=True))
+                            and o["metadata"]["name"] == report.name], MigrateOptions(include_unclassed=True))
         nginx_keys = sorted(k for k in (original.ingresses[0]["metadata"].get("annotations") or {})
                             if k.startswith(NGINX))
         assert sorted(keys) == nginx_keys, report.name
@@ -189,7 +189,7 @@ def test_each_nginx_annotation_is_reported_exactly_once_over_the_corpus():
 
 
 def _golden_doc(path: str, mode: str) -> dict:
-    migration = migrate(manifests.load_paths([path]), Options(mode=mode))
+    migration = migrate(kubeyaml.load_paths([path]), MigrateOptions(mode=mode))
     return {"objects": migration.objects, "report": migration.as_json()}
 
 

@@ -11,7 +11,7 @@ from conftest import rand_name
 from kubernetes import client
 from test_migrate import CORPUS
 
-from hgbackup import manifests
+from hgbackup import kubeyaml
 from hgbackup.cli import cli
 
 pytestmark = pytest.mark.kube
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.kube
 
 def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     suffix = rand_name("m")
-    objects = [o for o in manifests.load_paths(CORPUS) if o["kind"] == "Ingress"]
+    objects = [o for o in kubeyaml.load_paths(CORPUS) if o["kind"] == "Ingress"]
     for obj in objects:
         obj["metadata"]["namespace"] = f"{obj['metadata']['namespace']}-{suffix}"
     source = tmp_path / "corpus.yaml"

@@ -47,7 +47,7 @@ def _rules(objects, kind):
 
 def test_rbac_is_read_only_and_narrow():
     sched = schedule.load(os.path.join(ROOT, "schedules", "nightly.yaml"))
-    objects = schedule.render(sched)
+    objects = schedule.kubernetes_objects(sched)
     verbs = {v for kind in ("ClusterRole", "Role") for r in _rules(objects, kind) for v in r["verbs"]}
     assert verbs <= {"get", "list", "watch"}
     cluster = _rules(objects, "ClusterRole")
@@ -65,7 +65,7 @@ def test_rbac_is_read_only_and_narrow():
 
 def test_namespaced_scope_gets_roles_only():
     sched = schedule.parse("name: x\nschedule: '0 * * * *'\nstore: ./s\nscope:\n  namespaces: [a, b]\n", "f")
-    objects = schedule.render(sched)
+    objects = schedule.kubernetes_objects(sched)
     cluster = {res for r in _rules(objects, "ClusterRole") for res in r["resources"]}
     assert "ingresses" not in cluster and "secrets" not in cluster
     roles = {o["metadata"]["namespace"] for o in objects if o["kind"] == "Role"}
@@ -100,18 +100,18 @@ def test_forget_on_a_local_store(tmp_path):
     repo = Repository(open_store(store))
     capture = snapshot.capture_files([EXAMPLE], Scope())
     t0 = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-    ids = [snapshot.write(repo, capture, Scope(), now=t0 - timedelta(days=d))["id"] for d in range(5)]
+    ids = [snapshot.write(repo, capture, Scope(), now=t0 - timedelta(days=d)).id for d in range(5)]
     other = snapshot.capture_files([EXAMPLE], Scope(), cluster_name="other")
-    lone = snapshot.write(repo, other, Scope(), now=t0 - timedelta(days=30))["id"]
+    lone = snapshot.write(repo, other, Scope(), now=t0 - timedelta(days=30)).id
 
     dry = json.loads(run("forget", "--keep-daily", "2", "--store", store, "--dry-run", "-o", "json").stdout)
     assert sorted(k["id"] for k in dry["keep"]) == sorted([ids[0], ids[1], lone])
     assert sorted(r["id"] for r in dry["remove"]) == sorted(ids[2:])
-    assert len(repo.snapshot_keys()) == 6
+    assert len(repo.keys()) == 6
 
     done = json.loads(run("forget", "--keep-daily", "2", "--store", store, "-o", "json").stdout)
     assert done["keep"][0]["reasons"]
-    remaining = {k.id for k in repo.snapshot_keys()}
+    remaining = {k.id for k in repo.keys()}
     assert remaining == {ids[0], ids[1], lone}
     assert not any(ids[2] in key for key in repo.store.list(""))  # manifest and archive both gone
     run("forget", "--store", store, code=2)

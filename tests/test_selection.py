@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLE, EXAMPLE_SELECTED
 
-from hgbackup import manifests, selection
+from hgbackup import kubeyaml, selection
 from hgbackup.errors import InvalidInput
 from hgbackup.selection import Scope
 
@@ -16,7 +16,7 @@ def refs(objects):
 
 @pytest.fixture(scope="module")
 def example():
-    return manifests.load_paths([EXAMPLE])
+    return kubeyaml.load_paths([EXAMPLE])
 
 
 def test_example_selects_exactly_the_higress_config(example):

@@ -1,18 +1,25 @@
-"""The `hgbackup` group, its error mapping and the options shared by several commands."""
+"""The `hgbackup` group, its error mapping, the options shared by several commands, and how a command ends.
+
+Shared options are read here once (command line or environment) and handed to a command as values: `store` a
+StoreSettings, `kube` a KubeSettings, `scope` a Scope, `encryption_key` the key bytes or None. A command body is:
+parse, call one library function, render, `finish(report)`; the exit code comes from the report or the exception.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import traceback
 
 import click
 
-from .. import __version__
+from .. import __version__, crypto
 from ..errors import EXIT_INTERNAL, HgbackupError
-from ..render import document
-from ..repository import Repository, default_store_url
+from ..kube import KubeSettings
+from ..output import document
+from ..repository import Repository
 from ..selection import DEFAULT_SECRET_SELECTOR, Scope
-from ..store import open_store
+from ..store import DEFAULT_URL, StoreSettings
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok; 1 differences found / manual migration work left (--strict);
@@ -51,34 +58,80 @@ def cli():
     """
 
 
+def finish(report) -> None:
+    """End a command with the exit code its report derives (0 when all that was asked was done)."""
+    code = report.exit_code
+    if code:
+        click.get_current_context().exit(code)
+
+
 # -- shared options ----------------------------------------------------------------------------------------------
-def _compose(*decorators):
-    def apply(func):
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
+def _option_group(options: list, build):
+    """A decorator adding `options` to a command and replacing their values with `build(**values)`'s results."""
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            kwargs.update(build(kwargs))
+            return func(*args, **kwargs)
 
-    return apply
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorator
 
 
-store_options = _compose(
+def _store_values(kwargs: dict) -> dict:
+    return {"store": StoreSettings(kwargs.pop("store") or DEFAULT_URL, kwargs.pop("s3_endpoint"),
+                                   kwargs.pop("s3_sse"), kwargs.pop("s3_kms_key_id"))}
+
+
+store_options = _option_group([
     click.option("--store", envvar="HGBACKUP_STORE", default=None, metavar="URL",
-                 help="Folder, file://PATH or s3://bucket/prefix [env HGBACKUP_STORE; default ./hgbackup-store]."),
+                 help=f"Folder, file://PATH or s3://bucket/prefix [env HGBACKUP_STORE; default {DEFAULT_URL}]."),
     click.option("--s3-endpoint", envvar="HGBACKUP_S3_ENDPOINT", metavar="URL",
                  help="S3-compatible endpoint, e.g. MinIO [env HGBACKUP_S3_ENDPOINT]."),
     click.option("--s3-sse", type=click.Choice(["AES256", "aws:kms"]), help="S3 server-side encryption."),
     click.option("--s3-kms-key-id", metavar="ID", help="KMS key for --s3-sse aws:kms."),
-)
-kube_options = _compose(
+], _store_values)
+
+kube_options = _option_group([
     click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default as kubectl)."),
     click.option("--context", help="Kubeconfig context to use."),
-)
+], lambda kw: {"kube": KubeSettings(kw.pop("kubeconfig"), kw.pop("context"))})
+
+key_option = _option_group([
+    click.option("--encryption-key-file", type=click.Path(dir_okay=False), envvar=crypto.KEY_FILE_ENV,
+                 help=f"File with the AES-256 key (base64 of 32 bytes) [env {crypto.KEY_FILE_ENV}; or the key "
+                      f"itself in {crypto.KEY_ENV}]."),
+    click.option("--encryption-key", "encryption_key_text", envvar=crypto.KEY_ENV, hidden=True),
+], lambda kw: {"encryption_key": crypto.load_key(kw.pop("encryption_key_file"), kw.pop("encryption_key_text"))})
+
 output_option = click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "yaml"]), default="text",
                              show_default=True, help="Output format.")
-key_option = click.option("--encryption-key-file", type=click.Path(dir_okay=False),
-                          help="AES-256 key (base64 of 32 bytes) [env HGBACKUP_ENCRYPTION_KEY].")
 cluster_option = click.option("--cluster", help="Cluster name in the store (default: the kube context's cluster).")
-scope_options = _compose(
+
+SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
+                "with_cert_manager", "with_ingress_classes", "include", "exclude")
+
+
+def _scope_values(kwargs: dict) -> dict:
+    values = {name: kwargs.pop(name) for name in SCOPE_PARAMS}
+    optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
+                                      ("with_ingress_classes", "ingress_classes")) if values[flag]}
+    scope = Scope(
+        higress_namespace=values["higress_namespace"],
+        secret_selectors=list(values["secret_selector"]) or [DEFAULT_SECRET_SELECTOR],
+        ingress_classes=list(values["ingress_class"]),
+        namespaces=list(values["namespaces"]),
+        optins=optins,
+        include=list(values["include"]),
+        exclude=list(values["exclude"]),
+    )
+    return {"scope": scope}
+
+
+scope_options = _option_group([
     click.option("--higress-namespace", default="higress-system", show_default=True,
                  help="Namespace Higress runs in."),
     click.option("--secret-selector", multiple=True, metavar="SELECTOR",
@@ -90,52 +143,24 @@ scope_options = _compose(
     click.option("--with-ingress-classes", is_flag=True, help="Also IngressClasses."),
     click.option("--include", multiple=True, metavar="KIND", help="Only this Kind or plural.group (repeatable)."),
     click.option("--exclude", multiple=True, metavar="KIND", help="Leave out this Kind or plural.group."),
-)
+], _scope_values)
 
 
-def scope_from(opts: dict) -> Scope:
-    optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
-                                      ("with_ingress_classes", "ingress_classes")) if opts.pop(flag, False)}
-    return Scope(
-        higress_namespace=opts.pop("higress_namespace"),
-        secret_selectors=list(opts.pop("secret_selector")) or [DEFAULT_SECRET_SELECTOR],
-        ingress_classes=list(opts.pop("ingress_class")),
-        namespaces=list(opts.pop("namespaces")),
-        optins=optins,
-        include=list(opts.pop("include")),
-        exclude=list(opts.pop("exclude")),
-    )
+def scope_given() -> bool:
+    """Whether the user set any scope option (on the command line or through the environment)."""
+    ctx = click.get_current_context()
+    return any(ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+               for name in SCOPE_PARAMS)
 
 
-def repo_from(opts: dict) -> Repository:
-    store = open_store(opts.pop("store", None) or default_store_url(), s3_endpoint=opts.pop("s3_endpoint", None),
-                       s3_sse=opts.pop("s3_sse", None), s3_kms_key_id=opts.pop("s3_kms_key_id", None))
-    return Repository(store)
+def open_repository(store: StoreSettings) -> Repository:
+    return Repository(store.open())
 
 
-def kube_from(opts: dict, **kwargs):
-    from ..kube import Kube
-
-    return Kube(opts.pop("kubeconfig", None), opts.pop("context", None), **kwargs)
-
-
+# -- rendering -----------------------------------------------------------------------------------------------------
 def emit(data, fmt: str, text: str | None = None) -> None:
     click.echo(text if fmt == "text" and text is not None else document(data, "yaml" if fmt == "yaml" else "json"))
 
 
 def warn(message: str) -> None:
     click.echo(f"hgbackup: warning: {message}", err=True)
-
-
-def public_manifest(manifest: dict) -> dict:
-    return {k: v for k, v in manifest.items() if not k.startswith("_")}
-
-
-SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
-                "with_cert_manager", "with_ingress_classes", "include", "exclude")
-
-
-def scope_given(ctx: click.Context) -> bool:
-    """Whether the user set any scope option (on the command line or through the environment)."""
-    return any(ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
-               for name in SCOPE_PARAMS)

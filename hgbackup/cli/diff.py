@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from .. import catalogue, crypto
-from ..diff import ADDED, CHANGED, REMOVED, compare, unified
-from ..render import ProgressLine, colour_enabled
+from .. import catalogue, sources
+from ..diff import ADDED, CHANGED, REMOVED, compare_sources, unified
+from ..kube import KubeSettings
+from ..output import ProgressLine, colour_enabled
 from ..selection import Scope
-from ..sources import kind_of_spec, load_side
+from ..store import StoreSettings
 from .base import (
     cli,
     cluster_option,
     emit,
+    finish,
     key_option,
-    kube_from,
     kube_options,
+    open_repository,
     output_option,
-    repo_from,
-    scope_from,
     scope_given,
     scope_options,
     store_options,
@@ -41,44 +39,25 @@ COLOURS = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
 @cluster_option
 @key_option
 @output_option
-@click.pass_context
-def diff(ctx, a, b, kinds, as_unified, show_secrets, fmt, cluster, encryption_key_file, **opts):
+def diff(a, b, kinds, as_unified, show_secrets, scope: Scope, store: StoreSettings, kube: KubeSettings, cluster,
+         encryption_key, fmt):
     """Compare two snapshots, or a snapshot and the live cluster. Exit 0 when equal, 1 when different.
 
     A and B are each a snapshot id, latest, latest~N, a manifest file or folder, or `live`. With a snapshot and
     `live`, the live side is captured with the snapshot's own scope unless scope options are given.
+    A live side that cannot be read completely is an error (exit 6), never a difference.
 
     Example: hgbackup diff latest live --kind Ingress -n shop
     """
-    explicit = scope_given(ctx)
-    scope = scope_from(opts)
-    key = crypto.load_key(encryption_key_file)
-    repo_cache = []
-
-    def repo():
-        if not repo_cache:
-            repo_cache.append(repo_from(dict(opts)))
-        return repo_cache[0]
-
+    wanted_kinds = {(k.group, k.kind) for name in kinds for k in catalogue.lookup(name)} if kinds else None
     progress = ProgressLine("listing live objects")
-    sides = {}
     try:
-        # Snapshots first, so a live side can take the snapshot's scope.
-        for spec in sorted((a, b), key=lambda s: kind_of_spec(s) == "live"):
-            if spec in sides:
-                continue
-            if kind_of_spec(spec) == "live" and not explicit:
-                manifests = [s.manifest for s in sides.values() if s.manifest]
-                if manifests:
-                    scope = Scope.from_json(manifests[0].get("scope") or {})
-            sides[spec] = load_side(spec, repo_factory=repo, kube_factory=lambda: kube_from(dict(opts)),
-                                    scope=scope, encryption_key=key, cluster=cluster, progress=progress)
+        result = compare_sources(
+            sources.Source.parse(a), sources.Source.parse(b), scope=scope, scope_from_snapshot=not scope_given(),
+            repo_factory=lambda: open_repository(store), kube_factory=kube.connect, encryption_key=encryption_key,
+            cluster=cluster, kinds=wanted_kinds, progress=progress)
     finally:
         progress.close()
-
-    wanted_kinds = {(k.group, k.kind) for name in kinds for k in catalogue.lookup(name)} if kinds else None
-    namespaces = set(scope.namespaces) or None
-    result = compare(sides[a].objects, sides[b].objects, kinds=wanted_kinds, namespaces=namespaces)
     if fmt != "text":
         emit(result.as_json(), fmt)
     else:
@@ -90,7 +69,7 @@ def diff(ctx, a, b, kinds, as_unified, show_secrets, fmt, cluster, encryption_ke
             click.echo(click.style(line, fg=COLOURS[change.op]) if colour else line)
             if as_unified:
                 old, new = result.pairs[change.ref]
-                click.echo(unified(change, old, new, sides[a].label, sides[b].label, show_secrets), nl=False)
+                click.echo(unified(change, old, new, result.labels[0], result.labels[1], show_secrets), nl=False)
         s = result.summary()
         click.echo(f"{s['added']} added, {s['removed']} removed, {s['changed']} changed, {s['unchanged']} unchanged")
-    sys.exit(0 if result.same else 1)
+    finish(result)

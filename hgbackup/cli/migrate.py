@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import click
 
-from .. import catalogue, crypto, manifests, restore
-from ..errors import InvalidInput
-from ..migrate import CUTOVER, SIDE_BY_SIDE, Options, migrate
+from .. import sources
+from ..errors import EXIT_OK, InvalidInput
+from ..kube import KubeSettings
+from ..migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, MigrationOutcome, apply_request, migrate
 from ..migrate.convert import DEFAULT_REGISTRY
 from ..migrate.report import markdown, one_line
-from ..migrate.rules import NEEDS_WORK
-from ..model import StoredObject
-from ..render import document, yaml_text
+from ..output import document, yaml_text
 from ..selection import Scope
-from .base import cli, key_option, kube_from, kube_options, repo_from, store_options
-from .restore import apply_with_safety
+from ..sources import Source
+from ..store import StoreSettings
+from .base import cli, finish, key_option, kube_options, open_repository, store_options, warn
+from .restore import render_restore, run_restore
 
 
 @cli.group("migrate")
@@ -48,15 +48,17 @@ def migrate_group():
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Write one file per object here instead.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Write the full report here.")
 @click.option("--report-format", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option("--strict", is_flag=True, help="Exit 1 when any annotation is manual, unsupported or invalid.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any annotation is manual, unsupported or invalid; "
+                                             "with --apply, apply nothing then.")
 @click.option("--apply", "do_apply", is_flag=True, help="Apply the output (ordered, safety snapshot first).")
 @click.option("--dry-run", is_flag=True, help="With --apply: validate server-side, write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="With --apply: do not ask for confirmation.")
 @store_options
 @kube_options
 @key_option
-def nginx(paths, from_cluster, snapshot_id, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
-          yes, encryption_key_file, **opts):
+def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mode, target_class, higress_namespace,
+          plugin_registry, plugin_version, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
+          yes, store: StoreSettings, kube: KubeSettings, encryption_key):
     """Convert ingress-nginx Ingresses for Higress and report every nginx annotation.
 
     Each annotation is reported once as native, converted, plugin, manual, unsupported or invalid. The objects go
@@ -64,16 +66,16 @@ def nginx(paths, from_cluster, snapshot_id, fmt, output_dir, report_file, report
 
     Example: hgbackup migrate nginx ingresses.yaml --mode cutover --report report.md --strict > higress.yaml
     """
-    options = Options(mode=opts.pop("mode"), ingress_class=opts.pop("ingress_class"),
-                      include_unclassed=opts.pop("include_unclassed"), higress_namespace=opts.pop("higress_namespace"),
-                      target_class=opts.pop("target_class"), plugin_registry=opts.pop("plugin_registry"),
-                      plugin_version=opts.pop("plugin_version"))
-    sources = sum([bool(paths), from_cluster, bool(snapshot_id)])
-    if sources != 1:
+    options = MigrateOptions(mode=mode, ingress_class=ingress_class, include_unclassed=include_unclassed,
+                      higress_namespace=higress_namespace, target_class=target_class,
+                      plugin_registry=plugin_registry, plugin_version=plugin_version)
+    if sum([bool(paths), from_cluster, bool(snapshot_id)]) != 1:
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
-    key = crypto.load_key(encryption_key_file)
-    objects = _load(paths, from_cluster, snapshot_id, opts, key)
-    migration = migrate(objects, options)
+    source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
+              else Source("snapshot", ref=snapshot_id))
+    side = sources.load(source, scope=Scope(include=["Ingress"]), repo_factory=lambda: open_repository(store),
+                        kube_factory=kube.connect, encryption_key=encryption_key)
+    migration = migrate(side.documents or [o.obj for o in side.objects], options)
 
     if output_dir:
         _write_dir(migration.objects, output_dir, fmt)
@@ -87,24 +89,14 @@ def nginx(paths, from_cluster, snapshot_id, fmt, output_dir, report_file, report
         with open(report_file, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
     click.echo(one_line(migration), err=True)
-
-    needs_work = any(migration.summary()[s] for s in NEEDS_WORK)
-    if do_apply:
-        _apply(migration, options, opts, key, dry_run=dry_run, yes=yes, exit_on_strict=strict and needs_work)
-    if strict and needs_work:
-        sys.exit(1)
-
-
-def _load(paths, from_cluster, snapshot_id, opts, key: bytes | None) -> list[dict]:
-    if paths:
-        return manifests.load_paths(list(paths))
-    if snapshot_id:
-        repo = repo_from(dict(opts))
-        _, stored = repo.load(repo.resolve(snapshot_id), key)
-        return [o.obj for o in stored if o.ref.kind == "Ingress"]
-    kube = kube_from(dict(opts))
-    kind = catalogue.INGRESSES
-    return kube.list(kind, kube.served()[kind.key].version or "v1")
+    report = MigrationOutcome(migration, strict)
+    if do_apply and report.exit_code == EXIT_OK:
+        request = apply_request(migration, options, dry_run=dry_run, encryption_key=encryption_key)
+        report.applied = run_restore(kube.connect(), open_repository(store), request, yes=yes, what="migrate nginx")
+        render_restore(report.applied, "text")
+    elif do_apply:
+        warn("--strict: manual work is left, so nothing was applied")
+    finish(report)
 
 
 def _write_dir(objects: list[dict], folder: str, fmt: str) -> None:
@@ -114,22 +106,3 @@ def _write_dir(objects: list[dict], folder: str, fmt: str) -> None:
         name = f"{obj['kind'].lower()}-{meta.get('namespace', 'default')}-{meta['name']}.{fmt}"
         with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
             fh.write(json.dumps(obj, indent=2) + "\n" if fmt == "json" else yaml_text(obj))
-
-
-def _apply(migration, options: Options, opts: dict, key: bytes | None, *, dry_run: bool, yes: bool,
-           exit_on_strict: bool) -> None:
-    stored = [StoredObject.from_object(o) for o in migration.objects]
-    namespaces = sorted({o.ref.namespace for o in stored if o.ref.namespace})
-    scope = Scope(higress_namespace=options.higress_namespace, namespaces=namespaces,
-                  include=["Ingress", "WasmPlugin"])
-    kube = kube_from(dict(opts))
-    repo = repo_from(dict(opts))
-    try:
-        apply_with_safety(kube, repo, stored, restore.Options(dry_run=dry_run), scope, fmt="text", yes=yes,
-                          safety=True, tag="pre-migrate", what="migrate nginx", encryption_key=key,
-                          extra={})
-    except SystemExit as exc:
-        if exc.code not in (0, None):
-            raise
-    if exit_on_strict:
-        sys.exit(1)

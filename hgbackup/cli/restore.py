@@ -1,4 +1,4 @@
-"""`hgbackup restore ID`."""
+"""`hgbackup restore ID`, and the rendering of a restore report (shared with `migrate nginx --apply`)."""
 
 from __future__ import annotations
 
@@ -6,49 +6,30 @@ import sys
 
 import click
 
-from .. import crypto, restore
-from .. import snapshot as snapshot_mod
+from .. import restore
 from ..errors import InvalidInput
-from ..render import ProgressLine, table
-from ..selection import Scope
+from ..kube import Kube, KubeSettings
+from ..output import ProgressLine, table
+from ..store import StoreSettings
 from .base import (
     cli,
     cluster_option,
     emit,
+    finish,
     key_option,
-    kube_from,
     kube_options,
+    open_repository,
     output_option,
-    repo_from,
     store_options,
     warn,
 )
 
 
-def parse_namespace_map(pairs) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        old, sep, new = pair.partition(":")
-        if not sep or not old or not new:
-            raise InvalidInput(f"--namespace-map takes OLD:NEW, got {pair!r}")
-        mapping[old] = new
-    return mapping
-
-
-def safety_scope(manifest: dict, options: restore.Options) -> Scope:
-    """The live objects a restore may touch: the snapshot's scope, in the target namespaces."""
-    scope = Scope.from_json(manifest.get("scope") or {})
-    namespaces = options.namespaces or scope.namespaces
-    scope.namespaces = sorted({options.namespace_map.get(ns, ns) for ns in namespaces})
-    scope.higress_namespace = options.namespace_map.get(scope.higress_namespace, scope.higress_namespace)
-    return scope
-
-
 @cli.command("restore")
 @click.argument("snapshot_id", metavar="ID")
 @click.option("--dry-run", is_flag=True, help="Plan against the live cluster and validate server-side; write nothing.")
-@click.option("--existing", type=click.Choice(restore.EXISTING_POLICIES), default="update", show_default=True,
-              help="What to do with objects that exist and differ.")
+@click.option("--existing", type=click.Choice([e.value for e in restore.Existing]), default="update",
+              show_default=True, help="What to do with objects that exist and differ.")
 @click.option("--prune", is_flag=True, help="Also delete live objects in scope that the snapshot lacks (needs --yes).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
@@ -67,76 +48,80 @@ def safety_scope(manifest: dict, options: restore.Options) -> Scope:
 @cluster_option
 @key_option
 @output_option
-def restore_cmd(snapshot_id, dry_run, yes, no_safety_snapshot, fmt, cluster, encryption_key_file, **opts):
+def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,
+                selector, namespace_map, no_safety_snapshot, crd_timeout, store: StoreSettings, kube: KubeSettings,
+                cluster, encryption_key, fmt):
     """Restore a snapshot in dependency order (CRDs, namespaces, secrets ... ingresses, plugins).
 
     The archive is verified before the cluster is contacted. Before a real restore, the live objects in scope are
     saved as a snapshot tagged pre-restore, so `hgbackup restore <that id> --prune --yes` undoes it.
-    Exit 0 when nothing failed or was skipped, else 3.
+    Exit 0 when nothing failed or was skipped, 3 when something did, 6 when the cluster stopped the restore
+    before anything was applied.
 
     Example: hgbackup restore latest --dry-run -n shop
     """
-    options = restore.Options(
-        existing=opts.pop("existing"), dry_run=dry_run, prune=opts.pop("prune"), concurrency=opts.pop("concurrency"),
-        preserve_nodeports=opts.pop("preserve_nodeports"), kinds=list(opts.pop("kinds")),
-        namespaces=list(opts.pop("namespaces")), names=list(opts.pop("names")), selector=opts.pop("selector"),
-        namespace_map=parse_namespace_map(opts.pop("namespace_map")), crd_timeout=opts.pop("crd_timeout"),
+    options = restore.RestoreOptions(
+        existing=restore.Existing(existing), dry_run=dry_run, prune=prune, concurrency=concurrency,
+        preserve_nodeports=preserve_nodeports, kinds=list(kinds), namespaces=list(namespaces), names=list(names),
+        selector=selector, namespace_map=restore.parse_namespace_map(list(namespace_map)), crd_timeout=crd_timeout,
     )
     if options.prune and not (yes or dry_run):
         raise InvalidInput("--prune deletes live objects: give --yes as well (or try --dry-run first)")
-    repo = repo_from(opts)
-    key = repo.resolve(snapshot_id, cluster)
-    manifest, objects = repo.load(key, crypto.load_key(encryption_key_file))  # integrity before any cluster call
-    safety_tags = {"pre-restore", "pre-migrate"} & set(manifest.get("tags") or ())
-    if snapshot_id.startswith("latest") and safety_tags:
-        warn(f"{snapshot_id} is {manifest['id']}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
-             f"({manifest['created']}); to restore an earlier backup give its id (see hgbackup list)")
-    chosen = restore.choose(objects, options)
+    target: list[Kube] = []
 
-    kube = kube_from(opts, pool_size=max(16, options.concurrency * 2))
-    apply_with_safety(kube, repo, chosen, options, safety_scope(manifest, options), fmt=fmt, yes=yes,
-                      safety=not no_safety_snapshot, tag="pre-restore", what=f"restore {manifest['id']}",
-                      encryption_key=crypto.load_key(encryption_key_file), extra={"snapshot": manifest["id"]})
-
-
-def apply_with_safety(kube, repo, objects, options: restore.Options, scope: Scope, *, fmt: str, yes: bool,
-                      safety: bool, tag: str, what: str, encryption_key: bytes | None, extra: dict) -> None:
-    """Plan, confirm, take the safety snapshot, execute, render, exit: shared by restore and migrate --apply."""
-    dry_run = options.dry_run
-    capture = None
-    if options.prune or (safety and not dry_run):
-        capture = snapshot_mod.capture_live(kube, scope)
-    prune_candidates = None
-    if options.prune and capture is not None:
-        prune_filter = restore.Options(kinds=options.kinds, names=options.names, selector=options.selector,
-                                       namespaces=scope.namespaces)
-        prune_candidates = restore.choose(capture.objects, prune_filter)
-    the_plan = restore.plan(kube, objects, options, prune_candidates)
-
-    if not (yes or dry_run) and sys.stdin.isatty():
-        counts = ", ".join(f"{n} {intent}" for intent, n in sorted(the_plan.summary().items()))
-        click.echo(f"{what} into {kube.host}: {counts}", err=True)
-        click.confirm("Proceed?", abort=True, err=True)
-
-    safety_id = None
-    if capture is not None and safety and not dry_run:
-        safety_id = snapshot_mod.write(repo, capture, scope, tags=[tag], encryption_key=encryption_key)["id"]
-        click.echo(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)", err=True)
+    def connect() -> Kube:
+        target.append(kube.connect(pool_size=max(16, options.concurrency * 2)))
+        return target[0]
 
     progress = ProgressLine("applying")
     try:
-        results = restore.execute(kube, the_plan, options, progress)
+        report = restore.restore_snapshot(
+            open_repository(store), snapshot_id, options, connect=connect, cluster=cluster,
+            encryption_key=encryption_key, safety=not no_safety_snapshot,
+            confirm=terminal_confirm(lambda: f"restore {snapshot_id} into {target[0].host}", yes),
+            progress=progress, notify=notice)
     finally:
         progress.close()
-    summary = restore.summary(results)
-    doc = {"results": [r.as_json() for r in results], "summary": summary, "safety_snapshot": safety_id,
-           "dry_run": dry_run, **extra}
-    shown = [r for r in results if r.action != restore.UNCHANGED or fmt != "text"]
-    text = table(["ACTION", "OBJECT", "MESSAGE"], [[r.action, str(r.ref), r.message] for r in shown]) if shown else ""
-    text += ("\n" if text else "") + ("dry run: " if dry_run else "") + ", ".join(
+    render_restore(report, fmt)
+    finish(report)
+
+
+def notice(line: str) -> None:
+    click.echo(f"hgbackup: {line}" if line.startswith("warning: ") else line, err=True)
+
+
+def terminal_confirm(what, yes: bool):
+    """The confirmation prompt before a restore writes: only on a terminal and without --yes."""
+
+    def confirm(the_plan: restore.Plan) -> None:
+        if yes or not sys.stdin.isatty():
+            return
+        counts = ", ".join(f"{n} {intent}" for intent, n in sorted(the_plan.summary().items()))
+        click.echo(f"{what()}: {counts}", err=True)
+        click.confirm("Proceed?", abort=True, err=True)
+
+    return confirm
+
+
+def run_restore(target: Kube, repo, request: restore.RestoreRequest, *, yes: bool, what: str) -> restore.RestoreReport:
+    """restore.run with the terminal's confirmation prompt, progress line and notices."""
+    progress = ProgressLine("applying")
+    try:
+        return restore.run(target, repo, request, confirm=terminal_confirm(lambda: f"{what} into {target.host}", yes),
+                           progress=progress, notify=notice)
+    finally:
+        progress.close()
+
+
+def render_restore(report: restore.RestoreReport, fmt: str) -> None:
+    summary = report.summary()
+    shown = [r for r in report.results if r.action != restore.Action.UNCHANGED or fmt != "text"]
+    text = table(["ACTION", "OBJECT", "MESSAGE"],
+                 [[r.action.value, str(r.ref), r.message] for r in shown]) if shown else ""
+    text += ("\n" if text else "") + ("dry run: " if report.dry_run else "") + ", ".join(
         f"{n} {a}" for a, n in summary.items() if n)
-    emit(doc, fmt, text)
-    if summary[restore.FAILED] or summary[restore.SKIPPED]:
-        if fmt == "text":
-            warn(f"{summary[restore.FAILED]} failed, {summary[restore.SKIPPED]} skipped")
-        sys.exit(3)
+    emit(report.as_json(), fmt, text)
+    if report.stopped:
+        warn(f"the restore stopped early: {report.stopped}")
+    if fmt == "text" and (summary["failed"] or summary["skipped"]):
+        warn(f"{summary['failed']} failed, {summary['skipped']} skipped")

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from .. import crypto, retention
 from .. import schedule as schedule_mod
-from .. import snapshot as snapshot_mod
-from ..errors import InvalidInput
-from ..render import yaml_text
+from ..kube import KubeSettings
+from ..output import yaml_text
 from ..repository import Repository
-from ..store import open_store
-from .base import cli, emit, kube_from, kube_options, output_option, repo_from, store_options, warn
-
-
-def _decision_json(decision: retention.Decision) -> dict:
-    return {"keep": [{"id": s.id, "cluster": s.cluster, "reasons": r} for s, r in decision.keep],
-            "remove": [{"id": s.id, "cluster": s.cluster} for s in decision.remove]}
+from ..store import StoreSettings
+from .base import cli, emit, finish, key_option, kube_options, open_repository, output_option, store_options, warn
 
 
 @cli.command()
@@ -29,30 +22,32 @@ def _decision_json(decision: retention.Decision) -> dict:
 @click.option("--keep-weekly", type=click.IntRange(0), help="Keep the newest of each of the last N ISO weeks.")
 @click.option("--keep-monthly", type=click.IntRange(0), help="Keep the newest of each of the last N months.")
 @click.option("--keep-yearly", type=click.IntRange(0), help="Keep the newest of each of the last N years.")
-@click.option("--keep-within", metavar="DURATION", help="Keep all within DURATION (30d, 2w, 1y6M) of the newest.")
+@click.option("--keep-within", metavar="DURATION",
+              help="Keep all within DURATION of the newest (restic's units: 1y5m7d2h = years, months, days, hours; "
+                   "also w weeks).")
 @click.option("--tag", "tags", multiple=True, help="Only snapshots with this tag (repeatable: all of them).")
 @click.option("--cluster", help="Only snapshots of this cluster.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
 @store_options
 @output_option
-def forget(keep_within, tags, cluster, dry_run, fmt, **opts):
-    """Remove snapshots by a retention policy (rules combine by OR, per cluster; the newest is always kept).
+def forget(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, tags, cluster,
+           dry_run, store: StoreSettings, fmt):
+    """Remove snapshots by a retention policy (restic's rules, combined by OR, per cluster; the newest is kept).
 
     Example: hgbackup forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
     """
-    rules = {k: opts.pop(k) for k in ("keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
-                                      "keep_yearly")}
-    if keep_within:
-        rules["keep_within"] = keep_within
+    rules = {"keep_last": keep_last, "keep_hourly": keep_hourly, "keep_daily": keep_daily,
+             "keep_weekly": keep_weekly, "keep_monthly": keep_monthly, "keep_yearly": keep_yearly,
+             "keep_within": keep_within}
     policy = retention.Policy.from_dict(rules, where="forget")
-    decision, warnings = retention.forget(repo_from(opts), policy, cluster=cluster, tags=list(tags), dry_run=dry_run)
-    for line in warnings:
+    report = retention.forget(open_repository(store), policy, cluster=cluster, tags=list(tags), dry_run=dry_run)
+    for line in report.warnings:
         warn(line)
     verb = "would remove" if dry_run else "removed"
-    lines = [f"keep    {s.id}  {s.cluster}  {', '.join(r)}" for s, r in decision.keep]
-    lines += [f"{verb:7} {s.id}  {s.cluster}" for s in decision.remove]
-    lines.append(f"{len(decision.keep)} kept, {len(decision.remove)} {verb}")
-    emit(_decision_json(decision), fmt, "\n".join(lines))
+    lines = [f"keep    {s.id}  {s.cluster}  {', '.join(r)}" for s, r in report.decision.keep]
+    lines += [f"{verb:7} {s.id}  {s.cluster}" for s in report.decision.remove]
+    lines.append(f"{len(report.decision.keep)} kept, {len(report.decision.remove)} {verb}")
+    emit(report.as_json(), fmt, "\n".join(lines))
 
 
 @cli.group("schedule")
@@ -67,42 +62,28 @@ def schedule_group():
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
 @click.option("--image", help="Container image (default: the file's image).")
 @click.option("--namespace", help="Namespace of the CronJob (default: the file's namespace).")
-def render(path, image, namespace):
+def render_cmd(path, image, namespace):
     """Print the CronJob, ServiceAccount, RBAC and ConfigMap for a schedule file.
 
     Example: hgbackup schedule render schedules/nightly.yaml --image registry.example/hgbackup:0.1.0 > cronjob.yaml
     """
-    objects = schedule_mod.render(schedule_mod.load(path), image=image, namespace=namespace)
+    objects = schedule_mod.kubernetes_objects(schedule_mod.load(path), image=image, namespace=namespace)
     click.echo("---\n".join(yaml_text(o) for o in objects), nl=False)
 
 
 @schedule_group.command("run")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
 @kube_options
-def run(path, **opts):
+@key_option
+def run_cmd(path, kube: KubeSettings, encryption_key):
     """Snapshot with the file's scope, then apply its retention; prints one JSON line. Exit 3 when partial.
 
     Example: hgbackup schedule run /etc/hgbackup/schedule.yaml
     """
     sched = schedule_mod.load(path)
-    repo = Repository(open_store(sched.store, s3_endpoint=sched.s3_endpoint))
-    key = crypto.load_key(None)
-    capture = snapshot_mod.capture_live(kube_from(opts), sched.scope, sched.cluster)
-    if key is None and sched.require_encryption and any(o.ref.kind == "Secret" for o in capture.objects):
-        raise InvalidInput(f"{path}: requireEncryption is set but no HGBACKUP_ENCRYPTION_KEY: nothing was written")
-    manifest = snapshot_mod.write(repo, capture, sched.scope, tags=[*sched.tags, f"schedule:{sched.name}"],
-                                  encryption_key=key)
-    summary = {"schedule": sched.name, "snapshot": manifest["id"], "cluster": manifest["_cluster_key"],
-               "objects": len(manifest["objects"]), "partial": manifest["partial"], "warnings": manifest["warnings"],
-               "kept": None, "removed": None}
-    if not sched.retention.empty():
-        decision, _ = retention.forget(repo, sched.retention, cluster=manifest["_cluster_key"],
-                                       tags=[f"schedule:{sched.name}"])
-        summary["kept"] = len(decision.keep)
-        summary["removed"] = [s.id for s in decision.remove]
-    click.echo(json.dumps(summary, sort_keys=True))
-    if manifest["partial"]:
-        sys.exit(3)
+    report = schedule_mod.run(sched, kube.connect(), Repository(sched.store_settings().open()), encryption_key)
+    click.echo(json.dumps(report.as_json(), sort_keys=True))
+    finish(report)
 
 
 @cli.group("key")

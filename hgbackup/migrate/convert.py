@@ -17,13 +17,16 @@ from .rules import (
     INVALID,
     MANUAL,
     NATIVE,
+    NEEDS_WORK,
     NGINX,
     PLUGIN,
     RULES,
     STATUSES,
     UNKNOWN,
     UNSUPPORTED,
+    Handler,
     Rule,
+    Status,
     parse_value,
 )
 
@@ -35,7 +38,7 @@ SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 
 
 @dataclass
-class Options:
+class MigrateOptions:
     mode: str = SIDE_BY_SIDE
     ingress_class: str = "nginx"
     include_unclassed: bool = False
@@ -54,7 +57,7 @@ class Entry:
     note: str = ""
 
     def as_json(self) -> dict:
-        return {"key": self.key, "value": self.value, "status": self.status, "target": self.target,
+        return {"key": self.key, "value": self.value, "status": Status(self.status).value, "target": self.target,
                 "note": self.note}
 
 
@@ -79,11 +82,15 @@ class Migration:
         return self.ingresses + self.plugins
 
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = {s.value: 0 for s in STATUSES}
         for report in self.reports:
             for entry in report.entries:
-                counts[entry.status] += 1
+                counts[Status(entry.status).value] += 1
         return counts
+
+    @property
+    def needs_work(self) -> bool:
+        return any(e.status in NEEDS_WORK for r in self.reports for e in r.entries)
 
     def as_json(self) -> dict:
         generated = [{"apiVersion": p["apiVersion"], "kind": p["kind"], "namespace": p["metadata"]["namespace"],
@@ -96,7 +103,7 @@ class _Context:
     """One Ingress being converted: what it says, and what the conversion adds."""
 
     ingress: dict
-    options: Options
+    options: MigrateOptions
     annotations: dict
     add: dict = field(default_factory=dict)  # higress.io/* annotations to set
     plugins: dict = field(default_factory=dict)  # plugin name -> this Ingress's match-rule config
@@ -119,7 +126,7 @@ def ingress_class(obj: dict) -> str | None:
         (obj.get("metadata") or {}).get("annotations") or {}).get(CLASS_ANNOTATION)
 
 
-def select_ingresses(objects: list[dict], options: Options) -> list[dict]:
+def select_ingresses(objects: list[dict], options: MigrateOptions) -> list[dict]:
     """Ingresses of --ingress-class (and, with --include-unclassed, those without a class)."""
     chosen = []
     for obj in objects:
@@ -131,7 +138,7 @@ def select_ingresses(objects: list[dict], options: Options) -> list[dict]:
     return chosen
 
 
-def migrate(objects: list[dict], options: Options) -> Migration:
+def migrate(objects: list[dict], options: MigrateOptions) -> Migration:
     ingresses, reports = [], []
     plugin_rules: dict[str, list[dict]] = {}
     for obj in select_ingresses(objects, options):
@@ -144,7 +151,7 @@ def migrate(objects: list[dict], options: Options) -> Migration:
     return Migration(ingresses, plugins, reports)
 
 
-def convert_ingress(obj: dict, options: Options) -> tuple[dict, IngressReport, dict]:
+def convert_ingress(obj: dict, options: MigrateOptions) -> tuple[dict, IngressReport, dict]:
     meta = obj.get("metadata") or {}
     annotations = dict(meta.get("annotations") or {})
     ctx = _Context(obj, options, annotations)
@@ -205,7 +212,7 @@ def _annotations(ctx: _Context, entries: list[Entry]) -> dict:
 def _normalise(rule: Rule, value: str) -> str:
     if rule.value in ("bool", "onoff"):
         return value.strip().lower()
-    if rule.handler == "backend_protocol":
+    if rule.handler == Handler.BACKEND_PROTOCOL:
         return value.strip().upper()
     return value
 
@@ -369,10 +376,12 @@ def _waf(ctx, name, value, parsed, rule) -> Entry:
 
 
 HANDLERS = {
-    "timeout": _timeout, "rate_limit": _rate_limit, "forwarded_prefix": _forwarded_prefix,
-    "backend_protocol": _backend_protocol, "load_balance": _load_balance, "affinity_mode": _affinity_mode,
-    "basic_auth": _basic_auth, "ext_auth": _ext_auth, "ip_restriction": _ip_restriction, "waf": _waf,
+    Handler.TIMEOUT: _timeout, Handler.RATE_LIMIT: _rate_limit, Handler.FORWARDED_PREFIX: _forwarded_prefix,
+    Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
+    Handler.AFFINITY_MODE: _affinity_mode, Handler.BASIC_AUTH: _basic_auth, Handler.EXT_AUTH: _ext_auth,
+    Handler.IP_RESTRICTION: _ip_restriction, Handler.WAF: _waf,
 }
+assert set(HANDLERS) == set(Handler), "every Handler has its function"
 
 
 def _implicit_ssl_redirect(ctx: _Context) -> list[Entry]:
@@ -386,7 +395,7 @@ def _implicit_ssl_redirect(ctx: _Context) -> list[Entry]:
                   "not set: ingress-nginx redirects TLS Ingresses to HTTPS by default, Higress only when asked")]
 
 
-def wasm_plugin(plugin: str, match_rules: list[dict], options: Options) -> dict:
+def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -> dict:
     """One WasmPlugin per plugin kind, active only on the migrated Ingresses (one match rule each)."""
     spec = {
         "url": f"oci://{options.plugin_registry.rstrip('/')}/{plugin}:{options.plugin_version}",

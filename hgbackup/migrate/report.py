@@ -17,7 +17,7 @@ def markdown(migration: Migration) -> str:
     summary = migration.summary()
     lines.append("| status | annotations |")
     lines.append("|---|---|")
-    lines += [f"| {status} | {summary[status]} |" for status in STATUSES]
+    lines += [f"| {status.value} | {summary[status.value]} |" for status in STATUSES]
     lines.append("")
     if migration.plugins:
         lines.append("Generated plugins: " + ", ".join(
@@ -32,13 +32,13 @@ def markdown(migration: Migration) -> str:
         lines.append("| annotation | value | status | Higress form | note |")
         lines.append("|---|---|---|---|---|")
         for e in report.entries:
-            lines.append(f"| `{e.key}` | {_cell(e.value)} | {e.status} | {_cell(e.target)} | {_cell(e.note)} |")
+            lines.append(f"| `{e.key}` | {_cell(e.value)} | {e.status.value} | {_cell(e.target)} | {_cell(e.note)} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def one_line(migration: Migration) -> str:
     summary = migration.summary()
-    counts = ", ".join(f"{summary[s]} {s}" for s in STATUSES if summary[s])
+    counts = ", ".join(f"{summary[s.value]} {s.value}" for s in STATUSES if summary[s.value])
     return (f"migrated {len(migration.ingresses)} Ingress(es), generated {len(migration.plugins)} plugin(s); "
             f"annotations: {counts or 'none'}")

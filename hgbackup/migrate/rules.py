@@ -11,21 +11,48 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 NGINX = "nginx.ingress.kubernetes.io/"
 HIGRESS = "higress.io/"
 
+class Status(str, Enum):
+    """What became of one nginx annotation."""
+
+    NATIVE = "native"  # Higress reads it as it is
+    CONVERTED = "converted"  # rewritten to a higress.io/ annotation
+    PLUGIN = "plugin"  # carried over by a generated WasmPlugin
+    MANUAL = "manual"  # a person has to act
+    UNSUPPORTED = "unsupported"  # no Higress equivalent
+    INVALID = "invalid"  # the value is not one ingress-nginx accepts
+
+
+class Handler(str, Enum):
+    """The function in convert.py that carries a key over when a status alone does not."""
+
+    TIMEOUT = "timeout"
+    RATE_LIMIT = "rate_limit"
+    FORWARDED_PREFIX = "forwarded_prefix"
+    BACKEND_PROTOCOL = "backend_protocol"
+    LOAD_BALANCE = "load_balance"
+    AFFINITY_MODE = "affinity_mode"
+    BASIC_AUTH = "basic_auth"
+    EXT_AUTH = "ext_auth"
+    IP_RESTRICTION = "ip_restriction"
+    WAF = "waf"
+
+
 NATIVE, CONVERTED, PLUGIN, MANUAL, UNSUPPORTED, INVALID = (
-    "native", "converted", "plugin", "manual", "unsupported", "invalid")
-STATUSES = (NATIVE, CONVERTED, PLUGIN, MANUAL, UNSUPPORTED, INVALID)
+    Status.NATIVE, Status.CONVERTED, Status.PLUGIN, Status.MANUAL, Status.UNSUPPORTED, Status.INVALID)
+STATUSES = tuple(Status)
 NEEDS_WORK = (MANUAL, UNSUPPORTED, INVALID)
 
 
 @dataclass(frozen=True)
 class Rule:
-    status: str
+    status: Status
     value: str = "str"  # bool | int | duration | size | cidrs | url | str | enum:A,B
-    handler: str | None = None
+    handler: Handler | None = None
     note: str = ""
 
 
@@ -71,7 +98,7 @@ RULES: dict[str, Rule] = {
     "proxy-next-upstream-tries": _native("int"),
     "proxy-next-upstream-timeout": _native("duration"),
     "whitelist-source-range": _native("cidrs"),
-    "backend-protocol": Rule(NATIVE, "str", "backend_protocol"),
+    "backend-protocol": Rule(NATIVE, "str", Handler.BACKEND_PROTOCOL),
     "proxy-ssl-secret": _native(),
     "proxy-ssl-verify": _native("onoff"),
     "proxy-ssl-name": _native(),
@@ -81,7 +108,7 @@ RULES: dict[str, Rule] = {
     "ssl-ciphers": _native(),
     "tls-min-protocol-version": _native(),
     "tls-max-protocol-version": _native(),
-    "load-balance": Rule(NATIVE, "str", "load_balance"),
+    "load-balance": Rule(NATIVE, "str", Handler.LOAD_BALANCE),
     "upstream-hash-by": _native(),
     "affinity": _native(note="Higress has only the balanced affinity mode"),
     "session-cookie-name": _native(),
@@ -93,28 +120,28 @@ RULES: dict[str, Rule] = {
     "mirror-percentage": _native("int"),
     "mirror-target-fqdn": _native(),
     "mirror-target-fqdn-port": _native("int"),
-    "affinity-mode": Rule(NATIVE, "str", "affinity_mode"),
+    "affinity-mode": Rule(NATIVE, "str", Handler.AFFINITY_MODE),
     # C. ignored by Higress, carried over to a Higress annotation
-    "proxy-connect-timeout": Rule(CONVERTED, "duration", "timeout"),
-    "proxy-send-timeout": Rule(CONVERTED, "duration", "timeout"),
-    "proxy-read-timeout": Rule(CONVERTED, "duration", "timeout"),
-    "limit-rps": Rule(CONVERTED, "int", "rate_limit"),
-    "limit-rpm": Rule(CONVERTED, "int", "rate_limit"),
-    "limit-burst-multiplier": Rule(CONVERTED, "int", "rate_limit"),
-    "x-forwarded-prefix": Rule(CONVERTED, "str", "forwarded_prefix"),
+    "proxy-connect-timeout": Rule(CONVERTED, "duration", Handler.TIMEOUT),
+    "proxy-send-timeout": Rule(CONVERTED, "duration", Handler.TIMEOUT),
+    "proxy-read-timeout": Rule(CONVERTED, "duration", Handler.TIMEOUT),
+    "limit-rps": Rule(CONVERTED, "int", Handler.RATE_LIMIT),
+    "limit-rpm": Rule(CONVERTED, "int", Handler.RATE_LIMIT),
+    "limit-burst-multiplier": Rule(CONVERTED, "int", Handler.RATE_LIMIT),
+    "x-forwarded-prefix": Rule(CONVERTED, "str", Handler.FORWARDED_PREFIX),
     # C. carried over as a plugin
-    "auth-type": Rule(PLUGIN, "enum:basic,digest", "basic_auth"),
-    "auth-secret": Rule(MANUAL, "str", "basic_auth"),
-    "auth-secret-type": Rule(MANUAL, "enum:auth-file,auth-map", "basic_auth"),
-    "auth-realm": Rule(UNSUPPORTED, "str", "basic_auth", "the basic-auth plugin has no realm setting"),
-    "auth-url": Rule(PLUGIN, "url", "ext_auth"),
-    "auth-signin": Rule(MANUAL, "str", "ext_auth"),
-    "auth-response-headers": Rule(PLUGIN, "str", "ext_auth"),
-    "auth-method": Rule(PLUGIN, "enum:GET,POST,HEAD", "ext_auth"),
-    "denylist-source-range": Rule(PLUGIN, "cidrs", "ip_restriction"),
-    "enable-modsecurity": Rule(PLUGIN, "bool", "waf"),
-    "enable-owasp-core-rules": Rule(PLUGIN, "bool", "waf"),
-    "modsecurity-snippet": Rule(MANUAL, "str", "waf"),
+    "auth-type": Rule(PLUGIN, "enum:basic,digest", Handler.BASIC_AUTH),
+    "auth-secret": Rule(MANUAL, "str", Handler.BASIC_AUTH),
+    "auth-secret-type": Rule(MANUAL, "enum:auth-file,auth-map", Handler.BASIC_AUTH),
+    "auth-realm": Rule(UNSUPPORTED, "str", Handler.BASIC_AUTH, "the basic-auth plugin has no realm setting"),
+    "auth-url": Rule(PLUGIN, "url", Handler.EXT_AUTH),
+    "auth-signin": Rule(MANUAL, "str", Handler.EXT_AUTH),
+    "auth-response-headers": Rule(PLUGIN, "str", Handler.EXT_AUTH),
+    "auth-method": Rule(PLUGIN, "enum:GET,POST,HEAD", Handler.EXT_AUTH),
+    "denylist-source-range": Rule(PLUGIN, "cidrs", Handler.IP_RESTRICTION),
+    "enable-modsecurity": Rule(PLUGIN, "bool", Handler.WAF),
+    "enable-owasp-core-rules": Rule(PLUGIN, "bool", Handler.WAF),
+    "modsecurity-snippet": Rule(MANUAL, "str", Handler.WAF),
     # C. no Higress equivalent
     "limit-connections": _unsupported("int", "no Higress equivalent for a per-client connection limit"),
     "configuration-snippet": _unsupported(note=SNIPPET),

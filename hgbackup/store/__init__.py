@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+DEFAULT_URL = "./hgbackup-store"
 
 
 class Store(Protocol):
@@ -29,3 +32,17 @@ def open_store(url: str, *, s3_endpoint: str | None = None, s3_sse: str | None =
     from .local import LocalStore
 
     return LocalStore(url[len("file://"):] if url.startswith("file://") else url)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the snapshots are, as the user gave it (options or environment, read by the CLI)."""
+
+    url: str = DEFAULT_URL
+    s3_endpoint: str | None = None
+    s3_sse: str | None = None
+    s3_kms_key_id: str | None = None
+
+    def open(self) -> Store:
+        return open_store(self.url, s3_endpoint=self.s3_endpoint, s3_sse=self.s3_sse,
+                          s3_kms_key_id=self.s3_kms_key_id)

@@ -7,11 +7,11 @@ are only sent when an operation requires them, so servers without the newest che
 from __future__ import annotations
 
 import io
-import os
 
 from ..errors import AccessDenied, NotFound, Unreachable
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
+MAX_ATTEMPTS = 8  # botocore's standard retry mode: backoff on throttling, 5xx and connection errors
 
 
 class S3Store:
@@ -26,9 +26,8 @@ class S3Store:
             raise Unreachable(f"store URL {url!r} names no bucket")
         self.prefix = prefix.strip("/")
         self.url = url
-        endpoint = endpoint or os.environ.get("HGBACKUP_S3_ENDPOINT") or None
         config = Config(
-            retries={"max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or 8), "mode": "standard"},
+            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
             s3={"addressing_style": "path" if endpoint else "auto"},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",

@@ -1,4 +1,4 @@
-"""Rendering helpers for the CLI: JSON/YAML documents, plain tables, sizes, progress lines. No Click here."""
+"""Output helpers for the CLI: JSON/YAML documents, plain tables, sizes, progress lines. No Click here."""
 
 from __future__ import annotations
 
@@ -29,12 +29,14 @@ def table(headers: list[str], rows: list[list]) -> str:
 def size(n: int | None) -> str:
     if n is None:
         return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    if n < 1024:
+        return f"{n} B"
+    value = n / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    return str(n)
+    return f"{value:.1f} GiB"
 
 
 def colour_enabled(stream=None) -> bool:

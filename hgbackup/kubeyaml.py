@@ -1,4 +1,4 @@
-"""Read Kubernetes objects from files: a file, a folder (recursively), or `-` for stdin.
+"""Read Kubernetes objects from YAML or JSON files: a file, a folder (recursively), or `-` for stdin.
 
 Multi-document YAML, `kind: List` (what `kubectl get -o yaml` writes) and JSON are all accepted. Invalid input is an
 InvalidInput error naming the file and line.

@@ -1,0 +1,38 @@
+"""`migrate nginx --apply`: the converted objects go through the restore machinery (plan, safety snapshot, apply)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import EXIT_DIFFERENT, EXIT_OK
+from ..model import StoredObject
+from ..restore import RestoreOptions, RestoreReport, RestoreRequest
+from ..selection import Scope
+from .convert import MigrateOptions, Migration
+
+
+@dataclass
+class MigrationOutcome:
+    """A migration, whether --strict holds it back, and the restore report when it was applied."""
+
+    migration: Migration
+    strict: bool = False
+    applied: RestoreReport | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """1 when --strict and manual work is left (then nothing is applied); else the apply's own code."""
+        if self.strict and self.migration.needs_work:
+            return EXIT_DIFFERENT
+        return self.applied.exit_code if self.applied is not None else EXIT_OK
+
+
+def apply_request(migration: Migration, options: MigrateOptions, *, dry_run: bool,
+                  encryption_key: bytes | None) -> RestoreRequest:
+    """A restore of the converted Ingresses and generated plugins; the safety snapshot covers their namespaces."""
+    stored = [StoredObject.from_object(o) for o in migration.objects]
+    namespaces = sorted({o.ref.namespace for o in stored if o.ref.namespace})
+    scope = Scope(higress_namespace=options.higress_namespace, namespaces=namespaces,
+                  include=["Ingress", "WasmPlugin"])
+    return RestoreRequest(objects=stored, options=RestoreOptions(dry_run=dry_run), scope=scope,
+                          safety_tag="pre-migrate", encryption_key=encryption_key)
