@@ -62,7 +62,7 @@ class Repository:
         return f"{key.cluster}/snapshots/{key.id}/archive.tar.gz" + (".enc" if encrypted else "")
 
     # -- finding snapshots -------------------------------------------------------------------------------------
-    def keys(self, cluster: str | None = None) -> list[SnapshotKey]:
+    def snapshot_keys(self, cluster: str | None = None) -> list[SnapshotKey]:
         """Complete snapshots (those with a manifest), newest first; `cluster` is a name or a folder name."""
         found = []
         for key in self.store.list(f"{cluster_key(cluster)}/snapshots/" if cluster else ""):
@@ -73,7 +73,7 @@ class Repository:
 
     def snapshots(self, cluster: str | None = None) -> tuple[list[Snapshot], list[Problem]]:
         """Every readable snapshot, newest first, and a Problem for each manifest that could not be read."""
-        keys = self.keys(cluster)
+        keys = self.snapshot_keys(cluster)
 
         def read(key: SnapshotKey):
             try:
@@ -94,7 +94,7 @@ class Repository:
     def resolve(self, name: str, cluster: str | None = None) -> SnapshotKey:
         """An id, `latest` or `latest~N` (newest of `cluster` when given, else of the whole store)."""
         latest = LATEST_RE.match(name)
-        keys = self.keys(cluster)
+        keys = self.snapshot_keys(cluster)
         if latest:
             n = int(latest.group(1) or 0)
             if n >= len(keys):

@@ -61,26 +61,96 @@ class Scope:
 
 
 # -- label selectors --------------------------------------------------------------------------------------------
-_REQ = re.compile(r"\s*(!?)\s*([A-Za-z0-9./_-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*$")
+# Kubernetes' grammar (k8s.io/apimachinery/pkg/labels/selector.go): comma-separated requirements, each `key`,
+# `!key`, `key=value`, `key==value`, `key!=value`, `key in (a,b)`, `key notin (a,b)`, `key>N` or `key<N`.
+_TOKEN = re.compile(r"\s*(==|!=|[!=(),<>]|[^\s!=(),<>]+)")
+_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_NAME = re.compile(rf"^{_NAME}$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _valid_key(key: str) -> bool:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return False
+    return bool(_LABEL_NAME.match(name))
+
+
+def _valid_value(value: str) -> bool:
+    return value == "" or bool(_LABEL_NAME.match(value))
 
 
 def parse_selector(text: str) -> list[tuple]:
-    """A Kubernetes label selector (`a=b,c!=d,e,!f,g in (x,y)`) as a list of (key, op, values)."""
-    reqs = []
-    for part in re.split(r",(?![^(]*\))", text):
-        m = _REQ.match(part)
-        if not part.strip() or not m:
-            raise InvalidInput(f"invalid label selector {text!r}")
-        neg, key, op, value, setop, values = m.groups()
-        if neg:
-            reqs.append((key, "!", ()))
-        elif op:
-            reqs.append((key, "!=" if op == "!=" else "=", (value,)))
-        elif setop:
-            reqs.append((key, setop, tuple(v.strip() for v in values.split(","))))
+    """A Kubernetes label selector as a list of (key, op, values); anything Kubernetes would refuse is an error."""
+    tokens = _TOKEN.findall(text)
+    if "".join(tokens) != re.sub(r"\s+", "", text) or not tokens:
+        raise InvalidInput(f"invalid label selector {text!r}")
+    reqs: list[tuple] = []
+    pos = 0
+
+    def fail(why: str):
+        raise InvalidInput(f"invalid label selector {text!r}: {why}")
+
+    def take() -> str | None:
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1] if pos <= len(tokens) else None
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def key_token() -> str:
+        key = take()
+        if key is None or not _valid_key(key):
+            fail(f"{key!r} is not a label key")
+        return key
+
+    while True:
+        if peek() == "!":
+            take()
+            reqs.append((key_token(), "!", ()))
+            if peek() not in (None, ","):
+                fail("'!key' takes no operator or value")
         else:
-            reqs.append((key, "exists", ()))
-    return reqs
+            key = key_token()
+            op = peek()
+            if op in (None, ","):
+                reqs.append((key, "exists", ()))
+            elif op in ("=", "==", "!="):
+                take()
+                value = "" if peek() in (None, ",") else take()
+                if not _valid_value(value):
+                    fail(f"{value!r} is not a label value")
+                reqs.append((key, "!=" if op == "!=" else "=", (value,)))
+            elif op in ("in", "notin"):
+                take()
+                if take() != "(":
+                    fail(f"'{op}' needs a parenthesised list")
+                values = []
+                while True:
+                    value = "" if peek() in (",", ")") else take()
+                    if value is None or not _valid_value(value):
+                        fail(f"{value!r} is not a label value")
+                    values.append(value)
+                    sep = take()
+                    if sep == ")":
+                        break
+                    if sep != ",":
+                        fail("unclosed value list")
+                reqs.append((key, op, tuple(values)))
+            elif op in ("<", ">"):
+                take()
+                number = take()
+                if number is None or not re.fullmatch(r"-?\d+", number):
+                    fail(f"'{op}' needs a whole number")
+                reqs.append((key, op, (int(number),)))
+            else:
+                fail(f"unexpected {op!r}")
+        sep = take()
+        if sep is None:
+            return reqs
+        if sep != "," or peek() is None:
+            fail("requirements are separated by single commas")
 
 
 def matches(selector: list[tuple], labels: dict) -> bool:
@@ -97,6 +167,12 @@ def matches(selector: list[tuple], labels: dict) -> bool:
             ok = value not in values
         elif op == "exists":
             ok = present
+        elif op in ("<", ">"):
+            try:
+                number = int(value) if present else None
+            except ValueError:
+                number = None
+            ok = number is not None and (number < values[0] if op == "<" else number > values[0])
         else:  # "!"
             ok = not present
         if not ok:

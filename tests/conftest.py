@@ -48,15 +48,37 @@ EXAMPLE_SELECTED = {  # what a snapshot of examples/higress-cluster.yaml must ho
 }
 
 
-def run(*args, code=0, input=None, env=None):
-    """Invoke the hgbackup CLI in-process and assert its exit code; returns the click Result."""
+CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "migrate_corpus", "*.yaml")))
+
+
+def invoke(*args, input=None, env=None):
+    """Invoke the hgbackup CLI in-process (the one CliRunner of the suite); returns the click Result."""
     from click.testing import CliRunner
 
     from hgbackup.cli import cli
 
-    result = CliRunner().invoke(cli, list(args), input=input, env=env)
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env)
+
+
+def run(*args, code=0, input=None, env=None):
+    """`invoke`, asserting the exit code."""
+    result = invoke(*args, input=input, env=env)
     assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
     return result
+
+
+def secret_values() -> list[bytes]:
+    """Every Secret value in the bundled example, as stored (base64) and decoded."""
+    import base64
+
+    with open(EXAMPLE, encoding="utf-8") as fh:
+        items = yaml.safe_load(fh)["items"]
+    values = []
+    for item in items:
+        if item["kind"] == "Secret":
+            for value in (item.get("data") or {}).values():
+                values += [value.encode(), base64.b64decode(value)]
+    return values
 
 
 def manifest_for(objects, *, snapshot_id="20260101T000000Z-abcdef", key=None, tags=(), partial=False):

@@ -7,10 +7,8 @@ import json
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLE
+from conftest import EXAMPLE, invoke
 
-from hgbackup.cli import cli
 from hgbackup.diff import changed_paths, compare, masked, render_path
 from hgbackup.model import StoredObject
 
@@ -71,8 +69,7 @@ def test_secret_paths_are_keys_and_masking_hides_values():
 @pytest.fixture
 def two_snapshots(tmp_path):
     store = str(tmp_path / "store")
-    runner = CliRunner()
-    first = json.loads(runner.invoke(cli, ["snapshot", "--from-file", EXAMPLE, "--store", store, "-o", "json"]).stdout)
+    first = json.loads(invoke("snapshot", "--from-file", EXAMPLE, "--store", store, "-o", "json").stdout)
     items = yaml.safe_load(open(EXAMPLE))["items"]
     secret = next(i for i in items if i["metadata"]["name"] == "nacos-auth-x7k2p")
     secret["data"]["nacosPassword"] = "Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA=="
@@ -80,17 +77,16 @@ def two_snapshots(tmp_path):
     ing["spec"]["rules"][0]["host"] = "api2.example.com"
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
-    second = json.loads(runner.invoke(cli, ["snapshot", "--from-file", str(changed), "--store", store,
-                                            "-o", "json"]).stdout)
+    second = json.loads(invoke("snapshot", "--from-file", str(changed), "--store", store,
+                                            "-o", "json").stdout)
     return store, first["id"], second["id"]
 
 
 def test_diff_command_json_and_exit_codes(two_snapshots):
     store, a, b = two_snapshots
-    runner = CliRunner()
-    same = runner.invoke(cli, ["diff", a, a, "--store", store])
+    same = invoke("diff", a, a, "--store", store)
     assert same.exit_code == 0 and "0 added, 0 removed, 0 changed, 25 unchanged" in same.stdout
-    result = runner.invoke(cli, ["diff", a, b, "--store", store, "-o", "json"])
+    result = invoke("diff", a, b, "--store", store, "-o", "json")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["added"] == [] and doc["removed"] == []
@@ -101,21 +97,20 @@ def test_diff_command_json_and_exit_codes(two_snapshots):
 
 def test_diff_never_prints_secret_values_unless_asked(two_snapshots):
     store, a, b = two_snapshots
-    runner = CliRunner()
     values = ("Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA==", "Changed-Nacos-Password", "RXhhbXBsZS1OYWNvcy1QYXNzd29yZC0y",
               "Example-Nacos-Password-2")
     for args in ([], ["--unified"], ["-o", "json"], ["-o", "yaml"], ["--unified", "-o", "json"]):
-        result = runner.invoke(cli, ["diff", a, b, "--store", store, *args])
+        result = invoke("diff", a, b, "--store", store, *args)
         assert result.exit_code == 1
         for value in values:
             assert value not in result.stdout and value not in result.stderr, args
-    revealed = runner.invoke(cli, ["diff", a, b, "--store", store, "--unified", "--show-secrets"])
+    revealed = invoke("diff", a, b, "--store", store, "--unified", "--show-secrets")
     assert "Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA==" in revealed.stdout
 
 
 def test_diff_text_lines_and_unified(two_snapshots):
     store, a, b = two_snapshots
-    result = CliRunner().invoke(cli, ["diff", a, b, "--store", store, "--unified", "--kind", "Ingress"])
+    result = invoke("diff", a, b, "--store", store, "--unified", "--kind", "Ingress")
     lines = result.stdout.splitlines()
     assert lines[0] == "M Ingress.networking.k8s.io shop/shop-api  spec.rules[0].host"
     assert "-  - host: api.example.com" in lines and "+  - host: api2.example.com" in lines
@@ -124,7 +119,7 @@ def test_diff_text_lines_and_unified(two_snapshots):
 
 def test_diff_snapshot_against_manifest_file(two_snapshots):
     store, a, _ = two_snapshots
-    result = CliRunner().invoke(cli, ["diff", a, EXAMPLE, "--store", store])
+    result = invoke("diff", a, EXAMPLE, "--store", store)
     assert result.exit_code == 0, result.output
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import create_objects
+from conftest import create_objects, invoke
 from kubernetes import client
-
-from hgbackup.cli import cli
 
 pytestmark = pytest.mark.kube
 
@@ -18,13 +15,12 @@ def test_diff_snapshot_against_live_reports_exactly_three_changes(populated, k8s
     core = client.CoreV1Api(k8s)
     hns, app, _ = populated
     store = str(tmp_path / "store")
-    runner = CliRunner()
-    snap = runner.invoke(cli, ["snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
-                               "-n", hns, "-n", app, "-o", "json"])
+    snap = invoke("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                               "-n", hns, "-n", app, "-o", "json")
     assert snap.exit_code == 0, snap.output
     sid = json.loads(snap.stdout)["id"]
 
-    same = runner.invoke(cli, ["diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store])
+    same = invoke("diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store)
     assert same.exit_code == 0, same.output
 
     # change one field, delete one object, add one object, and change a Secret value
@@ -37,7 +33,7 @@ def test_diff_snapshot_against_live_reports_exactly_three_changes(populated, k8s
     new_password = "TmV3LUxpdmUtU2VjcmV0LVZhbHVl"  # "New-Live-Secret-Value"
     core.patch_namespaced_secret("nacos-auth-x7k2p", hns, {"data": {"nacosPassword": new_password}})
 
-    result = runner.invoke(cli, ["diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, "-o", "json"])
+    result = invoke("diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, "-o", "json")
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)
     assert [(r["kind"], r["name"]) for r in doc["added"]] == [("WasmPlugin", "new-plugin")]
@@ -47,7 +43,7 @@ def test_diff_snapshot_against_live_reports_exactly_three_changes(populated, k8s
         ("shop-api", ('metadata.annotations["higress.io/timeout"]',)),
     ]
     for args in ([], ["--unified"], ["-o", "yaml"]):
-        out = runner.invoke(cli, ["diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, *args])
+        out = invoke("diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, *args)
         assert out.exit_code == 1
         assert new_password not in out.stdout + out.stderr and "New-Live-Secret-Value" not in out.stdout
         assert "RXhhbXBsZS1OYWNvcy1QYXNzd29yZC0y" not in out.stdout

@@ -9,24 +9,11 @@ import json
 import os
 
 import pytest
-import yaml
-from conftest import EXAMPLE, run
+from conftest import EXAMPLE, run, secret_values
 
 from hgbackup import crypto
 from hgbackup.repository import Repository
 from hgbackup.store import open_store
-
-
-def secret_values() -> list[bytes]:
-    """Every Secret value in the example, as stored (base64) and decoded."""
-    with open(EXAMPLE, encoding="utf-8") as fh:
-        items = yaml.safe_load(fh)["items"]
-    values = []
-    for item in items:
-        if item["kind"] == "Secret":
-            for value in (item.get("data") or {}).values():
-                values += [value.encode(), base64.b64decode(value)]
-    return values
 
 
 @pytest.fixture

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 
 import pytest
 import yaml
-from conftest import ROOT, run
+from conftest import CORPUS, ROOT, run
 
 from hgbackup import kubeyaml
 from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate
 from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
 
-CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "migrate_corpus", "*.yaml")))
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden")
 
 
@@ -138,7 +136,8 @@ def test_sizes(text, size):
 
 
 def test_timeouts_use_the_largest_phase():
-    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "10m"})], MigrateOptions())
+    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "10m"})],
+                MigrateOptions())
     assert m.ingresses[0]["metadata"]["annotations"]["higress.io/timeout"] == "600"
 
 

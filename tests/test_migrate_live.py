@@ -6,13 +6,10 @@ import json
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import rand_name
+from conftest import CORPUS, invoke, rand_name
 from kubernetes import client
-from test_migrate import CORPUS
 
 from hgbackup import kubeyaml
-from hgbackup.cli import cli
 
 pytestmark = pytest.mark.kube
 
@@ -27,14 +24,13 @@ def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     hns = f"higress-{suffix}"
     common = ["migrate", "nginx", str(source), "--mode", "cutover", "--higress-namespace", hns,
               "--apply", "--kubeconfig", kubeconfig, "--store", str(tmp_path / "store"), "--yes"]
-    runner = CliRunner()
 
-    dry = runner.invoke(cli, [*common, "--dry-run"])
+    dry = invoke(*common, "--dry-run")
     assert dry.exit_code == 0, dry.output
     namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
     assert hns not in namespaces  # nothing written
 
-    real = runner.invoke(cli, common)
+    real = invoke(*common)
     assert real.exit_code == 0, real.output
     assert "safety snapshot" in real.stderr
     plugins = client.CustomObjectsApi(k8s).list_namespaced_custom_object(
@@ -45,5 +41,5 @@ def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     assert live.spec.ingress_class_name == "higress"
     assert live.metadata.annotations["higress.io/timeout"] == "600"
     assert not any(k.startswith("nginx.ingress.kubernetes.io/") for k in live.metadata.annotations)
-    rows = json.loads(runner.invoke(cli, ["list", "--store", str(tmp_path / "store"), "-o", "json"]).stdout)
+    rows = json.loads(invoke("list", "--store", str(tmp_path / "store"), "-o", "json").stdout)
     assert [r["tags"] for r in rows] == [["pre-migrate"]]

@@ -12,12 +12,8 @@ import os
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLE, ROOT, rand_name
+from conftest import EXAMPLE, ROOT, invoke, rand_name, secret_values
 from kubernetes import client
-from test_encryption import secret_values
-
-from hgbackup.cli import cli
 
 NEW_VALUE = "Rotated-Nacos-Password-9"
 NEW_B64 = base64.b64encode(NEW_VALUE.encode()).decode()
@@ -31,7 +27,7 @@ def forbidden() -> list[str]:
 
 
 def audit(*args, code=None):
-    result = CliRunner().invoke(cli, list(args))
+    result = invoke(*args)
     if code is not None:
         assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
     out = result.stdout + result.stderr
@@ -68,7 +64,7 @@ def test_offline_commands_never_print_secret_values(store_with_change, tmp_path)
         audit("forget", "--keep-last", "1", "--dry-run", *st, *fmt, code=0)
     audit("migrate", "nginx", EXAMPLE, "--include-unclassed", "--ingress-class", "higress", code=0)
     audit("schedule", "render", os.path.join(ROOT, "schedules", "nightly.yaml"), code=0)
-    revealed = CliRunner().invoke(cli, ["diff", a, b, *st, "--unified", "--show-secrets"])
+    revealed = invoke("diff", a, b, *st, "--unified", "--show-secrets")
     assert NEW_B64 in revealed.stdout  # the audit can fail: the value is there when asked for
 
 

@@ -107,11 +107,11 @@ def test_forget_on_a_local_store(tmp_path):
     dry = json.loads(run("forget", "--keep-daily", "2", "--store", store, "--dry-run", "-o", "json").stdout)
     assert sorted(k["id"] for k in dry["keep"]) == sorted([ids[0], ids[1], lone])
     assert sorted(r["id"] for r in dry["remove"]) == sorted(ids[2:])
-    assert len(repo.keys()) == 6
+    assert len(repo.snapshot_keys()) == 6
 
     done = json.loads(run("forget", "--keep-daily", "2", "--store", store, "-o", "json").stdout)
     assert done["keep"][0]["reasons"]
-    remaining = {k.id for k in repo.keys()}
+    remaining = {k.id for k in repo.snapshot_keys()}
     assert remaining == {ids[0], ids[1], lone}
     assert not any(ids[2] in key for key in repo.store.list(""))  # manifest and archive both gone
     run("forget", "--store", store, code=2)

@@ -142,7 +142,7 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, encryption_k
     """
     repo = open_repository(store)
     if verify_all:
-        keys = repo.keys(cluster)
+        keys = repo.snapshot_keys(cluster)
     elif snapshot_ids:
         keys = [repo.resolve(i, cluster) for i in snapshot_ids]
     else:
