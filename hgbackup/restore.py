@@ -64,8 +64,8 @@ class Existing(str, Enum):
     FAIL = "fail"
 
 
-# Results that mean the cluster holds what the snapshot asked for.
-APPLIED = (Action.CREATED, Action.UPDATED, Action.UNCHANGED, Action.PRUNED)
+# Results that wrote to the cluster.
+WRITTEN = (Action.CREATED, Action.UPDATED, Action.PRUNED)
 
 
 @dataclass
@@ -150,8 +150,8 @@ class RestoreReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was applied."""
-        if self.stopped and not any(r.action in APPLIED for r in self.results):
+        """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was written."""
+        if self.stopped and not any(r.action in WRITTEN for r in self.results):
             return self.stopped_code or EXIT_UNREACHABLE
         if any(r.action in (Action.FAILED, Action.SKIPPED) for r in self.results):
             return EXIT_PARTIAL

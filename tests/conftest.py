@@ -11,6 +11,7 @@ import secrets
 import shlex
 import subprocess
 import time
+from dataclasses import dataclass
 
 import pytest
 import yaml
@@ -211,6 +212,21 @@ def namespace(k8s):
     api.delete_namespace(name)
 
 
+@pytest.fixture
+def cleanup():
+    """Register teardown actions (run newest first): live tests delete what they create."""
+    from botocore.exceptions import ClientError
+    from kubernetes.client.exceptions import ApiException
+
+    actions = []
+    yield actions.append
+    for action in reversed(actions):
+        try:
+            action()
+        except (ApiException, ClientError):  # already gone, or its namespace is: nothing left to delete
+            pass
+
+
 @pytest.fixture(scope="session")
 def s3(testenv):
     import boto3
@@ -219,46 +235,89 @@ def s3(testenv):
 
 
 @pytest.fixture
-def bucket(s3) -> str:
-    """A fresh, empty bucket on the real MinIO."""
+def bucket(s3, cleanup) -> str:
+    """A fresh, empty bucket on the real MinIO, emptied and deleted afterwards."""
     name = rand_name("bkt")
     s3.create_bucket(Bucket=name)
+
+    def remove():
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            for item in page.get("Contents", []):
+                s3.delete_object(Bucket=name, Key=item["Key"])
+        s3.delete_bucket(Bucket=name)
+
+    cleanup(remove)
     return name
 
 
-def create_objects(k8s_client, objects: list[dict], workers: int = 8) -> None:
-    """Create objects through the official client's dynamic API (independent of hgbackup's own code)."""
+def create_objects(k8s_client, objects: list[dict], workers: int = 8, cleanup=None) -> None:
+    """Create objects through the official client's dynamic API (independent of hgbackup's own code); with
+    `cleanup` (the fixture), they are deleted again after the test."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kubernetes.dynamic import DynamicClient
 
     dyn = DynamicClient(k8s_client)
 
-    def create(obj):
+    def where(obj):
         resource = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-        namespace = obj["metadata"].get("namespace") if resource.namespaced else None
+        return resource, obj["metadata"].get("namespace") if resource.namespaced else None
+
+    def create(obj):
+        resource, namespace = where(obj)
         return resource.create(body=obj, namespace=namespace)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(create, objects))
+    if cleanup is not None:
+        for obj in objects:
+            cleanup(lambda obj=obj: where(obj)[0].delete(name=obj["metadata"]["name"], namespace=where(obj)[1]))
 
 
-def service_account_kubeconfig(k8s_client, kubeconfig: str, path: str, rules: list[dict], name: str) -> str:
-    """A ServiceAccount bound to a new ClusterRole with `rules`; writes a kubeconfig holding its token."""
+def create_namespace(k8s_client, cleanup, prefix: str = "ns") -> str:
+    """A namespace with a random name, deleted after the test."""
     from kubernetes import client
 
-    core, rbac = client.CoreV1Api(k8s_client), client.RbacAuthorizationV1Api(k8s_client)
-    ns = rand_name("sa")
-    core.create_namespace({"metadata": {"name": ns}})
-    core.create_namespaced_service_account(ns, {"metadata": {"name": name}})
-    rbac.create_cluster_role({"metadata": {"name": f"{ns}-{name}"}, "rules": rules})
-    rbac.create_cluster_role_binding({
-        "metadata": {"name": f"{ns}-{name}"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{ns}-{name}"},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
-    })
-    token = core.create_namespaced_service_account_token(name, ns, {"spec": {"expirationSeconds": 3600}}).status.token
-    return token_kubeconfig(kubeconfig, path, token)
+    core = client.CoreV1Api(k8s_client)
+    name = rand_name(prefix)
+    core.create_namespace({"metadata": {"name": name}})
+    cleanup(lambda: core.delete_namespace(name))
+    return name
+
+
+@dataclass
+class ServiceAccount:
+    kubeconfig: str
+    namespace: str
+    name: str
+    binding: str  # the ClusterRoleBinding that grants its rules
+
+
+@pytest.fixture
+def service_account(k8s, kubeconfig, tmp_path, cleanup):
+    """A factory: a ServiceAccount bound to a new ClusterRole with `rules`, a kubeconfig holding its token; all of
+    it (namespace, ClusterRole, binding) deleted after the test."""
+    from kubernetes import client
+
+    core, rbac = client.CoreV1Api(k8s), client.RbacAuthorizationV1Api(k8s)
+
+    def make(rules: list[dict], name: str) -> ServiceAccount:
+        ns = create_namespace(k8s, cleanup, "sa")
+        core.create_namespaced_service_account(ns, {"metadata": {"name": name}})
+        role = f"{ns}-{name}"
+        rbac.create_cluster_role({"metadata": {"name": role}, "rules": rules})
+        cleanup(lambda: rbac.delete_cluster_role(role))
+        rbac.create_cluster_role_binding({
+            "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+        })
+        cleanup(lambda: rbac.delete_cluster_role_binding(role))
+        token = core.create_namespaced_service_account_token(name, ns, {"spec": {"expirationSeconds": 3600}})
+        path = token_kubeconfig(kubeconfig, str(tmp_path / f"{role}.kubeconfig"), token.status.token)
+        return ServiceAccount(path, ns, name, role)
+
+    return make
 
 
 def token_kubeconfig(kubeconfig: str, path: str, token: str) -> str:
@@ -332,13 +391,10 @@ def empty_cluster(tmp_path):
 
 
 @pytest.fixture
-def populated(k8s, crds) -> tuple[str, str, str]:
-    """The example cluster in two fresh namespaces (Higress's and an app's), plus decoys: (hns, app, suffix)."""
-    from kubernetes import client
-
-    core = client.CoreV1Api(k8s)
-    hns, app, suffix = rand_name("hs"), rand_name("app"), rand_name("c")
-    for ns in (hns, app):
-        core.create_namespace({"metadata": {"name": ns}})
-    create_objects(k8s, example_objects(hns, app, suffix))
+def populated(k8s, crds, cleanup) -> tuple[str, str, str]:
+    """The example cluster in two fresh namespaces (Higress's and an app's): (hns, app, suffix). Deleted after."""
+    hns, app = create_namespace(k8s, cleanup, "hs"), create_namespace(k8s, cleanup, "app")
+    suffix = rand_name("c")
+    objects = example_objects(hns, app, suffix)
+    create_objects(k8s, objects, cleanup=cleanup)
     return hns, app, suffix

@@ -120,6 +120,7 @@ def result(action):
     ([Action.CREATED, Action.SKIPPED], None, EXIT_PARTIAL),
     ([Action.CREATED, Action.FAILED], "forbidden", EXIT_PARTIAL),  # something applied before the cluster stopped us
     ([Action.FAILED, Action.FAILED], "forbidden", EXIT_UNREACHABLE),  # nothing could be applied
+    ([Action.UNCHANGED, Action.FAILED], "forbidden", EXIT_UNREACHABLE),  # nothing written either
     ([], None, EXIT_OK),
 ])
 def test_restore_exit_codes(actions, stopped, code):

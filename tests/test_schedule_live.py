@@ -7,7 +7,7 @@ import os
 
 import pytest
 import yaml
-from conftest import ROOT, create_objects, rand_name, run, token_kubeconfig
+from conftest import ROOT, create_namespace, create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
 from hgbackup import catalogue, schedule
@@ -18,12 +18,11 @@ pytestmark = pytest.mark.kube
 
 
 
-def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube):
-    ns = rand_name("cron")
-    client.CoreV1Api(k8s).create_namespace({"metadata": {"name": ns}})
+def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube, cleanup):
+    ns = create_namespace(k8s, cleanup, "cron")
     with open(os.path.join(ROOT, "schedules", "nightly.yaml"), encoding="utf-8") as fh:
         text = fh.read().replace("name: nightly", f"name: nightly-{ns}")  # unique names on a reused server
-    objects = schedule.render(schedule.parse(text, "nightly.yaml"), namespace=ns)
+    objects = schedule.kubernetes_objects(schedule.parse(text, "nightly.yaml"), namespace=ns)
     dyn_paths = {"ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
                  "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
                  "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
@@ -38,17 +37,17 @@ def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube):
         kube.request("POST", path, query={"dryRun": "All"}, body=obj)
     if "higress-system" not in {n.metadata.name for n in client.CoreV1Api(k8s).list_namespace().items}:
         client.CoreV1Api(k8s).create_namespace({"metadata": {"name": "higress-system"}})
-    create_objects(k8s, objects)
+    create_objects(k8s, objects, cleanup=cleanup)
     cron = client.BatchV1Api(k8s).read_namespaced_cron_job(f"hgbackup-nightly-{ns}", ns)
     assert cron.spec.schedule == "30 2 * * *" and cron.spec.concurrency_policy == "Forbid"
 
 
-def _apply_schedule(k8s, text: str, tmp_path, kubeconfig) -> str:
+def _apply_schedule(k8s, text: str, tmp_path, kubeconfig, cleanup) -> str:
     """Render a schedule, create its objects, and return a kubeconfig holding its ServiceAccount's token."""
     sched = schedule.parse(text, "test")
     ns = sched.namespace
-    objects = schedule.render(sched)
-    create_objects(k8s, objects)
+    objects = schedule.kubernetes_objects(sched)
+    create_objects(k8s, objects, cleanup=cleanup)
     sa = objects[0]["metadata"]["name"]
     token = client.CoreV1Api(k8s).create_namespaced_service_account_token(
         sa, ns, {"spec": {"expirationSeconds": 3600}}).status.token
@@ -56,11 +55,11 @@ def _apply_schedule(k8s, text: str, tmp_path, kubeconfig) -> str:
 
 
 def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothing(populated, k8s, kubeconfig,
-                                                                                   tmp_path):
+                                                                                   tmp_path, cleanup):
     hns, app, _ = populated
     text = (f"name: {rand_name('s')}\nschedule: '0 * * * *'\nstore: ./unused\nnamespace: {hns}\n"
             f"scope:\n  higress_namespace: {hns}\n  namespaces: [{hns}, {app}]\n")
-    sa_config = _apply_schedule(k8s, text, tmp_path, kubeconfig)
+    sa_config = _apply_schedule(k8s, text, tmp_path, kubeconfig, cleanup)
     store = str(tmp_path / "store")
     scope = ["--higress-namespace", hns, "-n", hns, "-n", app]
     as_sa = json.loads(run("snapshot", "--kubeconfig", sa_config, "--store", store, *scope, "--cluster", "sa",
@@ -71,7 +70,7 @@ def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothi
     repo = Repository(open_store(store))
 
     def content(sid):
-        entries = repo.manifest(repo.resolve(sid))["objects"]
+        entries = repo.snapshot(repo.resolve(sid)).manifest.as_json()["objects"]
         return {(o["kind"], o["namespace"], o["name"], o["sha256"]) for o in entries}
 
     assert content(as_sa["id"]) == content(as_admin["id"])
@@ -99,6 +98,6 @@ def test_schedule_run_snapshots_into_minio_and_applies_retention(populated, kube
     assert [line["removed"] for line in lines] == [[], [], [lines[0]["snapshot"]]]
     repo = Repository(open_store(f"s3://{bucket}/backups", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"]))
     assert sorted(k.id for k in repo.snapshot_keys()) == sorted([lines[1]["snapshot"], lines[2]["snapshot"]])
-    manifest = repo.manifest(repo.resolve("latest"))
+    manifest = repo.snapshot(repo.resolve("latest")).manifest.as_json()
     assert manifest["tags"] == ["hourly", "schedule:ci"] and manifest["cluster"]["name"] == "ci-cluster"
     assert catalogue.SECRETS.key in manifest["counts"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import create_objects, expected_example, rand_name, run, service_account_kubeconfig
-from kubernetes import client
+from conftest import create_namespace, create_objects, expected_example, run
 
 from hgbackup.repository import Repository
 from hgbackup.store import open_store
@@ -32,7 +31,8 @@ def test_live_snapshot_holds_exactly_the_expected_objects(populated, kubeconfig,
     doc = snapshot_json(store, kubeconfig, hns, app)
     assert doc["partial"] is False and doc["cluster"] == "testcluster"
     repo = Repository(open_store(store))
-    manifest, objects = repo.load(repo.resolve(doc["id"]))
+    snap, objects = repo.load(repo.resolve(doc["id"]))
+    manifest = snap.manifest.as_json()
     got = manifest_refs(manifest, {hns, app})
     got = {r for r in got if r[0] != "GatewayClass" or r[2].endswith(suffix)}
     assert got == expected_example(hns, app, suffix)
@@ -63,28 +63,28 @@ def test_snapshot_from_a_kubectl_style_dump_equals_the_live_one(populated, kubec
                            "-n", hns, "-n", app, "-o", "json").stdout)
     repo = Repository(open_store(store))
     def content(sid):
-        entries = repo.manifest(repo.resolve(sid))["objects"]
+        entries = repo.snapshot(repo.resolve(sid)).manifest.as_json()["objects"]
         return {(o["kind"], o["namespace"], o["name"], o["sha256"]) for o in entries}
 
     a, b = content(live["id"]), content(files["id"])
     assert a == b and len(a) >= 25
 
 
-def test_pagination_over_a_thousand_objects(k8s, kubeconfig, tmp_path):
-    hns = rand_name("many")
-    client.CoreV1Api(k8s).create_namespace({"metadata": {"name": hns}})
+def test_pagination_over_a_thousand_objects(k8s, kubeconfig, tmp_path, cleanup):
+    hns = create_namespace(k8s, cleanup, "many")
     create_objects(k8s, [{"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": f"cm-{i:04d}", "namespace": hns}, "data": {"i": str(i)}}
                          for i in range(1205)])
     store = str(tmp_path / "store")
     doc = snapshot_json(store, kubeconfig, hns, hns, "--include", "ConfigMap")
     assert doc["objects"] == 1205 + 0  # kube-root-ca.crt is never created here (no controller-manager)
-    manifest = Repository(open_store(store)).manifest(Repository(open_store(store)).resolve(doc["id"]))
+    repo = Repository(open_store(store))
+    manifest = repo.snapshot(repo.resolve(doc["id"])).manifest.as_json()
     names = sorted(o["name"] for o in manifest["objects"])
     assert names == [f"cm-{i:04d}" for i in range(1205)]
 
 
-def test_user_without_secret_access_gets_a_partial_snapshot(populated, k8s, kubeconfig, tmp_path):
+def test_user_without_secret_access_gets_a_partial_snapshot(populated, service_account, tmp_path):
     hns, app, _ = populated
     groups = ["", "networking.k8s.io", "gateway.networking.k8s.io", "networking.istio.io", "networking.higress.io",
               "extensions.higress.io", "apiextensions.k8s.io"]
@@ -92,13 +92,13 @@ def test_user_without_secret_access_gets_a_partial_snapshot(populated, k8s, kube
     # everything except Secrets: list the core resources by name
     rules[0]["apiGroups"] = groups[1:]
     rules.append({"apiGroups": [""], "resources": ["configmaps", "services", "namespaces"], "verbs": ["get", "list"]})
-    cfg = service_account_kubeconfig(k8s, kubeconfig, str(tmp_path / "reader.kubeconfig"), rules, "no-secrets")
+    cfg = service_account(rules, "no-secrets").kubeconfig
     store = str(tmp_path / "store")
     doc = snapshot_json(store, cfg, hns, app, code=3)
     assert doc["partial"] is True
     assert any("secrets" in w and "forbidden" in w for w in doc["warnings"])
     repo = Repository(open_store(store))
-    manifest = repo.manifest(repo.resolve(doc["id"]))
+    manifest = repo.snapshot(repo.resolve(doc["id"])).manifest.as_json()
     assert manifest["partial"] is True
     assert not any(o["kind"] == "Secret" for o in manifest["objects"])
     assert any(o["kind"] == "Ingress" for o in manifest["objects"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import rand_name, run, service_account_kubeconfig
+from conftest import rand_name, run
 from kubernetes import client
 
 pytestmark = pytest.mark.kube
@@ -25,8 +25,10 @@ def rejected(k8s, flow_schema: str) -> float:
                and f'flow_schema="{flow_schema}"' in line)
 
 
-def throttle(kube, name: str, sa_namespace: str) -> None:
+def throttle(kube, name: str, sa_namespace: str, cleanup) -> None:
     """Route every request of ServiceAccount `name` to a level of concurrency share 1 that rejects, never queues."""
+    cleanup(lambda: kube.request("DELETE", f"{FLOWCONTROL}/prioritylevelconfigurations/{name}"))
+    cleanup(lambda: kube.request("DELETE", f"{FLOWCONTROL}/flowschemas/{name}"))
     kube.request("POST", f"{FLOWCONTROL}/prioritylevelconfigurations", body={
         "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
         "metadata": {"name": name},
@@ -43,14 +45,14 @@ def throttle(kube, name: str, sa_namespace: str) -> None:
                             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}})
 
 
-def test_restore_survives_429_from_priority_and_fairness(k8s, kube, kubeconfig, tmp_path):
+def test_restore_survives_429_from_priority_and_fairness(k8s, kube, service_account, tmp_path, cleanup):
     name = rand_name("throttle")
-    sa_config = service_account_kubeconfig(k8s, kubeconfig, str(tmp_path / "sa.kubeconfig"),
-                                           [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}], name)
-    accounts = client.CoreV1Api(k8s).list_service_account_for_all_namespaces(field_selector=f"metadata.name={name}")
-    throttle(kube, name, accounts.items[0].metadata.namespace)
+    sa = service_account([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}], name)
+    sa_config = sa.kubeconfig
+    throttle(kube, name, sa.namespace, cleanup)
 
     ns = rand_name("thr")
+    cleanup(lambda: client.CoreV1Api(k8s).delete_namespace(ns))
     objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}", "namespace": ns},
                 "data": {"i": str(i)}} for i in range(600)]
     path = tmp_path / "objs.json"
