@@ -22,6 +22,13 @@ from .sanitize import sha256_hex
 ENTRY = re.compile(r"^resources/[a-z0-9.-]+/[a-z0-9.-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._:@-]+\.json$")
 # A margin for tar headers and padding on top of the objects' own bytes.
 TAR_OVERHEAD_PER_ENTRY = 1536
+# Caps on inflation that hold whatever the manifest declares (its sizes are untrusted): Kubernetes JSON packs about
+# 10-30x, so 200x the stored size (at least 64 MiB), never more than 2 GiB, and no object beyond 4 MiB (etcd
+# refuses anything over 1.5 MiB).
+MAX_RATIO = 200
+MIN_CAP = 64 * 2**20
+MAX_UNPACKED = 2 * 2**30
+MAX_ENTRY = 4 * 2**20
 
 
 def pack(objects: list[StoredObject]) -> bytes:
@@ -60,7 +67,7 @@ def seal(objects: list[StoredObject], snapshot_id: str, key: bytes | None) -> tu
     encryption = None
     if key is not None:
         data = crypto.encrypt(data, key, snapshot_id)
-        encryption = Encryption(crypto.ALG, crypto.fingerprint(key))
+        encryption = Encryption(crypto.ALG, crypto.fingerprint(key), crypto.DIGEST_ALG)
     record = ArchiveRecord(len(data), sha256_hex(data), sum(len(o.data) for o in objects), encryption)
     return data, record
 
@@ -78,7 +85,7 @@ def open_archive(data: bytes, manifest: Manifest, key: bytes | None) -> list[Sto
     if record.encryption:
         data = crypto.decrypt(data, key, record.encryption, sid)
     entries = _read_entries(data, manifest)
-    return _check_objects(entries, manifest)
+    return _check_objects(entries, manifest, key)
 
 
 def _read_entries(data: bytes, manifest: Manifest) -> dict[str, bytes]:
@@ -89,6 +96,10 @@ def _read_entries(data: bytes, manifest: Manifest) -> dict[str, bytes]:
     # The stream is inflated whole, capped at what the manifest allows, and must end properly: a truncated or
     # padded gzip stream is refused even when every object in it happens to check out.
     limit = budget + TAR_OVERHEAD_PER_ENTRY * (len(expected) + 2) + tarfile.RECORDSIZE
+    cap = min(MAX_UNPACKED, max(MIN_CAP, MAX_RATIO * len(data)))
+    if limit > cap:
+        raise IntegrityError(f"snapshot {sid}: manifest declares {budget} unpacked bytes for a {len(data)}-byte "
+                             "archive: refusing to inflate it (a compression bomb?)")
     inflater = zlib.decompressobj(wbits=31)
     try:
         raw = inflater.decompress(data, limit + 1)
@@ -110,6 +121,9 @@ def _read_entries(data: bytes, manifest: Manifest) -> dict[str, bytes]:
                     raise IntegrityError(f"snapshot {sid}: archive entry {name!r} is not in the manifest")
                 if name in entries:
                     raise IntegrityError(f"snapshot {sid}: archive entry {name!r} appears twice")
+                if member.size > MAX_ENTRY:
+                    raise IntegrityError(f"snapshot {sid}: archive entry {name!r} is {member.size} bytes, larger "
+                                         "than any Kubernetes object")
                 budget -= member.size
                 if budget < 0:
                     raise IntegrityError(f"snapshot {sid}: archive expands beyond the size its manifest states")
@@ -131,17 +145,23 @@ def _entry_path(entry: ObjectEntry, sid: str) -> str:
     return archive_entry_path(kind, entry.namespace, entry.name)
 
 
-def _check_objects(entries: dict[str, bytes], manifest: Manifest) -> list[StoredObject]:
+def _check_objects(entries: dict[str, bytes], manifest: Manifest, key: bytes | None) -> list[StoredObject]:
     sid = manifest.id
+    encryption = manifest.archive.encryption
+    keyed = encryption is not None and encryption.digest is not None
+    if keyed and encryption.digest != crypto.DIGEST_ALG:
+        raise IntegrityError(f"snapshot {sid}: unknown object digest {encryption.digest!r:.40}")
     objects = []
     for entry in manifest.objects:
         path = _entry_path(entry, sid)
         data = entries.get(path)
         if data is None:
             raise IntegrityError(f"snapshot {sid}: object {path} is missing from the archive")
-        if sha256_hex(data) != entry.sha256:
+        sha256 = sha256_hex(data)
+        # keyed digests (encrypted snapshots): the manifest never shows a plain hash a guess could be matched to
+        if not crypto.same_digest(crypto.object_digest(key, data) if keyed else sha256, entry.sha256):
             raise IntegrityError(f"snapshot {sid}: object {path} checksum mismatch")
-        # The ref comes from the manifest entry (whose sha256 the bytes just matched): no JSON parse here, so
+        # The ref comes from the manifest entry (whose digest the bytes just matched): no JSON parse here, so
         # readers that only compare hashes (diff) never decode unchanged objects.
-        objects.append(StoredObject(entry.api_version, entry.ref, data, entry.sha256))
+        objects.append(StoredObject(entry.api_version, entry.ref, data, sha256))
     return objects

@@ -1,7 +1,10 @@
-"""Client-side archive encryption: AES-256-GCM with a fresh nonce per archive.
+"""Client-side archive encryption and authentication, all from one 32-byte key.
 
-An encrypted archive is MAGIC + nonce + ciphertext; the snapshot id is bound in as associated data, so an archive
-cannot be swapped under another snapshot's manifest. The manifest records only the key's fingerprint.
+Three subkeys are derived from the key with HKDF-SHA256, one per purpose: archive encryption (AES-256-GCM with a
+fresh nonce; the snapshot id is the associated data, so an archive cannot be swapped under another snapshot), the
+manifest MAC (HMAC-SHA256 over the manifest and the store folder it was written to, so no field can be edited and
+no snapshot copied under another id or cluster), and object digests (HMAC-SHA256, so the manifest's per-object
+digests cannot be matched against guesses of a Secret's content). The manifest records only the key's fingerprint.
 """
 
 from __future__ import annotations
@@ -9,15 +12,29 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
+from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import IntegrityError, InvalidInput
 
 ALG = "AES-256-GCM"
-MAGIC = b"HGBKENC1"
+MAC_ALG = "HMAC-SHA256"
+DIGEST_ALG = "HMAC-SHA256"
+MAGIC = b"HGBKENC2"  # 2: the archive key is an HKDF subkey (1 used the key itself)
 NONCE_SIZE = 12
 KEY_ENV = "HGBACKUP_ENCRYPTION_KEY"  # holds the key itself (base64)
 KEY_FILE_ENV = "HGBACKUP_ENCRYPTION_KEY_FILE"  # holds a path to a file with the key
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The reader's and writer's key, as the user gave it; `allow_unencrypted` lets a reader with a key accept
+    snapshots that are not encrypted and authenticated (which it otherwise refuses as possibly forged)."""
+
+    key: bytes | None = None
+    allow_unencrypted: bool = False
 
 
 def generate_key() -> str:
@@ -52,11 +69,43 @@ def fingerprint(key: bytes) -> str:
     return "sha256:" + hashlib.sha256(b"hgbackup-key:" + key).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Subkeys:
+    key_id: str
+    archive: bytes
+    manifest: bytes
+    digest: bytes
+
+
+@lru_cache(maxsize=8)
+def subkeys(key: bytes) -> Subkeys:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    def derive(purpose: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"hgbackup " + purpose).derive(key)
+
+    return Subkeys(fingerprint(key), derive(b"archive encryption"), derive(b"manifest mac"),
+                   derive(b"object digest"))
+
+
+def manifest_mac(key: bytes, payload: bytes) -> str:
+    return hmac.new(subkeys(key).manifest, payload, hashlib.sha256).hexdigest()
+
+
+def object_digest(key: bytes, data: bytes) -> str:
+    return hmac.new(subkeys(key).digest, data, hashlib.sha256).hexdigest()
+
+
+def same_digest(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
 def encrypt(data: bytes, key: bytes, snapshot_id: str) -> bytes:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     nonce = os.urandom(NONCE_SIZE)
-    return MAGIC + nonce + AESGCM(key).encrypt(nonce, data, snapshot_id.encode())
+    return MAGIC + nonce + AESGCM(subkeys(key).archive).encrypt(nonce, data, snapshot_id.encode())
 
 
 def decrypt(data: bytes, key: bytes | None, encryption, snapshot_id: str) -> bytes:
@@ -76,6 +125,6 @@ def decrypt(data: bytes, key: bytes | None, encryption, snapshot_id: str) -> byt
         raise IntegrityError(f"snapshot {snapshot_id}: encrypted archive is truncated or not an hgbackup archive")
     nonce = data[len(MAGIC) : len(MAGIC) + NONCE_SIZE]
     try:
-        return AESGCM(key).decrypt(nonce, data[len(MAGIC) + NONCE_SIZE :], snapshot_id.encode())
+        return AESGCM(subkeys(key).archive).decrypt(nonce, data[len(MAGIC) + NONCE_SIZE :], snapshot_id.encode())
     except InvalidTag:
         raise IntegrityError(f"snapshot {snapshot_id}: archive failed authentication (corrupt or tampered)") from None

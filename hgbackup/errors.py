@@ -29,10 +29,6 @@ class InvalidInput(HgbackupError):
     exit_code = EXIT_USAGE
 
 
-class PartialFailure(HgbackupError):
-    exit_code = EXIT_PARTIAL
-
-
 class IntegrityError(HgbackupError):
     """Checksum mismatch, truncated or hostile archive, wrong key, unknown format version."""
 
@@ -51,3 +47,11 @@ class Unreachable(HgbackupError):
 
 class AccessDenied(Unreachable):
     pass
+
+
+class Incomplete(HgbackupError):
+    """A read that had to be complete (the live side of a diff) was not; the exit code is its cause's."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_UNREACHABLE):
+        super().__init__(message)
+        self.exit_code = exit_code

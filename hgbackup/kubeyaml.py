@@ -7,8 +7,10 @@ InvalidInput error naming the file and line.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
+import orjson
 import yaml
 
 from .errors import InvalidInput, NotFound
@@ -37,32 +39,110 @@ def files_in(paths: list[str]) -> list[str]:
     return found
 
 
+MAX_BYTES = 256 * 1024 * 1024  # one input file
+MAX_DEPTH = 100  # nesting of one object; real ones stay far below (a CRD schema reaches about 40)
+# A sound upper bound of a YAML text's nesting, from a few C-speed searches: when these stay small, libyaml's
+# recursive composer is safe and the exact event pass is skipped.
+_DEEP_INDENT = re.compile(r"^ {400}", re.MULTILINE)
+_DASH_RUN = re.compile(r"(?:-[ \t]+){100}")
+_FLOW_OPENER = re.compile(r"[\[{](?![ \t]*[\]}])")
+_ANCHOR = re.compile(r"(?:^|[\s,\[{:-])&[^\s]")
+FLOW_OPENERS_CHEAP = 1000
+
+
 def load_text(text: str, source: str) -> list[dict]:
-    """Every Kubernetes object in a YAML/JSON text; `List` items are unpacked."""
+    """Every Kubernetes object in a YAML/JSON text; `List` items are unpacked. Bounded: a text nested too deeply,
+    or whose aliases expand far beyond its size (a "billion laughs"), is refused before it costs memory or stack."""
+    if len(text) > MAX_BYTES:
+        raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
+    docs = _load_json(text, source) if text.lstrip()[:1] in ("{", "[") else None
+    if docs is None:  # YAML, or a flow-style YAML document that is not JSON
+        docs = _load_yaml(text, source)
     objects: list[dict] = []
+    for doc in docs:
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise InvalidInput(f"{source}: a document is a {type(doc).__name__}, not a Kubernetes object")
+        objects.extend(_unpack(doc, source))
+    return objects
+
+
+def _load_json(text: str, source: str) -> list | None:
+    """orjson for JSON text (several times faster than YAML's loader); None when the text is not JSON."""
     try:
-        for doc in yaml.load_all(text, Loader=SafeLoader):
-            if doc is None:
-                continue
-            if not isinstance(doc, dict):
-                raise InvalidInput(f"{source}: a document is a {type(doc).__name__}, not a Kubernetes object")
-            objects.extend(_unpack(doc, source))
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_shape(doc, len(text), source)
+    return [doc]
+
+
+def _load_yaml(text: str, source: str) -> list:
+    try:
+        if (_DEEP_INDENT.search(text) or _DASH_RUN.search(text)
+                or len(_FLOW_OPENER.findall(text)) > FLOW_OPENERS_CHEAP):
+            _check_yaml_depth(text, source)  # libyaml's composer recurses: measure on the event stream first
+        docs = list(yaml.load_all(text, Loader=SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InvalidInput(f"{where}: invalid YAML: {problem}") from None
-    return objects
+    if _ANCHOR.search(text) or len(_FLOW_OPENER.findall(text)) > MAX_DEPTH:
+        for doc in docs:
+            _check_shape(doc, len(text), source)
+    return docs
+
+
+def _check_yaml_depth(text: str, source: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise InvalidInput(f"{source}:{line}: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _check_shape(doc, text_size: int, source: str) -> None:
+    """Depth and size of a loaded document as everything downstream sees it: aliases expanded. A YAML alias makes
+    one object appear many times; a few hundred bytes can stand for billions of nodes."""
+    budget = 20 * text_size + 10_000
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidInput(f"{source}: nested deeper than {MAX_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node
+        budget -= len(children)
+        if budget < 0:
+            raise InvalidInput(f"{source}: expands far beyond its size (YAML aliases?): refused")
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
 
 
 def _unpack(doc: dict, source: str) -> list[dict]:
-    if doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
+    kind = doc.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         out = []
         for item in doc["items"]:
             out.extend(_unpack(item, source) if isinstance(item, dict) else [])
         return out
-    if not doc.get("apiVersion") or not doc.get("kind") or not (doc.get("metadata") or {}).get("name"):
+    meta = doc.get("metadata")
+    if not doc.get("apiVersion") or not kind or not isinstance(meta, dict) or not meta.get("name"):
         raise InvalidInput(f"{source}: a document lacks apiVersion, kind or metadata.name: not a Kubernetes object")
+    for field, value in (("apiVersion", doc["apiVersion"]), ("kind", kind), ("metadata.name", meta["name"]),
+                         ("metadata.namespace", meta.get("namespace", ""))):
+        if not isinstance(value, str):
+            raise InvalidInput(f"{source}: {kind!s:.40} {meta['name']!s:.60}: {field} is not a string")
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if values is not None and not (isinstance(values, dict)
+                                       and all(isinstance(v, str) for v in values.values())):
+            raise InvalidInput(f"{source}: {kind} {meta['name']}: metadata.{field} is not a map of strings")
     return [doc]
 
 
@@ -70,12 +150,22 @@ def load_paths(paths: list[str]) -> list[dict]:
     objects = []
     for path in files_in(paths):
         if path == "-":
-            objects.extend(load_text(sys.stdin.read(), "<stdin>"))
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+            objects.extend(load_text(_decode(data, "<stdin>"), "<stdin>"))
             continue
         try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-        objects.extend(load_text(text, path))
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+        objects.extend(load_text(_decode(data, path), path))
     return objects
+
+
+def _decode(data: bytes, source: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{source}: not UTF-8 text (byte {exc.start})") from None

@@ -43,9 +43,22 @@ class ClusterInfo:
 class Encryption:
     alg: str
     key_id: str
+    digest: str | None = None  # how the manifest's object digests are keyed (HMAC-SHA256); None: plain sha256
 
     def as_json(self) -> dict:
-        return {"alg": self.alg, "key_id": self.key_id}
+        return {"alg": self.alg, "key_id": self.key_id, "digest": self.digest}
+
+
+@dataclass(frozen=True)
+class Auth:
+    """The manifest's MAC: made with a subkey of the encryption key over the manifest and its store folder."""
+
+    alg: str
+    key_id: str
+    mac: str
+
+    def as_json(self) -> dict:
+        return {"alg": self.alg, "key_id": self.key_id, "mac": self.mac}
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,7 @@ class Manifest:
     warnings: tuple[str, ...] = ()
     tool_version: str = __version__
     format: str = FORMAT
+    auth: Auth | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -109,19 +123,35 @@ class Manifest:
     @classmethod
     def build(cls, snapshot_id: str, created: datetime, cluster: ClusterInfo, objects: list[StoredObject],
               archive: ArchiveRecord, *, scope: dict, tags: list[str] = (), partial: bool = False,
-              not_served: list[str] = (), warnings: list[str] = (), owner_refs: list[str] = ()) -> Manifest:
-        """The manifest of a snapshot about to be written; `partial` is the caller's word, not derived here."""
+              not_served: list[str] = (), warnings: list[str] = (), owner_refs: list[str] = (),
+              digest=None) -> Manifest:
+        """The manifest of a snapshot about to be written; `partial` is the caller's word, not derived here.
+        `digest(obj)` gives each object's digest (default its plain sha256; keyed for encrypted snapshots)."""
         counts: dict[str, int] = {}
         for obj in objects:
             counts[obj.kind.key] = counts.get(obj.kind.key, 0) + 1
-        entries = tuple(ObjectEntry(o.api_version, o.ref.kind, o.ref.namespace, o.ref.name, o.sha256)
+        entries = tuple(ObjectEntry(o.api_version, o.ref.kind, o.ref.namespace, o.ref.name,
+                                    digest(o) if digest else o.sha256)
                         for o in sorted(objects, key=lambda o: o.archive_path))
         return cls(id=snapshot_id, created=created.astimezone(timezone.utc).replace(microsecond=0), cluster=cluster,
                    archive=archive, objects=entries, scope=dict(scope), tags=tuple(sorted(set(tags))),
                    partial=partial, counts=dict(sorted(counts.items())), not_served=tuple(sorted(not_served)),
                    owner_references=tuple(sorted(owner_refs)), warnings=tuple(warnings))
 
+    def signed_payload(self, folder: str) -> bytes:
+        """What the MAC covers: every field but the MAC itself, and the store folder (`<cluster>/snapshots/<id>`)."""
+        doc = self.as_json()
+        doc.pop("auth", None)
+        return json.dumps({"folder": folder, "manifest": doc}, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+
     def as_json(self) -> dict:
+        doc = self._body()
+        if self.auth is not None:
+            doc["auth"] = self.auth.as_json()
+        return doc
+
+    def _body(self) -> dict:
         return {
             "format": self.format,
             "id": self.id,
@@ -222,14 +252,23 @@ class _Reader:
             owner_references=self.strings(doc.get("owner_references"), "owner_references"),
             warnings=self.strings(doc.get("warnings"), "warnings"),
             tool_version=self.str_(doc.get("tool_version") or "?", "tool_version"),
+            auth=self.auth(doc.get("auth")),
         )
+
+    def auth(self, value) -> Auth | None:
+        if value is None:
+            return None
+        value = self.dict_(value, "auth")
+        return Auth(self.str_(value.get("alg"), "auth.alg"), self.str_(value.get("key_id"), "auth.key_id"),
+                    self.str_(value.get("mac"), "auth.mac"))
 
     def archive(self, record: dict) -> ArchiveRecord:
         encryption = record.get("encryption")
         if encryption is not None:
             encryption = self.dict_(encryption, "archive.encryption")
             encryption = Encryption(self.str_(encryption.get("alg"), "archive.encryption.alg"),
-                                    self.str_(encryption.get("key_id"), "archive.encryption.key_id"))
+                                    self.str_(encryption.get("key_id"), "archive.encryption.key_id"),
+                                    self.str_(encryption.get("digest"), "archive.encryption.digest", True))
         return ArchiveRecord(self.int_(record.get("size"), "archive.size"),
                              self.str_(record.get("sha256"), "archive.sha256"),
                              self.int_(record.get("unpacked_size"), "archive.unpacked_size"), encryption)
@@ -256,6 +295,7 @@ class Snapshot:
 
     key: SnapshotKey
     manifest: Manifest
+    verified: bool = False  # the manifest's MAC was checked with the reader's key
 
     @property
     def id(self) -> str:
@@ -266,7 +306,12 @@ class Snapshot:
         """The store's cluster folder (a normalised cluster name)."""
         return self.key.cluster
 
+    @property
+    def folder(self) -> str:
+        return f"{self.key.cluster}/snapshots/{self.key.id}"
+
     def summary(self) -> dict:
         m = self.manifest
         return {"id": self.id, "created": m.created_text, "cluster": self.cluster, "objects": len(m.objects),
-                "size": m.archive.size, "tags": list(m.tags), "encrypted": m.encrypted, "partial": m.partial}
+                "size": m.archive.size, "tags": list(m.tags), "encrypted": m.encrypted, "partial": m.partial,
+                "auth": "verified" if self.verified else ("unverified" if m.auth else "none")}

@@ -2,22 +2,27 @@
 
 Layout: `<cluster>/snapshots/<id>/archive.tar.gz[.enc]` then `<cluster>/snapshots/<id>/manifest.json`, written last:
 a manifest's presence means the snapshot is complete, so a failed or half-done write is never listed.
+With an encryption key the repository signs every manifest it writes and authenticates every manifest it reads
+(crypto.py): an edited field, a snapshot copied under another id or cluster, or an unencrypted snapshot where a key
+was given is refused (exit 4). Without a key nothing can be authenticated, and `Snapshot.verified` stays False.
 The repository also owns the cluster folder names: every lookup by cluster (list, forget, show, restore, diff,
 safety snapshots) goes through `cluster_key`, so a kube context name and its folder name find the same snapshots.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import archive
+from . import archive, crypto
 from .errors import HgbackupError, IntegrityError, InvalidInput, NotFound
-from .manifest import ID_RE, Manifest, Snapshot, SnapshotKey
+from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .model import StoredObject
+from .sanitize import sha256_hex
 from .store import Store
 
 LATEST_RE = re.compile(r"^latest(?:~(\d+))?$")
@@ -49,8 +54,13 @@ class Problem:
 
 
 class Repository:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, keyring: crypto.Keyring | None = None):
         self.store = store
+        self.keyring = keyring or crypto.Keyring()
+
+    @property
+    def encryption_key(self) -> bytes | None:
+        return self.keyring.key
 
     # -- key names -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -88,8 +98,31 @@ class Repository:
     def snapshot(self, key: SnapshotKey) -> Snapshot:
         manifest = Manifest.from_bytes(self.store.get(self.manifest_key(key)), f"snapshot {key.id}")
         if manifest.id != key.id:
-            raise IntegrityError(f"snapshot {key.id}: its manifest names another id ({manifest.id})")
-        return Snapshot(key, manifest)
+            raise IntegrityError(f"snapshot {key.id}: its manifest names another id ({manifest.id}): a copy?")
+        snap = Snapshot(key, manifest)
+        return dataclasses.replace(snap, verified=self._authenticate(snap))
+
+    def _authenticate(self, snap: Snapshot) -> bool:
+        """With a key: True, or IntegrityError. Without one: False (nothing can be checked)."""
+        key = self.keyring.key
+        if key is None:
+            return False
+        m = snap.manifest
+        if m.auth is None or m.archive.encryption is None:
+            if self.keyring.allow_unencrypted:
+                return False
+            missing = "not encrypted" if m.archive.encryption is None else "not authenticated"
+            raise IntegrityError(f"snapshot {snap.id} is {missing}, though a key was given: refusing a snapshot "
+                                 "anyone with write access to the store could have made (--allow-unencrypted reads "
+                                 "it anyway)")
+        expected = crypto.fingerprint(key)
+        if m.auth.key_id != expected or m.archive.encryption.key_id != expected:
+            raise IntegrityError(f"snapshot {snap.id}: wrong encryption key {expected}, expected {m.auth.key_id}")
+        if m.auth.alg != crypto.MAC_ALG or not crypto.same_digest(
+                m.auth.mac, crypto.manifest_mac(key, m.signed_payload(snap.folder))):
+            raise IntegrityError(f"snapshot {snap.id}: manifest failed authentication (edited, or copied from "
+                                 "another snapshot id or cluster)")
+        return True
 
     def resolve(self, name: str, cluster: str | None = None) -> SnapshotKey:
         """An id, `latest` or `latest~N` (newest of `cluster` when given, else of the whole store)."""
@@ -110,9 +143,21 @@ class Repository:
 
     # -- reading and writing -------------------------------------------------------------------------------------
     def save(self, key: SnapshotKey, manifest: Manifest, archive_bytes: bytes) -> Snapshot:
-        """Archive first, manifest last; if the manifest cannot be written, the archive is removed again."""
+        """Archive first, manifest last (signed when there is a key); if the manifest cannot be written, the archive
+        is removed again."""
+        snap = Snapshot(key, manifest)
+        if self.keyring.key is not None:
+            mac = crypto.manifest_mac(self.keyring.key, manifest.signed_payload(snap.folder))
+            manifest = dataclasses.replace(manifest, auth=Auth(crypto.MAC_ALG, crypto.fingerprint(self.keyring.key),
+                                                               mac))
+        # never a snapshot that cannot be read back: the bytes decode against their manifest before they are
+        # stored, and what the store holds is checked before the manifest makes the snapshot visible
+        archive.open_archive(archive_bytes, manifest, self.keyring.key)
         self.store.put(self.archive_key(key, manifest.encrypted), archive_bytes)
         try:
+            stored = self.store.get(self.archive_key(key, manifest.encrypted))
+            if len(stored) != manifest.archive.size or sha256_hex(stored) != manifest.archive.sha256:
+                raise IntegrityError(f"snapshot {key.id}: the store did not keep the archive as written")
             self.store.put(self.manifest_key(key), manifest.to_bytes())
         except BaseException:
             try:
@@ -120,13 +165,21 @@ class Repository:
             except HgbackupError:
                 pass
             raise
-        return Snapshot(key, manifest)
+        return Snapshot(key, manifest, verified=self.keyring.key is not None)
 
-    def load(self, key: SnapshotKey, encryption_key: bytes | None = None) -> tuple[Snapshot, list[StoredObject]]:
+    def load(self, key: SnapshotKey) -> tuple[Snapshot, list[StoredObject]]:
         """A snapshot and every one of its objects, all checksums verified."""
         snap = self.snapshot(key)
-        data = self.store.get(self.archive_key(key, snap.manifest.encrypted))
-        return snap, archive.open_archive(data, snap.manifest, encryption_key)
+        encrypted = snap.manifest.encrypted
+        try:
+            data = self.store.get(self.archive_key(key, encrypted))
+        except NotFound:
+            if self.store.exists(self.archive_key(key, not encrypted)):
+                raise IntegrityError(f"snapshot {key.id}: its manifest says the archive is "
+                                     f"{'encrypted' if encrypted else 'not encrypted'}, but the store holds the "
+                                     "other kind (an edited manifest?)") from None
+            raise
+        return snap, archive.open_archive(data, snap.manifest, self.keyring.key)
 
     def delete(self, key: SnapshotKey) -> None:
         """Manifest first, so a half-removed snapshot is never listed as complete."""

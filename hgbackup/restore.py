@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 
-from . import catalogue, selection
+from . import catalogue, confine, selection
 from . import snapshot as snapshot_mod
 from .errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError, InvalidInput, NotFound, Unreachable
 from .kube import Conflict, Kube
@@ -81,6 +81,7 @@ class RestoreOptions:
     selector: str | None = None
     namespace_map: dict[str, str] = field(default_factory=dict)
     crd_timeout: float = 60.0
+    allow_crd_webhooks: bool = False
 
 
 @dataclass
@@ -174,7 +175,6 @@ class RestoreRequest:
     scope: Scope  # the live objects the restore may touch: safety snapshot and prune candidates
     safety_tag: str | None = "pre-restore"  # None: no safety snapshot
     safety_cluster: str | None = None  # where the safety snapshot is filed (default: the target's cluster name)
-    encryption_key: bytes | None = None
     source: str | None = None  # the snapshot id restored, if any
 
 
@@ -276,7 +276,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     safety_id = None
     if safety and capture is not None:
         safety_id = snapshot_mod.write(repo, capture, request.scope, tags=[request.safety_tag],
-                                       encryption_key=request.encryption_key, cluster=request.safety_cluster).id
+                                       cluster=request.safety_cluster).id
         if notify:
             notify(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)")
     execution = execute(kube, the_plan, options, progress)
@@ -287,20 +287,20 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
 
 
 def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, connect: Callable[[], Kube],
-                     cluster: str | None = None, encryption_key: bytes | None = None, safety: bool = True,
+                     cluster: str | None = None, safety: bool = True,
                      confirm: Callable[[Plan], None] | None = None,
                      progress: Callable[[int, int, str], None] | None = None,
                      notify: Callable[[str], None] | None = None) -> RestoreReport:
     """`hgbackup restore`: the snapshot is read and verified before the cluster is contacted (`connect`)."""
-    snap, objects = repo.load(repo.resolve(ref, cluster), encryption_key)
+    snap, objects = repo.load(repo.resolve(ref, cluster))
+    confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
     safety_tags = set(SAFETY_TAGS) & set(snap.manifest.tags)
     if ref.startswith("latest") and safety_tags and notify:
         notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
                f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup list)")
     request = RestoreRequest(objects=choose(objects, options), options=options,
                              scope=safety_scope(snap.manifest.scope, options),
-                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster,
-                             encryption_key=encryption_key, source=snap.id)
+                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id)
     return run(connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
 
 

@@ -71,11 +71,11 @@ class ScheduleReport:
                 "removed": [s.id for s in self.retention.decision.remove] if self.retention else None}
 
 
-def run(sched: Schedule, kube: Kube, repo: Repository, encryption_key: bytes | None) -> ScheduleReport:
+def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
     capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster)
     tag = f"schedule:{sched.name}"
-    taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag], encryption_key=encryption_key,
+    taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
                               require_encryption=sched.require_encryption)
     snap = taken.snapshot
     report = ScheduleReport(sched.name, snap)

@@ -8,8 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import archive, catalogue, kubeyaml, selection
-from .errors import EXIT_OK, EXIT_PARTIAL, AccessDenied, HgbackupError, InvalidInput, Unreachable
+from . import archive, catalogue, crypto, kubeyaml, names, selection
+from .errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNREACHABLE,
+    AccessDenied,
+    HgbackupError,
+    Incomplete,
+    InvalidInput,
+    Unreachable,
+)
 from .kube import Kube
 from .manifest import ClusterInfo, Manifest, Snapshot
 from .model import StoredObject
@@ -40,9 +49,9 @@ class Capture:
     def require_complete(self, what: str) -> None:
         """For readers that must see everything (the live side of a diff): a partial capture is an error."""
         if self.errors:
-            error = type(self.first_error) if self.first_error else HgbackupError
-            raise error(f"{what} is incomplete: {self.errors[0]}"
-                        + (f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""))
+            raise Incomplete(f"{what} is incomplete: {self.errors[0]}"
+                             + (f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""),
+                             self.first_error.exit_code if self.first_error else EXIT_UNREACHABLE)
 
 
 def _finish(chosen: list[dict], cluster: dict, **extra) -> Capture:
@@ -174,16 +183,19 @@ def _get(kube: Kube, served, kind: catalogue.Kind, namespace: str | None, name: 
 
 
 def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
-          encryption_key: bytes | None = None, cluster: str | None = None, now: datetime | None = None) -> Snapshot:
-    """Pack, optionally encrypt, and store a capture under `cluster` (default: the captured cluster's name)."""
+          cluster: str | None = None, now: datetime | None = None) -> Snapshot:
+    """Pack, encrypt with the repository's key (if any), and store a capture under `cluster` (default: the
+    captured cluster's name)."""
     now = now or datetime.now(timezone.utc)
     snapshot_id = new_snapshot_id(now)
     key = SnapshotKey(cluster_key(cluster or capture.cluster.name), snapshot_id)
+    encryption_key = repo.encryption_key
     data, record = archive.seal(capture.objects, snapshot_id, encryption_key)
     manifest = Manifest.build(
         snapshot_id, now, capture.cluster, capture.objects, record, scope=scope.as_json(), tags=list(tags),
         partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
         owner_refs=capture.owner_refs,
+        digest=(lambda o: crypto.object_digest(encryption_key, o.data)) if encryption_key else None,
     )
     return repo.save(key, manifest, data)
 
@@ -207,15 +219,18 @@ class SnapshotReport:
 
 
 def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
-         encryption_key: bytes | None = None, require_encryption: bool = False,
-         cluster: str | None = None) -> SnapshotReport:
-    """The snapshot verb after capture: the encryption policy, then `write`."""
+         require_encryption: bool = False, cluster: str | None = None) -> SnapshotReport:
+    """The snapshot verb after capture: names the API server would refuse, the encryption policy, then `write`."""
+    bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
+    if bad:
+        raise InvalidInput(f"invalid object names (not what the API server accepts): {', '.join(bad[:5])}"
+                           + (f" and {len(bad) - 5} more" if len(bad) > 5 else "") + "; nothing was written")
     secrets = sum(1 for o in capture.objects if o.ref.kind == "Secret" and o.ref.group == "")
     notices = []
-    if secrets and encryption_key is None:
+    if secrets and repo.encryption_key is None:
         message = f"snapshot holds {secrets} Secret(s) and no encryption key is set"
         if require_encryption:
             raise InvalidInput(message + " (encryption is required); nothing was written")
         notices.append(message + ": set --encryption-key-file or HGBACKUP_ENCRYPTION_KEY to encrypt the archive")
-    snap = write(repo, capture, scope, tags=tags, encryption_key=encryption_key, cluster=cluster)
+    snap = write(repo, capture, scope, tags=tags, cluster=cluster)
     return SnapshotReport(snap, repo.store.url, notices)

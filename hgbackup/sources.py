@@ -52,7 +52,7 @@ class Side:
 
 
 def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository],
-         kube_factory: Callable[[], Kube], encryption_key: bytes | None = None, cluster: str | None = None,
+         kube_factory: Callable[[], Kube], cluster: str | None = None,
          progress=None) -> Side:
     """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete."""
     if source.kind == "live":
@@ -66,5 +66,5 @@ def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository]
     if source.kind != "snapshot" or not source.ref:
         raise InvalidInput(f"not a source: {source!r}")
     repo = repo_factory()
-    snap, objects = repo.load(repo.resolve(source.ref, cluster), encryption_key)
+    snap, objects = repo.load(repo.resolve(source.ref, cluster))
     return Side(snap.id, objects, snap)

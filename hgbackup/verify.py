@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import confine
 from .errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError, NotFound
 from .repository import Repository, SnapshotKey
 
@@ -35,13 +36,15 @@ class VerifyReport:
         return [r.as_json() for r in self.results]
 
 
-def verify(repo: Repository, keys: list[SnapshotKey], encryption_key: bytes | None) -> VerifyReport:
-    """Each snapshot is checked on its own: a damaged, unreadable or half-removed one (its archive gone) is reported
-    and the rest are still checked. A store that cannot be reached at all stops the run (exit 6)."""
+def verify(repo: Repository, keys: list[SnapshotKey]) -> VerifyReport:
+    """Each snapshot is checked on its own: a damaged, unreadable or half-removed one (its archive gone), or one that
+    holds what a restore would refuse (confine.py), is reported and the rest are still checked. A store that cannot
+    be reached at all stops the run (exit 6)."""
     results = []
     for key in keys:
         try:
-            _, objects = repo.load(key, encryption_key)
+            snap, objects = repo.load(key)
+            confine.check(objects, snap.manifest.scope, snap.id)
             results.append(Verified(key, len(objects)))
         except (IntegrityError, NotFound) as exc:
             results.append(Verified(key, error=str(exc)))

@@ -52,11 +52,13 @@ def test_list_newest_first_json_and_table(store):
     by_id = {r["id"]: r for r in rows}
     size = by_id[first]["size"]
     assert by_id[first] == {"id": first, "created": by_id[first]["created"], "cluster": "default", "objects": 25,
-                            "size": size, "tags": [], "encrypted": False, "partial": False}
+                            "size": size, "tags": [], "encrypted": False, "partial": False, "auth": "none"}
     table = run("list", "--store", store).stdout.splitlines()
-    assert table[0].split() == ["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "PARTIAL"]
+    assert table[0].split() == ["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "AUTH",
+                                "PARTIAL"]
     row = next(line for line in table if line.startswith(first)).split()
-    assert row == [first, by_id[first]["created"], "default", "25", f"{size / 1024:.1f}", "KiB", "-", "no", "-"]
+    assert row == [first, by_id[first]["created"], "default", "25", f"{size / 1024:.1f}", "KiB", "-", "no", "none",
+                   "-"]
     assert len(table) == 3
     only_prod = json.loads(run("list", "--store", store, "--cluster", "prod", "-o", "json").stdout)
     assert [r["id"] for r in only_prod] == [second]

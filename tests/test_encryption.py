@@ -40,7 +40,9 @@ def test_encrypted_round_trip_and_opaque_archive(store, keyfile, tmp_path):
     key = repo.resolve(sid)
     manifest = repo.snapshot(key).manifest.as_json()
     fingerprint = crypto.fingerprint(crypto.load_key(keyfile))
-    assert manifest["archive"]["encryption"] == {"alg": "AES-256-GCM", "key_id": fingerprint}
+    assert manifest["archive"]["encryption"] == {"alg": "AES-256-GCM", "key_id": fingerprint,
+                                                 "digest": "HMAC-SHA256"}
+    assert manifest["auth"]["key_id"] == fingerprint and manifest["auth"]["alg"] == "HMAC-SHA256"
     data = repo.store.get(repo.archive_key(key, True))
     assert not data.startswith(b"\x1f\x8b")  # not readable gzip
     for needle in [*secret_values(), b"nacos-auth-x7k2p", b"higress-console", b"shop-frontend", b"resources/"]:

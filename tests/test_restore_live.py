@@ -205,3 +205,16 @@ def test_kind_not_served_without_its_crd_is_skipped(empty_cluster, tmp_path):
     actions = {r["ref"]["kind"]: (r["action"], r["message"]) for r in doc["results"]}
     assert actions["ConfigMap"][0] == "created"
     assert actions["WasmPlugin"][0] == "skipped" and "not served" in actions["WasmPlugin"][1]
+
+
+def test_the_safety_snapshot_is_filed_under_the_given_cluster(populated, kubeconfig, tmp_path):
+    hns, app, _ = populated
+    store = str(tmp_path / "store")
+    context = "kubernetes-admin@prod"
+    sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                         "-n", hns, "-n", app, "--cluster", context, "-o", "json").stdout)["id"]
+    doc = restore_json("latest", "--store", store, "--kubeconfig", kubeconfig, "--cluster", context, "--yes")
+    assert doc["snapshot"] == sid and doc["safety_snapshot"]
+    rows = {r["id"]: r for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
+    assert rows[doc["safety_snapshot"]]["cluster"] == "kubernetes-admin-prod"  # not the kube context's "testcluster"
+    assert rows[doc["safety_snapshot"]]["tags"] == ["pre-restore"]

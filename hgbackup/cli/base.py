@@ -1,7 +1,7 @@
 """The `hgbackup` group, its error mapping, the options shared by several commands, and how a command ends.
 
 Shared options are read here once (command line or environment) and handed to a command as values: `store` a
-StoreSettings, `kube` a KubeSettings, `scope` a Scope, `encryption_key` the key bytes or None. A command body is:
+StoreSettings, `kube` a KubeSettings, `scope` a Scope, `keyring` the encryption key (or None). A command body is:
 parse, call one library function, render, `finish(report)`; the exit code comes from the report or the exception.
 """
 
@@ -105,7 +105,10 @@ key_option = _option_group([
                  help=f"File with the AES-256 key (base64 of 32 bytes) [env {crypto.KEY_FILE_ENV}; or the key "
                       f"itself in {crypto.KEY_ENV}]."),
     click.option("--encryption-key", "encryption_key_text", envvar=crypto.KEY_ENV, hidden=True),
-], lambda kw: {"encryption_key": crypto.load_key(kw.pop("encryption_key_file"), kw.pop("encryption_key_text"))})
+    click.option("--allow-unencrypted", is_flag=True,
+                 help="With a key: also read snapshots that are not encrypted and authenticated."),
+], lambda kw: {"keyring": crypto.Keyring(
+    crypto.load_key(kw.pop("encryption_key_file"), kw.pop("encryption_key_text")), kw.pop("allow_unencrypted"))})
 
 output_option = click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "yaml"]), default="text",
                              show_default=True, help="Output format.")
@@ -153,8 +156,8 @@ def scope_given() -> bool:
                for name in SCOPE_PARAMS)
 
 
-def open_repository(store: StoreSettings) -> Repository:
-    return Repository(store.open())
+def open_repository(store: StoreSettings, keyring: crypto.Keyring | None = None) -> Repository:
+    return Repository(store.open(), keyring)
 
 
 # -- rendering -----------------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ COLOURS = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
 @key_option
 @output_option
 def diff(a, b, kinds, as_unified, show_secrets, scope: Scope, store: StoreSettings, kube: KubeSettings, cluster,
-         encryption_key, fmt):
+         keyring, fmt):
     """Compare two snapshots, or a snapshot and the live cluster. Exit 0 when equal, 1 when different.
 
     A and B are each a snapshot id, latest, latest~N, a manifest file or folder, or `live`. With a snapshot and
@@ -54,7 +54,7 @@ def diff(a, b, kinds, as_unified, show_secrets, scope: Scope, store: StoreSettin
     try:
         result = compare_sources(
             sources.Source.parse(a), sources.Source.parse(b), scope=scope, scope_from_snapshot=not scope_given(),
-            repo_factory=lambda: open_repository(store), kube_factory=kube.connect, encryption_key=encryption_key,
+            repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect,
             cluster=cluster, kinds=wanted_kinds, progress=progress)
     finally:
         progress.close()

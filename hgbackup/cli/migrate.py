@@ -58,7 +58,7 @@ def migrate_group():
 @key_option
 def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mode, target_class, higress_namespace,
           plugin_registry, plugin_version, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
-          yes, store: StoreSettings, kube: KubeSettings, encryption_key):
+          yes, store: StoreSettings, kube: KubeSettings, keyring):
     """Convert ingress-nginx Ingresses for Higress and report every nginx annotation.
 
     Each annotation is reported once as native, converted, plugin, manual, unsupported or invalid. The objects go
@@ -73,8 +73,8 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mo
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
     source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
               else Source("snapshot", ref=snapshot_id))
-    side = sources.load(source, scope=Scope(include=["Ingress"]), repo_factory=lambda: open_repository(store),
-                        kube_factory=kube.connect, encryption_key=encryption_key)
+    side = sources.load(source, scope=Scope(include=["Ingress"]),
+                        repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
     migration = migrate(side.documents or [o.obj for o in side.objects], options)
 
     if output_dir:
@@ -91,8 +91,9 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mo
     click.echo(one_line(migration), err=True)
     report = MigrationOutcome(migration, strict)
     if do_apply and report.exit_code == EXIT_OK:
-        request = apply_request(migration, options, dry_run=dry_run, encryption_key=encryption_key)
-        report.applied = run_restore(kube.connect(), open_repository(store), request, yes=yes, what="migrate nginx")
+        request = apply_request(migration, options, dry_run=dry_run)
+        report.applied = run_restore(kube.connect(), open_repository(store, keyring), request, yes=yes,
+                                     what="migrate nginx")
         render_restore(report.applied, "text")
     elif do_apply:
         warn("--strict: manual work is left, so nothing was applied")

@@ -43,14 +43,17 @@ from .base import (
               help="Restore objects of namespace OLD into NEW (repeatable).")
 @click.option("--no-safety-snapshot", is_flag=True, help="Do not snapshot the live objects before restoring.")
 @click.option("--crd-timeout", type=float, default=60, show_default=True, help="Seconds to wait for a new CRD.")
+@click.option("--allow-crd-webhooks", is_flag=True,
+              help="Restore CRDs that have a conversion webhook or a caBundle (refused by default).")
 @store_options
 @kube_options
 @cluster_option
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,
-                selector, namespace_map, no_safety_snapshot, crd_timeout, store: StoreSettings, kube: KubeSettings,
-                cluster, encryption_key, fmt):
+                selector, namespace_map, no_safety_snapshot, crd_timeout, allow_crd_webhooks, store: StoreSettings,
+                kube: KubeSettings,
+                cluster, keyring, fmt):
     """Restore a snapshot in dependency order (CRDs, namespaces, secrets ... ingresses, plugins).
 
     The archive is verified before the cluster is contacted. Before a real restore, the live objects in scope are
@@ -64,6 +67,7 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
         existing=restore.Existing(existing), dry_run=dry_run, prune=prune, concurrency=concurrency,
         preserve_nodeports=preserve_nodeports, kinds=list(kinds), namespaces=list(namespaces), names=list(names),
         selector=selector, namespace_map=restore.parse_namespace_map(list(namespace_map)), crd_timeout=crd_timeout,
+        allow_crd_webhooks=allow_crd_webhooks,
     )
     if options.prune and not (yes or dry_run):
         raise InvalidInput("--prune deletes live objects: give --yes as well (or try --dry-run first)")
@@ -76,8 +80,8 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
     progress = ProgressLine("applying")
     try:
         report = restore.restore_snapshot(
-            open_repository(store), snapshot_id, options, connect=connect, cluster=cluster,
-            encryption_key=encryption_key, safety=not no_safety_snapshot,
+            open_repository(store, keyring), snapshot_id, options, connect=connect, cluster=cluster,
+            safety=not no_safety_snapshot,
             confirm=terminal_confirm(lambda: f"restore {snapshot_id} into {target[0].host}", yes),
             progress=progress, notify=notice)
     finally:

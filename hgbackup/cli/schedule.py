@@ -29,9 +29,10 @@ from .base import cli, emit, finish, key_option, kube_options, open_repository, 
 @click.option("--cluster", help="Only snapshots of this cluster.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
 @store_options
+@key_option
 @output_option
 def forget(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, tags, cluster,
-           dry_run, store: StoreSettings, fmt):
+           dry_run, store: StoreSettings, keyring, fmt):
     """Remove snapshots by a retention policy (restic's rules, combined by OR, per cluster; the newest is kept).
 
     Example: hgbackup forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
@@ -40,7 +41,8 @@ def forget(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_y
              "keep_weekly": keep_weekly, "keep_monthly": keep_monthly, "keep_yearly": keep_yearly,
              "keep_within": keep_within}
     policy = retention.Policy.from_dict(rules, where="forget")
-    report = retention.forget(open_repository(store), policy, cluster=cluster, tags=list(tags), dry_run=dry_run)
+    report = retention.forget(open_repository(store, keyring), policy, cluster=cluster, tags=list(tags),
+                              dry_run=dry_run)
     for line in report.warnings:
         warn(line)
     verb = "would remove" if dry_run else "removed"
@@ -75,13 +77,13 @@ def render_cmd(path, image, namespace):
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
 @kube_options
 @key_option
-def run_cmd(path, kube: KubeSettings, encryption_key):
+def run_cmd(path, kube: KubeSettings, keyring):
     """Snapshot with the file's scope, then apply its retention; prints one JSON line. Exit 3 when partial.
 
     Example: hgbackup schedule run /etc/hgbackup/schedule.yaml
     """
     sched = schedule_mod.load(path)
-    report = schedule_mod.run(sched, kube.connect(), Repository(sched.store_settings().open()), encryption_key)
+    report = schedule_mod.run(sched, kube.connect(), Repository(sched.store_settings().open(), keyring))
     click.echo(json.dumps(report.as_json(), sort_keys=True))
     finish(report)
 

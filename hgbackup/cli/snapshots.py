@@ -40,7 +40,7 @@ from .base import (
               help="Read manifests (file, folder or -) instead of the live cluster (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Tag the snapshot (repeatable).")
 @click.option("--require-encryption", is_flag=True, help="Refuse to write Secrets without an encryption key.")
-def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, encryption_key, fmt, from_files, tags,
+def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt, from_files, tags,
              require_encryption):
     """Snapshot the Higress configuration into the store; prints the snapshot id.
 
@@ -48,7 +48,7 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, en
 
     Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000 --tag nightly
     """
-    repo = open_repository(store)
+    repo = open_repository(store, keyring)
     if from_files:
         capture = snapshot_mod.capture_files(list(from_files), scope, cluster)
     else:
@@ -57,8 +57,7 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, en
             capture = snapshot_mod.capture_live(kube.connect(), scope, cluster, progress)
         finally:
             progress.close()
-    report = snapshot_mod.take(repo, capture, scope, tags=list(tags), encryption_key=encryption_key,
-                               require_encryption=require_encryption)
+    report = snapshot_mod.take(repo, capture, scope, tags=list(tags), require_encryption=require_encryption)
     for line in [*report.notices, *report.snapshot.manifest.warnings]:
         warn(line)
     emit(report.as_json(), fmt, report.snapshot.id)
@@ -69,21 +68,34 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, en
 @cli.command("list")
 @store_options
 @click.option("--cluster", help="Only snapshots of this cluster.")
+@key_option
 @output_option
-def list_(store: StoreSettings, cluster, fmt):
+def list_(store: StoreSettings, cluster, keyring, fmt):
     """List the snapshots in the store, newest first.
+
+    AUTH is `verified` when the manifest's MAC was checked with the given key, `unverified` when it has one but no
+    key was given, and `none` for snapshots written without a key: anyone who can write to the store could have
+    made or edited those. With a key, snapshots that fail authentication are left out and named on stderr.
 
     Example: hgbackup list --store ./hgbackup-store -o json
     """
-    snapshots, problems = open_repository(store).snapshots(cluster)
+    snapshots, problems = open_repository(store, keyring).snapshots(cluster)
     for problem in problems:
         warn(f"{problem.key.cluster}/{problem.key.id}: {problem.error}")
     rows = [s.summary() for s in snapshots]
-    text = table(["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "PARTIAL"],
+    text = table(["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "AUTH", "PARTIAL"],
                  [[r["id"], r["created"], r["cluster"], r["objects"], size(r["size"]), ",".join(r["tags"]) or "-",
-                   "yes" if r["encrypted"] else "no", "PARTIAL" if r["partial"] else "-"] for r in rows]
+                   "yes" if r["encrypted"] else "no", r["auth"], "PARTIAL" if r["partial"] else "-"] for r in rows]
                  ) if rows else "no snapshots"
     emit(rows, fmt, text)
+
+
+def _auth_text(snap: Snapshot) -> str:
+    if snap.verified:
+        return f"verified (key {snap.manifest.auth.key_id})"
+    if snap.manifest.auth:
+        return f"unverified: signed with key {snap.manifest.auth.key_id}; give the key to check it"
+    return "none: unauthenticated (written without a key; anyone with write access to the store could have made it)"
 
 
 def _show_text(snap: Snapshot, with_objects: bool) -> str:
@@ -93,6 +105,7 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
         f"created:   {m.created_text}",
         f"cluster:   {snap.cluster} (server {m.cluster.server_version or '-'}, identity {m.cluster.identity or '-'})",
         f"tags:      {', '.join(m.tags) or '-'}",
+        f"auth:      {_auth_text(snap)}",
         f"partial:   {'yes' if m.partial else 'no'}",
         f"archive:   {size(m.archive.size)}, sha256 {m.archive.sha256[:16]}..., "
         f"encryption {m.archive.encryption.alg if m.archive.encryption else 'none'}",
@@ -117,14 +130,14 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
 @key_option
 @click.option("--objects", "with_objects", is_flag=True, help="Verify the archive and list every object.")
 @output_option
-def show(snapshot_id, store: StoreSettings, cluster, encryption_key, with_objects, fmt):
+def show(snapshot_id, store: StoreSettings, cluster, keyring, with_objects, fmt):
     """Show a snapshot's manifest and counts per kind (ID may be latest or latest~N).
 
     Example: hgbackup show latest --objects
     """
-    repo = open_repository(store)
+    repo = open_repository(store, keyring)
     key = repo.resolve(snapshot_id, cluster)
-    snap = repo.load(key, encryption_key)[0] if with_objects else repo.snapshot(key)
+    snap = repo.load(key)[0] if with_objects else repo.snapshot(key)
     emit(snap.manifest.as_json(), fmt, _show_text(snap, with_objects))
 
 
@@ -135,19 +148,19 @@ def show(snapshot_id, store: StoreSettings, cluster, encryption_key, with_object
 @cluster_option
 @key_option
 @output_option
-def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, encryption_key, fmt):
+def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt):
     """Re-read archives and check every checksum; exit 4 when any snapshot fails.
 
     Example: hgbackup verify --all
     """
-    repo = open_repository(store)
+    repo = open_repository(store, keyring)
     if verify_all:
         keys = repo.snapshot_keys(cluster)
     elif snapshot_ids:
         keys = [repo.resolve(i, cluster) for i in snapshot_ids]
     else:
         raise InvalidInput("give snapshot ids or --all")
-    report = verify_snapshots(repo, keys, encryption_key)
+    report = verify_snapshots(repo, keys)
     text = "\n".join(f"{r.key.id}  ok ({r.objects} objects)" if r.ok else f"{r.key.id}  FAILED: {r.error}"
                      for r in report.results) or "no snapshots"
     emit(report.as_json(), fmt, text)
@@ -161,12 +174,12 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, encryption_k
 @cluster_option
 @key_option
 @output_option
-def export(snapshot_id, folder, store: StoreSettings, cluster, encryption_key, fmt):
+def export(snapshot_id, folder, store: StoreSettings, cluster, keyring, fmt):
     """Write a snapshot as plain YAML, one file per object, for kubectl apply -R -f DIR.
 
     Example: hgbackup export latest ./restore-me && kubectl apply -R -f ./restore-me
     """
-    repo = open_repository(store)
-    _, objects = repo.load(repo.resolve(snapshot_id, cluster), encryption_key)
+    repo = open_repository(store, keyring)
+    _, objects = repo.load(repo.resolve(snapshot_id, cluster))
     written = export_objects(objects, folder)
     emit({"files": written, "dir": folder}, fmt, f"wrote {len(written)} file(s) to {folder}")

@@ -27,12 +27,11 @@ class MigrationOutcome:
         return self.applied.exit_code if self.applied is not None else EXIT_OK
 
 
-def apply_request(migration: Migration, options: MigrateOptions, *, dry_run: bool,
-                  encryption_key: bytes | None) -> RestoreRequest:
+def apply_request(migration: Migration, options: MigrateOptions, *, dry_run: bool) -> RestoreRequest:
     """A restore of the converted Ingresses and generated plugins; the safety snapshot covers their namespaces."""
     stored = [StoredObject.from_object(o) for o in migration.objects]
     namespaces = sorted({o.ref.namespace for o in stored if o.ref.namespace})
     scope = Scope(higress_namespace=options.higress_namespace, namespaces=namespaces,
                   include=["Ingress", "WasmPlugin"])
     return RestoreRequest(objects=stored, options=RestoreOptions(dry_run=dry_run), scope=scope,
-                          safety_tag="pre-migrate", encryption_key=encryption_key)
+                          safety_tag="pre-migrate")

@@ -1,0 +1,83 @@
+"""What a snapshot may hold: the store is untrusted input, so its content is checked before anything reaches a cluster.
+
+Two layers, both run at restore and verify time, before any cluster call:
+- hard limits no scope can lift: nothing in kube-system, kube-public or kube-node-lease; no service-account-token
+  or bootstrap-token Secrets; CRDs only for the kinds hgbackup knows, and none with a conversion webhook or a
+  `caBundle` unless the caller allows it; every entry's bytes decode to the kind, namespace and name its path names;
+- the selection rules run again over the archive's objects with the snapshot's recorded scope: anything a snapshot
+  of that scope could not have selected is refused.
+"""
+
+from __future__ import annotations
+
+from . import catalogue, selection
+from .errors import HgbackupError, IntegrityError
+from .model import StoredObject
+from .selection import Scope
+
+PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+FORBIDDEN_SECRET_TYPES = ("kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token")
+KNOWN_CRDS = {k.key for k in catalogue.KINDS if k.custom}
+SHOWN = 5  # offenders named in the error
+
+
+def problems(objects: list[StoredObject], scope_json: dict, *, allow_crd_webhooks: bool = False) -> list[str]:
+    """Every reason to refuse these objects, empty when they are what a snapshot of `scope_json` could hold."""
+    found = []
+    decoded = []
+    for obj in objects:
+        try:
+            decoded.append(obj.obj)  # refuses bytes that do not decode to the object the entry path names
+        except IntegrityError as exc:
+            found.append(str(exc))
+            continue
+        found += _hard_limits(obj, allow_crd_webhooks)
+    if found:
+        return found
+    try:
+        scope = Scope.from_json(scope_json)
+        scope.kinds()
+    except (HgbackupError, ValueError, TypeError, AttributeError) as exc:  # an edited scope: integrity, not usage
+        return [f"the manifest's scope is not valid: {exc}"]
+    selected = {StoredObject.from_object(o).ref for o in selection.select(decoded, scope)}
+    return [f"{o.ref} is not something a snapshot of its recorded scope could hold" for o in objects
+            if o.ref not in selected]
+
+
+def check(objects: list[StoredObject], scope_json: dict, snapshot_id: str, *,
+          allow_crd_webhooks: bool = False) -> None:
+    """IntegrityError (exit 4) naming the first offenders, or nothing."""
+    found = problems(objects, scope_json, allow_crd_webhooks=allow_crd_webhooks)
+    if found:
+        more = f" (and {len(found) - SHOWN} more)" if len(found) > SHOWN else ""
+        raise IntegrityError(f"snapshot {snapshot_id} holds what hgbackup will not restore: "
+                             + "; ".join(found[:SHOWN]) + more)
+
+
+def _hard_limits(obj: StoredObject, allow_crd_webhooks: bool) -> list[str]:
+    ref, data = obj.ref, obj.obj
+    if ref.namespace in PROTECTED_NAMESPACES:
+        return [f"{ref} is in {ref.namespace}, which hgbackup never writes to"]
+    if ref.kind == "Secret" and ref.group == "" and data.get("type") in FORBIDDEN_SECRET_TYPES:
+        return [f"{ref} is a {data.get('type')} Secret, which hgbackup never restores"]
+    if ref.kind == "CustomResourceDefinition":
+        if ref.name not in KNOWN_CRDS:
+            return [f"{ref} is not the CRD of a kind hgbackup handles"]
+        if not allow_crd_webhooks and (_has_key(data, "caBundle")
+                                       or ((data.get("spec") or {}).get("conversion") or {}).get("strategy")
+                                       == "Webhook"):
+            return [f"{ref} has a conversion webhook or a caBundle (--allow-crd-webhooks to restore it)"]
+    return []
+
+
+def _has_key(node, key: str) -> bool:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if key in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
