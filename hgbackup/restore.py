@@ -269,7 +269,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
         prune_filter = RestoreOptions(kinds=options.kinds, names=options.names, selector=options.selector,
                                       namespaces=request.scope.namespaces)
         prune_candidates = choose(capture.objects, prune_filter)
-    the_plan = plan(kube, request.objects, options, prune_candidates)
+    the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace)
     if confirm is not None and not options.dry_run:
         confirm(the_plan)
 
@@ -294,6 +294,9 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
     """`hgbackup restore`: the snapshot is read and verified before the cluster is contacted (`connect`)."""
     snap, objects = repo.load(repo.resolve(ref, cluster))
     confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
+    if not snap.verified and notify:
+        notify(f"warning: snapshot {snap.id} is not authenticated (no key): anyone who can write to the store could "
+               "have made or edited it; hgbackup still applies only what its recorded scope could hold")
     safety_tags = set(SAFETY_TAGS) & set(snap.manifest.tags)
     if ref.startswith("latest") and safety_tags and notify:
         notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
@@ -306,7 +309,7 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
 
 # -- planning (reads the target) ---------------------------------------------------------------------------------
 def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
-         prune_candidates: list[StoredObject] | None = None) -> Plan:
+         prune_candidates: list[StoredObject] | None = None, higress_namespace: str = "higress-system") -> Plan:
     served = kube.served()
     crds_in_snapshot = {o.ref.name: o for o in objects if o.ref.kind == "CustomResourceDefinition"}
     steps: list[Step] = []
@@ -325,10 +328,33 @@ def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
         steps.append(step)
     steps += namespace_steps
     if options.prune and prune_candidates is not None:
-        wanted = {o.ref for o in objects}
-        steps += [Step(o.ref, o.api_version, catalogue.PRUNE_TIER, Intent.PRUNE, message="not in the snapshot")
-                  for o in prune_candidates if o.ref not in wanted and o.ref.kind != "CustomResourceDefinition"]
+        steps += prune_steps(objects, prune_candidates, higress_namespace)
     return Plan(sorted(steps, key=lambda s: (s.tier, s.ref)))
+
+
+def prune_steps(objects: list[StoredObject], candidates: list[StoredObject], higress_namespace: str) -> list[Step]:
+    """Live objects in scope that the snapshot lacks. Never a CRD, nothing in kube-system and the other protected
+    namespaces, and never a Secret that an object which remains (restored, or live and not pruned) references."""
+    wanted = {o.ref for o in objects}
+    doomed = [o for o in candidates if o.ref not in wanted and o.ref.kind != "CustomResourceDefinition"
+              and o.ref.namespace not in confine.PROTECTED_NAMESPACES]
+    doomed_refs = {o.ref for o in doomed}
+    remaining = list(objects) + [o for o in candidates if o.ref not in doomed_refs]
+    referenced: dict[tuple[str, str], str] = {}
+    grants = selection.secret_grants([o.obj for o in remaining])
+    for obj in remaining:
+        for target in selection.secret_refs(obj.obj, higress_namespace, grants):
+            referenced.setdefault(target, str(obj.ref))
+    steps = []
+    for obj in doomed:
+        holder = referenced.get((obj.ref.namespace, obj.ref.name)) if obj.ref.kind == "Secret" else None
+        if holder:
+            steps.append(Step(obj.ref, obj.api_version, catalogue.PRUNE_TIER, Intent.UNCHANGED,
+                              message=f"not pruned: still referenced by {holder}"))
+        else:
+            steps.append(Step(obj.ref, obj.api_version, catalogue.PRUNE_TIER, Intent.PRUNE,
+                              message="not in the snapshot"))
+    return steps
 
 
 def _live_index(kube: Kube, objects: list[StoredObject], served) -> dict[Ref, dict]:

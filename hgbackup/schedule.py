@@ -23,7 +23,8 @@ from .store import StoreSettings
 
 DEFAULT_IMAGE = "ghcr.io/hgbackup/hgbackup:0.1.0"
 FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "cluster", "namespace", "scope", "retention",
-          "tags", "credentialsSecret", "image", "requireEncryption"}
+          "tags", "credentialsSecret", "image", "requireEncryption", "secretNamespaces"}
+DEFAULT_NAMESPACE = "hgbackup"  # a namespace of its own: the job's credentials Secret stays out of its reach
 SCOPE_FIELDS = {"higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "with_services",
                 "with_cert_manager", "with_ingress_classes", "include", "exclude"}
 MOUNT = "/etc/hgbackup"
@@ -38,13 +39,19 @@ class Schedule:
     time_zone: str = "UTC"
     s3_endpoint: str | None = None
     cluster: str | None = None
-    namespace: str = "higress-system"
+    namespace: str = DEFAULT_NAMESPACE
     scope: Scope = field(default_factory=Scope)
     retention: Policy = field(default_factory=Policy)
     tags: list[str] = field(default_factory=list)
     credentials_secret: str | None = None
     image: str = DEFAULT_IMAGE
     require_encryption: bool = False
+    secret_namespaces: list[str] = field(default_factory=list)
+
+    def secret_reads(self) -> list[str]:
+        """Where the job may `get` Secrets: secretNamespaces, else the scope's namespaces, else the Higress one."""
+        chosen = self.secret_namespaces or self.scope.namespaces or [self.scope.higress_namespace]
+        return sorted(set(chosen))
 
 
     def store_settings(self) -> StoreSettings:
@@ -114,13 +121,18 @@ def parse(text: str, where: str) -> Schedule:
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise InvalidInput(f"{where}: tags: must be a list of strings")
+    secret_namespaces = data.get("secretNamespaces") or []
+    if not isinstance(secret_namespaces, list) or not all(isinstance(n, str) and _dns_label(n)
+                                                          for n in secret_namespaces):
+        raise InvalidInput(f"{where}: secretNamespaces: must be a list of namespace names")
     return Schedule(
         name=data["name"], schedule=data["schedule"], store=data["store"], source=text,
         time_zone=_string(data, "timeZone", where) or "UTC", s3_endpoint=_string(data, "s3Endpoint", where),
-        cluster=_string(data, "cluster", where), namespace=_string(data, "namespace", where) or "higress-system",
+        cluster=_string(data, "cluster", where), namespace=_string(data, "namespace", where) or DEFAULT_NAMESPACE,
         scope=_scope(data.get("scope") or {}, where), retention=_retention(data.get("retention") or {}, where),
         tags=tags, credentials_secret=_string(data, "credentialsSecret", where),
         image=_string(data, "image", where) or DEFAULT_IMAGE, require_encryption=bool(data.get("requireEncryption")),
+        secret_namespaces=secret_namespaces,
     )
 
 
@@ -172,16 +184,21 @@ def kubernetes_objects(sched: Schedule, *, image: str | None = None, namespace: 
     name = f"hgbackup-{sched.name}"
     labels = {"app.kubernetes.io/name": "hgbackup", "app.kubernetes.io/instance": sched.name}
     meta = {"name": name, "namespace": ns, "labels": labels}
-    objects: list[dict] = [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}]
-    objects += rbac(sched.scope, name, ns, labels)
+    objects: list[dict] = []
+    if ns != sched.scope.higress_namespace:
+        objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
+    objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
+    objects += rbac(sched.scope, name, ns, labels, sched.secret_reads())
     objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                     "data": {"schedule.yaml": sched.source}})
     objects.append(cronjob(sched, name, ns, labels, image or sched.image))
     return objects
 
 
-def rbac(scope: Scope, name: str, ns: str, labels: dict) -> list[dict]:
-    """Read-only rights on exactly the kinds in scope; Secrets and ConfigMaps narrowed to where they are read."""
+def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list[str]) -> list[dict]:
+    """Read-only rights on exactly the kinds in scope; Secrets and ConfigMaps narrowed to where they are read:
+    console Secrets are listed in the Higress namespace, referenced ones are read by name (`get`) only in
+    `secret_namespaces`, never cluster-wide."""
     kinds = scope.kinds()
     cluster_rules: list[dict] = [
         # the cluster identity recorded in each manifest
@@ -209,13 +226,14 @@ def rbac(scope: Scope, name: str, ns: str, labels: dict) -> list[dict]:
             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]})
     if catalogue.SECRETS in kinds:
         # console Secrets are listed in the Higress namespace only; referenced ones are read one by one by name,
-        # which RBAC cannot narrow further than `get` (names are not known in advance)
-        ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]})
-        if scope.namespaces:
-            for target in scope.namespaces:
-                ns_rules.setdefault(target, []).append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
-        else:
-            cluster_rules.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+        # which RBAC cannot narrow further than `get` in a namespace (names are not known in advance)
+        if scope.wants_namespace(hns):
+            ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
+                                                 "verbs": ["get", "list", "watch"]})
+        for target in secret_namespaces:
+            if target != hns or not scope.wants_namespace(hns):
+                ns_rules.setdefault(target, []).append({"apiGroups": [""], "resources": ["secrets"],
+                                                        "verbs": ["get"]})
     subject = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
     out = [
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -232,6 +250,35 @@ def rbac(scope: Scope, name: str, ns: str, labels: dict) -> list[dict]:
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                     "subjects": subject})
     return out
+
+
+def grants(objects: list[dict]) -> list[str]:
+    """What the rendered identity may do, one line per rule, for a person to check before applying it."""
+    lines = []
+    for obj in objects:
+        if obj["kind"] not in ("ClusterRole", "Role"):
+            continue
+        where = "cluster-wide" if obj["kind"] == "ClusterRole" else f"in namespace {obj['metadata']['namespace']}"
+        for rule in obj["rules"]:
+            names = f" named {', '.join(rule['resourceNames'])}" if rule.get("resourceNames") else ""
+            resources = ", ".join(f"{r}.{g}" if g else r for g in rule["apiGroups"] for r in rule["resources"])
+            lines.append(f"{where}: {','.join(rule['verbs'])} {resources}{names}")
+    return lines
+
+
+def render_warnings(sched: Schedule, namespace: str | None = None) -> list[str]:
+    """What a person should know about the rendered identity's reach."""
+    ns = namespace or sched.namespace
+    warnings = []
+    readable = set(sched.secret_reads()) | {sched.scope.higress_namespace}
+    if catalogue.SECRETS in sched.scope.kinds() and sched.credentials_secret and ns in readable:
+        warnings.append(f"the job's own credentials Secret {ns}/{sched.credentials_secret} is readable by its "
+                        "identity: run the CronJob in a namespace of its own (namespace: hgbackup)")
+    if catalogue.SECRETS in sched.scope.kinds() and not sched.secret_namespaces and not sched.scope.namespaces:
+        warnings.append("Secrets are read only in the Higress namespace: a TLS Secret referenced from another "
+                        "namespace will be reported as unreadable (partial snapshot); list those namespaces in "
+                        "secretNamespaces")
+    return warnings
 
 
 def cronjob(sched: Schedule, name: str, ns: str, labels: dict, image: str) -> dict:

@@ -196,24 +196,70 @@ def _split_ref(value: str, default_ns: str) -> tuple[str, str]:
     return (ns or default_ns, name)
 
 
-def secret_refs(obj: dict, higress_namespace: str) -> set[tuple[str, str]]:
-    """(namespace, name) of every Secret an object names."""
+@dataclass(frozen=True)
+class Grant:
+    """A ReferenceGrant's permission: Gateways of `from_namespace` may name Secrets in `namespace` (`name`: any
+    when None)."""
+
+    namespace: str
+    from_namespace: str
+    name: str | None
+
+
+def secret_grants(candidates: list[dict]) -> set[Grant]:
+    """What the ReferenceGrants among `candidates` allow Gateways to reference across namespaces."""
+    grants: set[Grant] = set()
+    for obj in candidates:
+        if obj.get("kind") != "ReferenceGrant" or catalogue.group_of(obj.get("apiVersion", "")) != catalogue.GATEWAY:
+            continue
+        spec = obj.get("spec") or {}
+        sources = [f.get("namespace") for f in spec.get("from") or []
+                   if f.get("group") == catalogue.GATEWAY and f.get("kind") == "Gateway" and f.get("namespace")]
+        targets = [t.get("name") for t in spec.get("to") or []
+                   if t.get("group", "") in ("", "core") and t.get("kind") == "Secret"]
+        grants |= {Grant(_meta(obj).get("namespace") or "", src, name) for src in sources for name in targets}
+    return grants
+
+
+def _granted(grants: set[Grant], gateway_ns: str, secret_ns: str, name: str) -> bool:
+    return any(g.namespace == secret_ns and g.from_namespace == gateway_ns and g.name in (None, name)
+               for g in grants)
+
+
+def secret_refs(obj: dict, higress_namespace: str, grants: set[Grant] = frozenset(),
+                refused: list[str] | None = None) -> set[tuple[str, str]]:
+    """(namespace, name) of every Secret an object names, followed as the controllers follow them: an Ingress's
+    TLS and auth Secrets only in its own namespace, a Gateway's certificateRefs in another namespace only where a
+    ReferenceGrant allows it. References that are not followed are described in `refused` when given."""
     ns = _meta(obj).get("namespace") or ""
     spec = obj.get("spec") or {}
     kind, group = obj.get("kind"), catalogue.group_of(obj.get("apiVersion", ""))
     refs: set[tuple[str, str]] = set()
+    where = f"{kind} {ns}/{_meta(obj).get('name')}"
     if kind == "Ingress":
         refs |= {(ns, tls["secretName"]) for tls in spec.get("tls") or [] if tls.get("secretName")}
         annotations = _meta(obj).get("annotations") or {}
         for prefix in ANNOTATION_PREFIXES:
             for key in SECRET_ANNOTATIONS:
-                if annotations.get(prefix + key):
-                    refs.add(_split_ref(annotations[prefix + key], ns))
+                value = annotations.get(prefix + key)
+                if not isinstance(value, str) or not value:
+                    continue
+                target = _split_ref(value, ns)
+                if target[0] == ns:
+                    refs.add(target)
+                elif refused is not None:
+                    refused.append(f"{where}: {prefix}{key} names Secret {value} in another namespace; Higress "
+                                   "reads it only from the Ingress's own namespace, so it was not fetched")
     elif kind == "Gateway" and group == catalogue.GATEWAY:
         for listener in spec.get("listeners") or []:
             for ref in (listener.get("tls") or {}).get("certificateRefs") or []:
                 if ref.get("kind", "Secret") == "Secret" and ref.get("group", "") in ("", "core"):
-                    refs.add((ref.get("namespace") or ns, ref["name"]))
+                    target = (ref.get("namespace") or ns, ref.get("name") or "")
+                    if target[0] == ns or _granted(grants, ns, *target):
+                        refs.add(target)
+                    elif refused is not None:
+                        refused.append(f"{where}: certificateRef {target[0]}/{target[1]} is in another namespace "
+                                       "and no ReferenceGrant allows it, so it was not fetched")
     elif kind == "Gateway" and group == catalogue.ISTIO:
         for server in spec.get("servers") or []:
             if (server.get("tls") or {}).get("credentialName"):
@@ -266,8 +312,10 @@ def select(candidates: list[dict], scope: Scope) -> list[dict]:
     return select_with_refs(candidates, scope)[0]
 
 
-def select_with_refs(candidates: list[dict], scope: Scope) -> tuple[list[dict], set[tuple[str, str]]]:
-    """`select`, plus the (namespace, name) of every Secret the selected objects reference."""
+def select_with_refs(candidates: list[dict], scope: Scope,
+                     refused: list[str] | None = None) -> tuple[list[dict], set[tuple[str, str]]]:
+    """`select`, plus the (namespace, name) of every Secret the selected objects reference; references not
+    followed (another namespace) are described in `refused` when given."""
     kinds = {k.key: k for k in scope.kinds()}
     by_kind: dict[str, list[dict]] = {}
     for obj in candidates:
@@ -282,7 +330,8 @@ def select_with_refs(candidates: list[dict], scope: Scope) -> tuple[list[dict], 
             continue
         chosen.extend(o for o in objs if _keep_plain(o, kinds[key], scope))
 
-    secret_wanted = set().union(*(secret_refs(o, scope.higress_namespace) for o in chosen))
+    grants = secret_grants(by_kind.get("referencegrants.gateway.networking.k8s.io", []))
+    secret_wanted = set().union(*(secret_refs(o, scope.higress_namespace, grants, refused) for o in chosen))
     for obj in by_kind.get(catalogue.SECRETS.key, []):
         if _keep_secret(obj, scope, secret_wanted):
             chosen.append(obj)

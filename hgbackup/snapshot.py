@@ -69,7 +69,8 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
     """The objects a snapshot would hold if these documents were a live cluster."""
     unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
-    return _finish(selection.select(raw, scope), ClusterInfo(cluster_name or "default"), notes=notes)
+    chosen, _ = selection.select_with_refs(raw, scope, notes)
+    return _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes)
 
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
@@ -115,7 +116,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
         if tasks and len(denied) == len(tasks):
             raise AccessDenied(f"not allowed to list any of the {len(tasks)} kinds in scope "
                                f"(first refusal: {errors[0]}); nothing was written")
-        chosen, refs = selection.select_with_refs(raw, scope)
+        chosen, refs = selection.select_with_refs(raw, scope, notes)
         wanted = _wanted_by_get(raw, refs, kinds, served, scope)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
         cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),

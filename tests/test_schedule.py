@@ -28,7 +28,8 @@ def test_cronjob_yaml_is_the_rendered_nightly_schedule():
 def test_shipped_schedules_render(name):
     objects = list(yaml.safe_load_all(run("schedule", "render", os.path.join(ROOT, "schedules", name)).stdout))
     kinds = [o["kind"] for o in objects]
-    assert kinds[0] == "ServiceAccount" and kinds[-1] == "CronJob" and "ClusterRole" in kinds
+    assert kinds[:2] == ["Namespace", "ServiceAccount"] and kinds[-1] == "CronJob" and "ClusterRole" in kinds
+    assert objects[0]["metadata"]["name"] == "hgbackup"  # its own namespace
     cron = objects[-1]["spec"]
     assert cron["concurrencyPolicy"] == "Forbid" and cron["startingDeadlineSeconds"] > 0
     job = cron["jobTemplate"]["spec"]
@@ -51,11 +52,11 @@ def test_rbac_is_read_only_and_narrow():
     verbs = {v for kind in ("ClusterRole", "Role") for r in _rules(objects, kind) for v in r["verbs"]}
     assert verbs <= {"get", "list", "watch"}
     cluster = _rules(objects, "ClusterRole")
-    secrets = [r for r in cluster if "secrets" in r["resources"]]
-    assert secrets == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]  # no cluster-wide list
+    assert not any("secrets" in r["resources"] for r in cluster)  # no Secret is readable cluster-wide
     assert not any("configmaps" in r["resources"] for r in cluster)
     roles = {o["metadata"]["namespace"]: o["rules"] for o in objects if o["kind"] == "Role"}
-    assert set(roles) == {"higress-system"}
+    assert set(roles) == {"higress-system"}  # not the job's own namespace, where its credentials live
+    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]} in roles["higress-system"]
     granted = {(g, res) for r in cluster for g in r["apiGroups"] for res in r["resources"]}
     for kind in sched.scope.kinds():
         if kind.key not in ("secrets", "configmaps"):
@@ -70,6 +71,29 @@ def test_namespaced_scope_gets_roles_only():
     assert "ingresses" not in cluster and "secrets" not in cluster
     roles = {o["metadata"]["namespace"] for o in objects if o["kind"] == "Role"}
     assert roles == {"a", "b", "higress-system"}
+
+
+def test_secret_namespaces_narrow_secret_reads_and_render_says_what_it_grants():
+    text = ("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\ncredentialsSecret: creds\n"
+            "secretNamespaces: [shop, blog]\n")
+    objects = schedule.kubernetes_objects(schedule.parse(text, "f"))
+    secret_rules = {(o["metadata"].get("namespace"), tuple(r["verbs"])) for o in objects
+                    if o["kind"] in ("Role", "ClusterRole") for r in o["rules"] if "secrets" in r["resources"]}
+    assert secret_rules == {("higress-system", ("get", "list", "watch")), ("shop", ("get",)), ("blog", ("get",))}
+    path = os.path.join(ROOT, "schedules", "nightly.yaml")
+    result = run("schedule", "render", path)
+    assert "in namespace higress-system: get,list,watch secrets" in result.stderr
+    assert "cluster-wide: get namespaces named kube-system" in result.stderr
+    assert "warning" not in result.stderr  # the shipped schedule keeps its credentials out of reach
+
+
+def test_render_warns_when_the_job_can_read_its_own_credentials(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\nnamespace: higress-system\n"
+                    "credentialsSecret: creds\n")
+    result = run("schedule", "render", str(path))
+    assert "credentials Secret higress-system/creds is readable by its identity" in result.stderr
+    assert "Secrets are read only in the Higress namespace" in result.stderr
 
 
 @pytest.mark.parametrize("text,field", [

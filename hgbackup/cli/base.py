@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import traceback
 
 import click
@@ -21,11 +22,17 @@ from ..repository import Repository
 from ..selection import DEFAULT_SECRET_SELECTOR, Scope
 from ..store import DEFAULT_URL, StoreSettings
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok; 1 differences found / manual migration work left (--strict);
 2 usage or invalid input; 3 partial failure; 4 integrity failure (checksum,
 decryption, unknown format); 5 not found; 6 cannot reach or not allowed
 (cluster or store); 70 internal error."""
+
+
+def one_line(text: str) -> str:
+    """Errors are one line: control characters from names and server messages are shown escaped."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class HgGroup(click.Group):
@@ -35,7 +42,7 @@ class HgGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HgbackupError as exc:
-            click.echo(f"hgbackup: error: {exc}", err=True)
+            click.echo(f"hgbackup: error: {one_line(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -45,7 +52,7 @@ class HgGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 - anything else is our bug: say so in one line, trace only on request
             if os.environ.get("HGBACKUP_DEBUG"):
                 traceback.print_exc()
-            click.echo(f"hgbackup: internal error: {exc.__class__.__name__}: {exc}", err=True)
+            click.echo(f"hgbackup: internal error: {exc.__class__.__name__}: {one_line(str(exc))}", err=True)
             ctx.exit(EXIT_INTERNAL)
 
 
@@ -166,4 +173,4 @@ def emit(data, fmt: str, text: str | None = None) -> None:
 
 
 def warn(message: str) -> None:
-    click.echo(f"hgbackup: warning: {message}", err=True)
+    click.echo(f"hgbackup: warning: {one_line(message)}", err=True)

@@ -69,8 +69,14 @@ def render_cmd(path, image, namespace):
 
     Example: hgbackup schedule render schedules/nightly.yaml --image registry.example/hgbackup:0.1.0 > cronjob.yaml
     """
-    objects = schedule_mod.kubernetes_objects(schedule_mod.load(path), image=image, namespace=namespace)
+    sched = schedule_mod.load(path)
+    objects = schedule_mod.kubernetes_objects(sched, image=image, namespace=namespace)
     click.echo("---\n".join(yaml_text(o) for o in objects), nl=False)
+    click.echo("the CronJob's identity may:", err=True)
+    for line in schedule_mod.grants(objects):
+        click.echo(f"  {line}", err=True)
+    for line in schedule_mod.render_warnings(sched, namespace):
+        warn(line)
 
 
 @schedule_group.command("run")
