@@ -19,11 +19,12 @@ pytestmark = pytest.mark.kube
 
 
 def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube, cleanup):
-    ns = create_namespace(k8s, cleanup, "cron")
+    ns = rand_name("cron")  # the rendered objects bring their own Namespace
+    cleanup(lambda: client.CoreV1Api(k8s).delete_namespace(ns))
     with open(os.path.join(ROOT, "schedules", "nightly.yaml"), encoding="utf-8") as fh:
         text = fh.read().replace("name: nightly", f"name: nightly-{ns}")  # unique names on a reused server
     objects = schedule.kubernetes_objects(schedule.parse(text, "nightly.yaml"), namespace=ns)
-    dyn_paths = {"ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    dyn_paths = {"Namespace": "/api/v1/namespaces", "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
                  "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
                  "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
                  "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
@@ -32,8 +33,8 @@ def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube, cleanup):
                  "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs"}
     for obj in objects:  # server-side dry run of every object first
         path = dyn_paths[obj["kind"]].format(ns=obj["metadata"].get("namespace"))
-        if obj["kind"] in ("Role", "RoleBinding"):
-            continue  # their namespace (higress-system) may not exist here; created for real below
+        if obj["kind"] in ("Role", "RoleBinding") or obj["metadata"].get("namespace") == ns:
+            continue  # their namespace does not exist yet; created for real below
         kube.request("POST", path, query={"dryRun": "All"}, body=obj)
     if "higress-system" not in {n.metadata.name for n in client.CoreV1Api(k8s).list_namespace().items}:
         client.CoreV1Api(k8s).create_namespace({"metadata": {"name": "higress-system"}})
@@ -48,7 +49,7 @@ def _apply_schedule(k8s, text: str, tmp_path, kubeconfig, cleanup) -> str:
     ns = sched.namespace
     objects = schedule.kubernetes_objects(sched)
     create_objects(k8s, objects, cleanup=cleanup)
-    sa = objects[0]["metadata"]["name"]
+    sa = next(o for o in objects if o["kind"] == "ServiceAccount")["metadata"]["name"]
     token = client.CoreV1Api(k8s).create_namespaced_service_account_token(
         sa, ns, {"spec": {"expirationSeconds": 3600}}).status.token
     return token_kubeconfig(kubeconfig, str(tmp_path / "sa.kubeconfig"), token)
@@ -80,8 +81,23 @@ def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothi
     client.NetworkingV1Api(k8s).delete_namespaced_ingress("shop-api", app)
     result = run("restore", as_sa["id"], "--kubeconfig", sa_config, "--store", store, "--yes",
                  "--no-safety-snapshot", code=6)
-    assert "forbidden" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("hgbackup: error:")]
+    assert len(errors) == 1 and "forbidden" in errors[0]
+
+    # and it is refused wherever its snapshot has no business: Secrets of other namespaces, any write
+    from kubernetes import config
+    from kubernetes.client.exceptions import ApiException
+
+    as_job = client.CoreV1Api(config.new_client_from_config(config_file=sa_config))
+    other = create_namespace(k8s, cleanup, "other")
+    client.CoreV1Api(k8s).create_namespaced_secret(other, {"metadata": {"name": "not-yours"}, "stringData": {"a": "b"}})
+    for attempt in (lambda: as_job.read_namespaced_secret("not-yours", other),
+                    lambda: as_job.list_secret_for_all_namespaces(),
+                    lambda: as_job.list_namespaced_secret("kube-system"),
+                    lambda: as_job.create_namespaced_config_map(hns, {"metadata": {"name": "x"}})):
+        with pytest.raises(ApiException) as refused:
+            attempt()
+        assert refused.value.status == 403
 
 
 @pytest.mark.s3
