@@ -124,6 +124,22 @@ KINDS: tuple[Kind, ...] = (
     _k("EnvoyFilter", ISTIO, "envoyfilters", True, 11, ["v1alpha3"]),
 )
 
+# Objects of kinds in scope that a snapshot leaves out, each with its reason (selection.py applies them).
+LEFT_OUT_CONFIGMAPS = {
+    "kube-root-ca.crt": "written by kube-controller-manager into every namespace",
+    "istio-ca-root-cert": "written by istiod into every namespace",
+    "higress-ca-root-cert": "written by the Higress controller into every namespace",
+}
+OWN_LABEL = ("app.kubernetes.io/name", "hgbackup")  # hgbackup's own schedule ConfigMap: the backup job, not the gateway
+LEFT_OUT_SECRET_TYPES = {
+    "kubernetes.io/service-account-token": "issued by the cluster for its service accounts",
+    "bootstrap.kubernetes.io/token": "node join credentials of the cluster",
+    "helm.sh/release.v1": "Helm's record of a release, not configuration",
+}
+# cert-manager keeps the Secrets a ClusterIssuer names (ACME account key, DNS-01 credentials) in its "cluster
+# resource namespace": cert-manager unless its --cluster-resource-namespace says otherwise.
+CERT_MANAGER_NAMESPACE = "cert-manager"
+
 BY_KEY: dict[str, Kind] = {k.key: k for k in KINDS}
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in KINDS}
 

@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .errors import IntegrityError, InvalidInput
@@ -35,6 +35,43 @@ class Keyring:
 
     key: bytes | None = None
     allow_unencrypted: bool = False
+
+
+@dataclass
+class KeyCheck:
+    """Which snapshots of a store a key opens (`key fingerprint FILE --store`): exit 1 when some need another."""
+
+    fingerprint: str
+    opens: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)  # encrypted with another key
+    plaintext: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.other else 0
+
+    def as_json(self) -> dict:
+        return {"fingerprint": self.fingerprint, "opens": self.opens, "other_key": self.other,
+                "unencrypted": self.plaintext}
+
+    def text(self) -> str:
+        lines = [self.fingerprint]
+        if self.opens or self.other or self.plaintext:
+            lines.append(f"opens {len(self.opens)} snapshot(s); {len(self.other)} need another key; "
+                         f"{len(self.plaintext)} are not encrypted")
+        return "\n".join(lines)
+
+
+def write_key_file(path: str, key: str) -> None:
+    """A new file, 0600 from its creation; an existing file is never replaced (a key is not to be lost)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidInput(f"{path} exists: refusing to replace a key file") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
 
 
 def generate_key() -> str:

@@ -105,13 +105,25 @@ def compare_sources(a: sources.Source, b: sources.Source, *, scope: Scope, scope
                     kinds: set[tuple[str, str]] | None = None, progress=None, **load_args) -> DiffResult:
     """`hgbackup diff A B`: load both sides (snapshots first, so that a live side can take the snapshot's scope
     when `scope_from_snapshot`), then compare them within the scope's namespaces."""
+    connected: list = []
+    factory = load_args.pop("kube_factory")
+
+    def kube():
+        if not connected:
+            connected.append(factory())
+        return connected[0]
+
+    identity = None
+    if {a.kind, b.kind} & {"live"} and (a.is_latest or b.is_latest) and not load_args.get("cluster"):
+        identity = kube().cluster_identity()  # `latest` against live: the live cluster's newest snapshot
     sides: dict[sources.Source, sources.Side] = {}
     for source in sorted({a, b}, key=lambda s: s.kind == "live"):
         if source.kind == "live" and scope_from_snapshot:
             taken = [s.snapshot for s in sides.values() if s.snapshot]
             if taken:
                 scope = Scope.from_json(taken[0].manifest.scope)
-        sides[source] = sources.load(source, scope=scope, progress=progress, **load_args)
+        sides[source] = sources.load(source, scope=scope, progress=progress, kube_factory=kube, identity=identity,
+                                     **load_args)
     result = compare(sides[a].objects, sides[b].objects, kinds=kinds, namespaces=set(scope.namespaces) or None)
     result.labels = (sides[a].label, sides[b].label)
     return result

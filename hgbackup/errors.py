@@ -29,6 +29,12 @@ class InvalidInput(HgbackupError):
     exit_code = EXIT_USAGE
 
 
+class NothingToDo(HgbackupError):
+    """What was asked could not be done in full, and nothing was written (an empty scope)."""
+
+    exit_code = EXIT_PARTIAL
+
+
 class IntegrityError(HgbackupError):
     """Checksum mismatch, truncated or hostile archive, wrong key, unknown format version."""
 

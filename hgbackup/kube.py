@@ -19,9 +19,11 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from . import __version__, catalogue
-from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, NotFound, Unreachable
+from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, InvalidInput, NotFound, Unreachable
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+DEFAULT_TIMEOUT = 30.0  # seconds one request may wait for an answer; retries stop at twice that
+_UNKNOWN = object()
 MAX_ATTEMPTS = 6
 PAGE_SIZE = 500
 USER_AGENT = f"hgbackup/{__version__}"
@@ -60,22 +62,33 @@ class Served:
 
 @dataclass(frozen=True)
 class KubeSettings:
-    """Which cluster, as the user gave it: --kubeconfig and --context (None: as kubectl finds it)."""
+    """Which cluster, as the user gave it: --kubeconfig and --context (None: as kubectl finds it), and how long one
+    request may take (--request-timeout). `notice` receives one-line warnings (TLS verification off)."""
 
     kubeconfig: str | None = None
     context: str | None = None
+    request_timeout: float = DEFAULT_TIMEOUT
+    notice: object = None
 
     def connect(self, pool_size: int = 16) -> Kube:
-        return Kube(self.kubeconfig, self.context, pool_size=pool_size)
+        kube = Kube(self.kubeconfig, self.context, pool_size=pool_size, request_timeout=self.request_timeout)
+        if kube.insecure and callable(self.notice):
+            self.notice(f"TLS verification is off for the Kubernetes API at {kube.host} "
+                        "(insecure-skip-tls-verify in the kubeconfig)")
+        return kube
 
 
 class Kube:
-    def __init__(self, kubeconfig: str | None = None, context: str | None = None, *, pool_size: int = 16):
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None, *, pool_size: int = 16,
+                 request_timeout: float = DEFAULT_TIMEOUT):
+        import urllib3
+        import yaml
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
         cfg = client.Configuration()
         self.context_cluster = "in-cluster"
+        self.context_name = "in-cluster"
         paths = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         has_file = any(os.path.exists(p) for p in paths.split(os.pathsep) if p)
         try:
@@ -83,27 +96,41 @@ class Kube:
                 config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
                 contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
                 chosen = context or (active or {}).get("name")
+                self.context_name = chosen or "-"
                 for ctx in contexts:
                     if ctx.get("name") == chosen:
                         self.context_cluster = ctx.get("context", {}).get("cluster") or chosen
             else:
                 config.load_incluster_config(client_configuration=cfg)
-        except (ConfigException, OSError, TypeError, ValueError) as exc:
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise InvalidInput(f"the kubeconfig {kubeconfig or paths} is not valid YAML{where}") from None
+        except (ConfigException, OSError, TypeError, ValueError, AttributeError, KeyError) as exc:
             raise Unreachable(f"no usable Kubernetes configuration: {str(exc).splitlines()[0]}") from None
+        self.insecure = not cfg.verify_ssl
+        if self.insecure:  # said once, by the caller's notice, instead of a urllib3 warning per request
+            import warnings
+
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        self.request_timeout = request_timeout
         cfg.connection_pool_maxsize = pool_size
         cfg.retries = False
         self.host = cfg.host.rstrip("/")
         self.api = client.ApiClient(cfg)
         self.pool = self.api.rest_client.pool_manager
         self._served: dict[str, Served] | None = None
+        self._identity: str | None | object = _UNKNOWN
 
     def close(self) -> None:
         self.api.close()
 
     # -- raw requests --------------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
-                content_type: str = "application/json", timeout: float = 60) -> dict:
-        """One API call, retried with backoff on 429, 5xx and connection errors; returns the decoded JSON.
+                content_type: str = "application/json") -> dict:
+        """One API call, retried with backoff on 429, 5xx and connection errors within twice the request timeout
+        (a server that accepts connections but never answers, a stopped one, ends in exit 6, not a hang);
+        returns the decoded JSON.
 
         It goes straight to the client's authenticated urllib3 pool (TLS, client certificates and proxies as the
         kubeconfig says; the bearer token, refreshed by exec/OIDC plugins, from the client's auth settings):
@@ -116,7 +143,13 @@ class Kube:
         if params:
             url += "?" + urlencode(params)
         data = orjson.dumps(body) if body is not None else None
+        timeout = self.request_timeout
+        deadline = time.monotonic() + 2 * timeout
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Unreachable(f"no answer from the Kubernetes API at {self.host} within {2 * timeout:g}s "
+                                  f"({method} {path.split('?')[0]})")
             headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             if data is not None:
                 headers["Content-Type"] = content_type
@@ -125,20 +158,23 @@ class Kube:
                 headers["Authorization"] = auth["value"]
             try:
                 resp = self.pool.request(method, url, body=data, headers=headers, retries=False,
-                                         timeout=urllib3.Timeout(connect=10, read=timeout))
+                                         timeout=urllib3.Timeout(connect=min(10, left), read=min(timeout, left)))
             except urllib3.exceptions.SSLError as exc:
                 raise Unreachable(f"TLS error talking to the Kubernetes API at {self.host}: {_short(exc)}") from None
             except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
-                if attempt < MAX_ATTEMPTS:
+                if attempt < MAX_ATTEMPTS and deadline - time.monotonic() > 0:
                     _sleep(attempt, None)
                     continue
                 raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {_short(exc)}") from None
             if 200 <= resp.status < 300:
-                return orjson.loads(resp.data) if resp.data else {}
+                try:
+                    return orjson.loads(resp.data) if resp.data else {}
+                except orjson.JSONDecodeError:
+                    raise Unreachable(_not_kubernetes(self.host, resp)) from None
             if resp.status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                 _sleep(attempt, resp.headers.get("Retry-After"))
                 continue
-            raise _api_error(method, path, resp.status, resp.data, self.host)
+            raise _api_error(method, path, resp.status, resp.data, self.host, resp)
         raise AssertionError("unreachable")
 
     # -- discovery ---------------------------------------------------------------------------------------------
@@ -217,10 +253,12 @@ class Kube:
 
     def cluster_identity(self) -> str | None:
         """The uid of the kube-system namespace: stable for a cluster's lifetime, distinct between clusters."""
-        try:
-            return self.request("GET", "/api/v1/namespaces/kube-system")["metadata"]["uid"]
-        except (NotFound, AccessDenied):
-            return None
+        if self._identity is _UNKNOWN:
+            try:
+                self._identity = self.request("GET", "/api/v1/namespaces/kube-system")["metadata"]["uid"]
+            except (NotFound, AccessDenied):
+                self._identity = None
+        return self._identity
 
     # -- writing ------------------------------------------------------------------------------------------------
     def apply(self, kind: catalogue.Kind, version: str, obj: dict, *, force: bool = True,
@@ -269,12 +307,21 @@ def _short(exc: Exception) -> str:
     return text.splitlines()[0][:200] if text else exc.__class__.__name__
 
 
-def _api_error(method: str, path: str, status: int, data: bytes, host: str) -> HgbackupError:
+def _not_kubernetes(host: str, resp) -> str:
+    kind = (resp.headers.get("Content-Type") or "no content type").split(";")[0]
+    return f"the server at {host} does not answer as a Kubernetes API server (HTTP {resp.status}, {kind})"
+
+
+def _api_error(method: str, path: str, status: int, data: bytes, host: str, resp=None) -> HgbackupError:
     try:
         status_obj = json.loads(data)
-        message = status_obj.get("message") or ""
-        reason = status_obj.get("reason") or ""
-    except (ValueError, AttributeError):
+        if not isinstance(status_obj, dict):
+            raise ValueError
+        message = str(status_obj.get("message") or "")
+        reason = str(status_obj.get("reason") or "")
+    except (ValueError, UnicodeDecodeError):
+        if resp is not None:
+            return Unreachable(_not_kubernetes(host, resp))
         message, reason = (data or b"").decode("utf-8", "replace")[:200], ""
     text = f"{method} {path}: {status} {reason}: {message}".strip()
     if status == 401:

@@ -111,6 +111,8 @@ class Manifest:
     tool_version: str = __version__
     format: str = FORMAT
     auth: Auth | None = None
+    # a safety snapshot's undo may prune exactly these (the objects its restore created), and nothing else
+    undo_prunes: tuple[Ref, ...] | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -147,6 +149,8 @@ class Manifest:
 
     def as_json(self) -> dict:
         doc = self._body()
+        if self.undo_prunes is not None:
+            doc["undo_prunes"] = [[r.group, r.kind, r.namespace, r.name] for r in self.undo_prunes]
         if self.auth is not None:
             doc["auth"] = self.auth.as_json()
         return doc
@@ -253,7 +257,17 @@ class _Reader:
             warnings=self.strings(doc.get("warnings"), "warnings"),
             tool_version=self.str_(doc.get("tool_version") or "?", "tool_version"),
             auth=self.auth(doc.get("auth")),
+            undo_prunes=self.refs(doc.get("undo_prunes")),
         )
+
+    def refs(self, value) -> tuple[Ref, ...] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+                isinstance(r, list) and len(r) == 4 and isinstance(r[0], str) and isinstance(r[1], str)
+                and (r[2] is None or isinstance(r[2], str)) and isinstance(r[3], str) for r in value):
+            self.fail("undo_prunes", "a list of [group, kind, namespace, name]")
+        return tuple(Ref(*r) for r in value)
 
     def auth(self, value) -> Auth | None:
         if value is None:

@@ -17,9 +17,10 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
-from . import archive, crypto
-from .errors import HgbackupError, IntegrityError, InvalidInput, NotFound
+from . import archive, clusters, crypto
+from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .model import StoredObject
 from .sanitize import sha256_hex
@@ -34,10 +35,11 @@ __all__ = ["Repository", "Problem", "SnapshotKey", "cluster_key", "new_snapshot_
 
 
 def new_snapshot_id(now: datetime) -> str:
-    """`YYYYMMDDTHHMMSSZ-xxxxxx`: the first three hex digits are the milliseconds, so ids taken within one second
-    still sort by time; the last three are random, so they stay unique."""
+    """`YYYYMMDDTHHMMSSZ-xxxxxxxxx`: the first three hex digits are the milliseconds, so ids taken within one second
+    still sort by time; the last six are random (24 bits: a same-millisecond clash is 1 in 16 million, and a clash
+    is never written over, see `save`)."""
     now = now.astimezone(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(2)[:3]}"
+    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(3)}"
 
 
 def cluster_key(name: str) -> str:
@@ -51,6 +53,17 @@ class Problem:
 
     key: SnapshotKey
     error: HgbackupError
+
+
+class Listing(NamedTuple):
+    """The readable snapshots, newest first, and the ones that could not be read (exit 4 when there are any)."""
+
+    snapshots: list[Snapshot]
+    problems: list[Problem]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_INTEGRITY if self.problems else EXIT_OK
 
 
 class Repository:
@@ -72,18 +85,19 @@ class Repository:
         return f"{key.cluster}/snapshots/{key.id}/archive.tar.gz" + (".enc" if encrypted else "")
 
     # -- finding snapshots -------------------------------------------------------------------------------------
-    def snapshot_keys(self, cluster: str | None = None) -> list[SnapshotKey]:
-        """Complete snapshots (those with a manifest), newest first; `cluster` is a name or a folder name."""
+    def snapshot_keys(self) -> list[SnapshotKey]:
+        """Complete snapshots (those with a manifest), newest first."""
         found = []
-        for key in self.store.list(f"{cluster_key(cluster)}/snapshots/" if cluster else ""):
+        for key in self.store.list(""):
             parts = key.split("/")
             if len(parts) == 4 and parts[1] == "snapshots" and parts[3] == MANIFEST and ID_RE.match(parts[2]):
                 found.append(SnapshotKey(parts[0], parts[2]))
         return sorted(found, key=lambda k: (k.id, k.cluster), reverse=True)
 
-    def snapshots(self, cluster: str | None = None) -> tuple[list[Snapshot], list[Problem]]:
-        """Every readable snapshot, newest first, and a Problem for each manifest that could not be read."""
-        keys = self.snapshot_keys(cluster)
+    def snapshots(self, cluster: str | None = None) -> Listing:
+        """Every readable snapshot (of the one cluster `cluster` names, see clusters.choose), newest first, and a
+        Problem for each manifest that could not be read."""
+        keys = self.snapshot_keys()
 
         def read(key: SnapshotKey):
             try:
@@ -93,7 +107,13 @@ class Repository:
 
         with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
             loaded = list(pool.map(read, keys))
-        return ([s for s in loaded if isinstance(s, Snapshot)], [p for p in loaded if isinstance(p, Problem)])
+        snapshots = [s for s in loaded if isinstance(s, Snapshot)]
+        problems = [p for p in loaded if isinstance(p, Problem)]
+        if cluster:
+            snapshots = clusters.choose(snapshots, cluster)
+            folders = {s.cluster for s in snapshots}
+            problems = [p for p in problems if p.key.cluster in folders]
+        return Listing(snapshots, problems)
 
     def snapshot(self, key: SnapshotKey) -> Snapshot:
         manifest = Manifest.from_bytes(self.store.get(self.manifest_key(key)), f"snapshot {key.id}")
@@ -124,22 +144,40 @@ class Repository:
                                  "another snapshot id or cluster)")
         return True
 
-    def resolve(self, name: str, cluster: str | None = None) -> SnapshotKey:
-        """An id, `latest` or `latest~N` (newest of `cluster` when given, else of the whole store)."""
+    def resolve(self, name: str, cluster: str | None = None, *, identity: str | None = None,
+                target: str = "the target cluster") -> SnapshotKey:
+        """An id, `latest` or `latest~N`. `latest` is never a guess across clusters: the newest of `cluster` when
+        given (a name or an identity prefix), else of the cluster a command talks to (`identity`, named `target`),
+        else of the store only when the store holds one cluster."""
         latest = LATEST_RE.match(name)
-        keys = self.snapshot_keys(cluster)
-        if latest:
-            n = int(latest.group(1) or 0)
-            if n >= len(keys):
-                where = f"cluster {cluster!r}" if cluster else f"store {self.store.url}"
-                raise NotFound(f"{name}: only {len(keys)} snapshot(s) in {where}")
-            return keys[n]
-        if not ID_RE.match(name):
-            raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxx), 'latest' or 'latest~N'")
-        matches = [k for k in keys if k.id == name]
-        if not matches:
-            raise NotFound(f"snapshot {name} not found in store {self.store.url}")
-        return matches[0]
+        if not latest:
+            if not ID_RE.match(name):
+                raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxx), 'latest' or 'latest~N'")
+            matches = [k for k in self.snapshot_keys() if k.id == name]
+            if not matches:
+                raise NotFound(f"snapshot {name} not found in store {self.store.url}")
+            if len(matches) > 1:
+                raise IntegrityError(f"snapshot id {name} is stored under several clusters "
+                                     f"({', '.join(k.cluster for k in matches)}): a copy?")
+            return matches[0]
+        snapshots, problems = self.snapshots()
+        if cluster:
+            mine = clusters.choose(snapshots, cluster)
+        elif identity is not None:
+            mine = clusters.of_identity(snapshots, identity, target)
+        else:
+            mine = clusters.only_one(snapshots) if snapshots else []
+        n = int(latest.group(1) or 0)
+        if n >= len(mine):
+            where = f"cluster {cluster!r}" if cluster else f"store {self.store.url}"
+            raise NotFound(f"{name}: only {len(mine)} snapshot(s) in {where}")
+        chosen = mine[n]
+        folders = {s.cluster for s in mine}
+        newer_broken = [p for p in problems if p.key.cluster in folders and p.key.id > chosen.id]
+        if newer_broken:
+            raise IntegrityError(f"{name} would skip {newer_broken[0].key.id}, which cannot be read "
+                                 f"({newer_broken[0].error}); give a snapshot id")
+        return chosen.key
 
     # -- reading and writing -------------------------------------------------------------------------------------
     def save(self, key: SnapshotKey, manifest: Manifest, archive_bytes: bytes) -> Snapshot:
@@ -153,12 +191,15 @@ class Repository:
         # never a snapshot that cannot be read back: the bytes decode against their manifest before they are
         # stored, and what the store holds is checked before the manifest makes the snapshot visible
         archive.open_archive(archive_bytes, manifest, self.keyring.key)
-        self.store.put(self.archive_key(key, manifest.encrypted), archive_bytes)
+        if any(self.store.exists(k) for k in (self.manifest_key(key), self.archive_key(key, False),
+                                              self.archive_key(key, True))):
+            raise FileExistsError(key.id)
+        self.store.put(self.archive_key(key, manifest.encrypted), archive_bytes, overwrite=False)
         try:
             stored = self.store.get(self.archive_key(key, manifest.encrypted))
             if len(stored) != manifest.archive.size or sha256_hex(stored) != manifest.archive.sha256:
                 raise IntegrityError(f"snapshot {key.id}: the store did not keep the archive as written")
-            self.store.put(self.manifest_key(key), manifest.to_bytes())
+            self.store.put(self.manifest_key(key), manifest.to_bytes(), overwrite=False)
         except BaseException:
             try:
                 self.store.delete(self.archive_key(key, manifest.encrypted))
@@ -180,6 +221,23 @@ class Repository:
                                      "other kind (an edited manifest?)") from None
             raise
         return snap, archive.open_archive(data, snap.manifest, self.keyring.key)
+
+    def remove_leftovers(self, before: datetime) -> list[str]:
+        """Remove what killed writes left behind before `before`: temporary files, unfinished multipart uploads,
+        and archives whose manifest was never written (they may hold plaintext Secrets nobody can list)."""
+        removed = []
+        for name in self.store.leftovers(before):
+            self.store.drop_leftover(name)
+            removed.append(name)
+        modified = self.store.modified("")
+        folders_with_manifest = {k.rsplit("/", 1)[0] for k in modified if k.endswith("/" + MANIFEST)}
+        for name, when in sorted(modified.items()):
+            parts = name.split("/")
+            if (len(parts) == 4 and parts[1] == "snapshots" and parts[3].startswith("archive.tar.gz")
+                    and name.rsplit("/", 1)[0] not in folders_with_manifest and when < before):
+                self.store.delete(name)
+                removed.append(name)
+        return removed
 
     def delete(self, key: SnapshotKey) -> None:
         """Manifest first, so a half-removed snapshot is never listed as complete."""

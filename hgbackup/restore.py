@@ -112,6 +112,7 @@ class Result:
 @dataclass
 class Plan:
     steps: list[Step]
+    header: str = ""  # source and target, for the confirmation prompt
 
     def tiers(self) -> list[list[Step]]:
         by_tier: dict[int, list[Step]] = {}
@@ -142,6 +143,28 @@ class RestoreReport:
     safety_snapshot: str | None = None
     stopped: str | None = None
     stopped_code: int | None = None
+    source: dict = field(default_factory=dict)
+    target: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cross_cluster(self) -> bool:
+        """Restoring into another cluster than the one the snapshot was taken of (disaster recovery)."""
+        mine, theirs = self.source.get("identity"), self.target.get("identity")
+        return bool(mine and theirs and mine != theirs)
+
+    def header(self) -> str:
+        s, t = self.source, self.target
+        lines = []
+        if s:
+            lines.append(f"source: snapshot {s.get('snapshot')} of cluster {s.get('cluster')} (identity "
+                         f"{s.get('identity') or '-'}, server {s.get('server_version') or '-'}, taken "
+                         f"{s.get('created')})")
+        lines.append(f"target: context {t.get('context')}, server {t.get('server')}, identity "
+                     f"{t.get('identity') or '-'}")
+        if self.cross_cluster:
+            lines.append("restoring into another cluster than the snapshot's (disaster recovery)")
+        return "\n".join(lines)
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}
@@ -160,7 +183,9 @@ class RestoreReport:
 
     def as_json(self) -> dict:
         doc = {"results": [r.as_json() for r in self.results], "summary": self.summary(),
-               "safety_snapshot": self.safety_snapshot, "dry_run": self.dry_run, "stopped": self.stopped}
+               "safety_snapshot": self.safety_snapshot, "dry_run": self.dry_run, "stopped": self.stopped,
+               "source": self.source or None, "target": self.target, "cross_cluster": self.cross_cluster,
+               "notes": self.notes}
         if self.snapshot is not None:
             doc["snapshot"] = self.snapshot
         return doc
@@ -176,6 +201,9 @@ class RestoreRequest:
     safety_tag: str | None = "pre-restore"  # None: no safety snapshot
     safety_cluster: str | None = None  # where the safety snapshot is filed (default: the target's cluster name)
     source: str | None = None  # the snapshot id restored, if any
+    source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
+    prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created
+    notes: list[str] = field(default_factory=list)  # worth knowing before anything is applied
 
 
 # -- choosing and mapping objects (pure) ------------------------------------------------------------------------
@@ -192,8 +220,11 @@ def parse_namespace_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def choose(objects: list[StoredObject], options: RestoreOptions) -> list[StoredObject]:
-    """The snapshot objects a restore covers (filters), with --namespace-map applied."""
+def choose(objects: list[StoredObject], options: RestoreOptions,
+           notes: list[str] | None = None) -> list[StoredObject]:
+    """The snapshot objects a restore covers (filters), with --namespace-map applied. With -n, cluster-scoped
+    objects are left alone (CRDs excepted: a missing one is still created). References that an object of an
+    unmapped namespace holds to a mapped one are described in `notes`, not rewritten."""
     kinds = {(k.group, k.kind) for name in options.kinds for k in catalogue.lookup(name)} if options.kinds else None
     selector = selection.parse_selector(options.selector) if options.selector else None
     chosen = []
@@ -201,35 +232,55 @@ def choose(objects: list[StoredObject], options: RestoreOptions) -> list[StoredO
         ref = obj.ref
         if kinds is not None and (ref.group, ref.kind) not in kinds and ref.kind != "CustomResourceDefinition":
             continue
-        if options.namespaces and ref.namespace is not None and ref.namespace not in options.namespaces:
+        if options.namespaces and ref.namespace not in options.namespaces and ref.kind != "CustomResourceDefinition":
             continue
         if options.names and ref.name not in options.names and ref.kind != "CustomResourceDefinition":
             continue
         if selector is not None and not selection.matches(selector, obj.obj["metadata"].get("labels") or {}):
             continue
-        chosen.append(map_namespaces(obj, options.namespace_map) if options.namespace_map else obj)
+        chosen.append(map_namespaces(obj, options.namespace_map, notes) if options.namespace_map else obj)
     return chosen
 
 
-def map_namespaces(obj: StoredObject, mapping: dict[str, str]) -> StoredObject:
-    """Moves an object to its mapped namespace; `namespace` fields inside spec that name a mapped one follow."""
+def map_namespaces(obj: StoredObject, mapping: dict[str, str], notes: list[str] | None = None) -> StoredObject:
+    """Moves an object of a mapped namespace to its new one; inside its spec, `namespace` fields and WasmPlugin
+    matchRules (`namespace/name`) that name a mapped namespace follow. An object of an unmapped namespace is left
+    as it is: its references to a mapped namespace are described in `notes` (rewriting them would cut the live
+    object that still uses them off, e.g. a ReferenceGrant of higress-system)."""
     if obj.ref.namespace is None or obj.ref.kind == "CustomResourceDefinition":
         return obj
-    data = copy.deepcopy(obj.obj)
-    data["metadata"]["namespace"] = mapping.get(obj.ref.namespace, obj.ref.namespace)
+    mapped = obj.ref.namespace in mapping
+    data = copy.deepcopy(obj.obj) if mapped else obj.obj
+    found: list[str] = []
 
-    def walk(node):
+    def visit(node, path: str):
         if isinstance(node, dict):
             for key, value in node.items():
+                here = f"{path}.{key}"
                 if key == "namespace" and isinstance(value, str) and value in mapping:
-                    node[key] = mapping[value]
+                    found.append(here)
+                    if mapped:
+                        node[key] = mapping[value]
+                elif key == "ingress" and isinstance(value, list) and obj.ref.kind == "WasmPlugin":
+                    for i, item in enumerate(value):
+                        ns, slash, name = item.partition("/") if isinstance(item, str) else ("", "", "")
+                        if slash and ns in mapping:
+                            found.append(f"{here}[{i}]")
+                            if mapped:
+                                value[i] = f"{mapping[ns]}/{name}"
                 else:
-                    walk(value)
+                    visit(value, here)
         elif isinstance(node, list):
-            for item in node:
-                walk(item)
+            for i, item in enumerate(node):
+                visit(item, f"{path}[{i}]")
 
-    walk(data.get("spec"))
+    visit(data.get("spec"), "spec")
+    if not mapped:
+        if found and notes is not None:
+            notes.append(f"{obj.ref} is not in a mapped namespace and keeps its references to mapped ones "
+                         f"({', '.join(found)}): not rewritten")
+        return obj
+    data["metadata"]["namespace"] = mapping[obj.ref.namespace]
     return StoredObject.from_object(data)
 
 
@@ -260,30 +311,58 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
         notify: Callable[[str], None] | None = None) -> RestoreReport:
     """Plan, confirm (the callback raises to abort), safety snapshot, execute; the report says what happened."""
     options = request.options
+    report = RestoreReport([], options.dry_run, request.source, source=request.source_info,
+                           target={"context": kube.context_name, "server": kube.host,
+                                   "identity": kube.cluster_identity()}, notes=list(request.notes))
+    for note in report.notes:
+        if notify:
+            notify(f"warning: {note}")
     safety = request.safety_tag is not None and not options.dry_run
     capture = None
     if options.prune or safety:
         capture = snapshot_mod.capture_live(kube, request.scope)
     prune_candidates = None
     if options.prune and capture is not None:
-        prune_filter = RestoreOptions(kinds=options.kinds, names=options.names, selector=options.selector,
-                                      namespaces=request.scope.namespaces)
-        prune_candidates = choose(capture.objects, prune_filter)
+        prune_candidates = prune_scope(capture.objects, options, request.prune_only)
     the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace)
+    the_plan.header = report.header()
+    if notify:
+        notify(the_plan.header)
     if confirm is not None and not options.dry_run:
         confirm(the_plan)
 
     safety_id = None
     if safety and capture is not None:
+        created = [s.ref for s in the_plan.steps if s.intent == Intent.CREATE]
         safety_id = snapshot_mod.write(repo, capture, request.scope, tags=[request.safety_tag],
-                                       cluster=request.safety_cluster).id
+                                       cluster=request.safety_cluster, undo_prunes=created).id
         if notify:
+            if repo.encryption_key is None and any(o.ref.kind == "Secret" for o in capture.objects):
+                notify("warning: the safety snapshot holds live Secrets unencrypted (no key given)")
             notify(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)")
     execution = execute(kube, the_plan, options, progress)
     stopped = execution.stopped
-    return RestoreReport(execution.results, options.dry_run, request.source, safety_id,
-                         stopped=str(stopped) if stopped else None,
-                         stopped_code=stopped.exit_code if stopped else None)
+    report.results, report.safety_snapshot = execution.results, safety_id
+    report.stopped, report.stopped_code = (str(stopped), stopped.exit_code) if stopped else (None, None)
+    return report
+
+
+def prune_scope(live: list[StoredObject], options: RestoreOptions,
+                only: frozenset[Ref] | None = None) -> list[StoredObject]:
+    """The live objects a prune may consider: those the filters select; with -n or --namespace-map only the target
+    namespaces' objects (never cluster-scoped ones); for a safety snapshot's undo only what its restore created."""
+    chosen = choose(live, RestoreOptions(kinds=options.kinds, names=options.names, selector=options.selector))
+    targets = None
+    if options.namespace_map:
+        mapped = {options.namespace_map.get(ns, ns) for ns in options.namespaces} if options.namespaces else set()
+        targets = mapped or set(options.namespace_map.values())
+    elif options.namespaces:
+        targets = set(options.namespaces)
+    if targets is not None:
+        chosen = [o for o in chosen if o.ref.namespace in targets]
+    if only is not None:
+        chosen = [o for o in chosen if o.ref in only]
+    return chosen
 
 
 def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, connect: Callable[[], Kube],
@@ -291,8 +370,15 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                      confirm: Callable[[Plan], None] | None = None,
                      progress: Callable[[int, int, str], None] | None = None,
                      notify: Callable[[str], None] | None = None) -> RestoreReport:
-    """`hgbackup restore`: the snapshot is read and verified before the cluster is contacted (`connect`)."""
-    snap, objects = repo.load(repo.resolve(ref, cluster))
+    """`hgbackup restore`: the snapshot is read and verified before anything is written. `latest` without
+    `cluster` means the newest snapshot of the target cluster itself (one read of its identity first)."""
+    target = None
+    identity = None
+    if ref.startswith("latest") and not cluster:
+        target = connect()
+        identity = target.cluster_identity()
+    snap, objects = repo.load(repo.resolve(ref, cluster, identity=identity,
+                                           target=f"the target cluster at {target.host}" if target else ""))
     confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
     if not snap.verified and notify:
         notify(f"warning: snapshot {snap.id} is not authenticated (no key): anyone who can write to the store could "
@@ -301,10 +387,20 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
     if ref.startswith("latest") and safety_tags and notify:
         notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
                f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup list)")
-    request = RestoreRequest(objects=choose(objects, options), options=options,
+    notes: list[str] = []
+    request = RestoreRequest(objects=choose(objects, options, notes), notes=notes, options=options,
                              scope=safety_scope(snap.manifest.scope, options),
-                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id)
-    return run(connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
+                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id,
+                             source_info=source_info(snap),
+                             prune_only=frozenset(snap.manifest.undo_prunes)
+                             if snap.manifest.undo_prunes is not None else None)
+    return run(target or connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
+
+
+def source_info(snap) -> dict:
+    m = snap.manifest
+    return {"snapshot": snap.id, "cluster": m.cluster.name, "identity": m.cluster.identity,
+            "server_version": m.cluster.server_version, "created": m.created_text}
 
 
 # -- planning (reads the target) ---------------------------------------------------------------------------------

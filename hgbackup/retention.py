@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from .errors import InvalidInput
+from .errors import EXIT_INTEGRITY, EXIT_OK, InvalidInput
 
 CALENDAR = {  # rule -> bucket of a timestamp (restic: ymdh, ymd, yw, ym, y)
     "hourly": lambda t: t.strftime("%Y-%m-%d %H"),
@@ -26,6 +26,7 @@ CALENDAR = {  # rule -> bucket of a timestamp (restic: ymdh, ymd, yw, ym, y)
     "monthly": lambda t: t.strftime("%Y-%m"),
     "yearly": lambda t: t.strftime("%Y"),
 }
+LEFTOVER_AGE = timedelta(hours=1)  # a write older than this is not still under way
 _WITHIN = re.compile(r"(\d+)([ymMwdh])")
 
 
@@ -57,8 +58,14 @@ class Within:
 class Snap:
     id: str
     created: datetime
-    cluster: str
+    cluster: str  # the label people see
     tags: tuple[str, ...] = ()
+    partial: bool = False
+    group: str = ""  # what retention groups by: the cluster identity (clusters.group_of); default the label
+
+    @property
+    def group_key(self) -> str:
+        return self.group or self.cluster
 
 
 @dataclass
@@ -122,7 +129,7 @@ def apply_policy(snapshots: list[Snap], policy: Policy, now: datetime | None = N
     decision = Decision()
     groups: dict[str, list[Snap]] = {}
     for snap in snapshots:
-        groups.setdefault(snap.cluster, []).append(snap)
+        groups.setdefault(snap.group_key, []).append(snap)
     for cluster in sorted(groups):
         keep, remove = _decide(sorted(groups[cluster], key=lambda s: (s.created, s.id), reverse=True), policy, now)
         decision.keep += keep
@@ -130,8 +137,16 @@ def apply_policy(snapshots: list[Snap], policy: Policy, now: datetime | None = N
     return decision
 
 
-def _decide(newest_first: list[Snap], policy: Policy, now: datetime):
-    reasons: dict[str, list[str]] = {s.id: [] for s in newest_first}
+def _decide(all_newest_first: list[Snap], policy: Policy, now: datetime):
+    """Keep rules are filled with complete snapshots only; a partial snapshot is kept only while it is newer than
+    the newest complete one (it is the latest word on the cluster, not a backup to rely on)."""
+    reasons: dict[str, list[str]] = {s.id: [] for s in all_newest_first}
+    newest_first = [s for s in all_newest_first if not s.partial]
+    if not newest_first:  # nothing complete to rely on: remove nothing
+        return [(s, ["partial, and no complete snapshot of this cluster"]) for s in all_newest_first], []
+    for snap in all_newest_first:
+        if snap.partial and snap.created > newest_first[0].created:
+            reasons[snap.id].append("partial, newer than the newest complete snapshot")
     if policy.keep_last:
         for snap in newest_first[: policy.keep_last]:
             reasons[snap.id].append("last")
@@ -161,37 +176,50 @@ def _decide(newest_first: list[Snap], policy: Policy, now: datetime):
         else:  # every snapshot is in the future (a clock gone wrong): keep them all, as restic does
             for snap in newest_first:
                 reasons[snap.id].append(f"within {policy.keep_within}")
-    if newest_first and not any(reasons.values()):
-        reasons[newest_first[0].id].append("newest (the last snapshot is never removed)")
-    keep = [(s, reasons[s.id]) for s in newest_first if reasons[s.id]]
-    remove = [s for s in newest_first if not reasons[s.id]]
+    if not reasons[newest_first[0].id]:
+        reasons[newest_first[0].id].append("newest complete snapshot (never removed)")
+    keep = [(s, reasons[s.id]) for s in all_newest_first if reasons[s.id]]
+    remove = [s for s in all_newest_first if not reasons[s.id]]
     return keep, remove
 
 
-def snap_of(snapshot) -> Snap:
-    """The retention view of a repository Snapshot."""
-    return Snap(snapshot.id, snapshot.manifest.created, snapshot.cluster, snapshot.manifest.tags)
-
-
-def forget(repo, policy: Policy, *, cluster: str | None = None, tags: list[str] = (),
+def forget(repo, policy: Policy, *, cluster: str | None = None, identity: str | None = None, tags: list[str] = (),
            dry_run: bool = False) -> ForgetReport:
-    """Apply a policy to the snapshots in a store (of one cluster, with all of `tags`); removes unless dry_run."""
+    """Apply a policy to the snapshots in a store, grouped by cluster identity (of one cluster when `cluster` or
+    `identity` is given, with all of `tags`); removes unless dry_run. Unreadable snapshots are reported, and
+    never counted or removed."""
+    from . import clusters
+
     snapshots, problems = repo.snapshots(cluster)
+    if identity is not None:
+        snapshots = [s for s in snapshots if s.manifest.cluster.identity == identity]
+    names = clusters.labels(snapshots)
     wanted = set(tags)
     by_id = {s.id: s for s in snapshots}
-    decision = apply_policy([snap_of(s) for s in snapshots if wanted <= set(s.manifest.tags)], policy)
+    decision = apply_policy([Snap(s.id, s.manifest.created, names[clusters.group_of(s)], s.manifest.tags,
+                                  s.manifest.partial, clusters.group_of(s))
+                             for s in snapshots if wanted <= set(s.manifest.tags)], policy)
+    leftovers = []
     if not dry_run:
         for snap in decision.remove:
             repo.delete(by_id[snap.id].key)
-    return ForgetReport(decision, dry_run, [f"{p.key.id}: {p.error}" for p in problems])
+        leftovers = repo.remove_leftovers(datetime.now(timezone.utc) - LEFTOVER_AGE)
+    return ForgetReport(decision, dry_run, [f"{p.key.cluster}/{p.key.id}: {p.error}" for p in problems],
+                        leftovers)
 
 
 @dataclass
 class ForgetReport:
     decision: Decision
     dry_run: bool
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # snapshots that could not be read
+    leftovers: list[str] = field(default_factory=list)  # traces of killed writes that were removed
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_INTEGRITY if self.warnings else EXIT_OK
 
     def as_json(self) -> dict:
         return {"keep": [{"id": s.id, "cluster": s.cluster, "reasons": r} for s, r in self.decision.keep],
-                "remove": [{"id": s.id, "cluster": s.cluster} for s in self.decision.remove]}
+                "remove": [{"id": s.id, "cluster": s.cluster} for s in self.decision.remove],
+                "leftovers_removed": self.leftovers}

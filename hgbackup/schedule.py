@@ -8,6 +8,7 @@ with a ServiceAccount whose RBAC can only read the kinds in scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import yaml
 
@@ -23,7 +24,7 @@ from .store import StoreSettings
 
 DEFAULT_IMAGE = "ghcr.io/hgbackup/hgbackup:0.1.0"
 FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "cluster", "namespace", "scope", "retention",
-          "tags", "credentialsSecret", "image", "requireEncryption", "secretNamespaces"}
+          "tags", "credentialsSecret", "image", "requireEncryption", "secretNamespaces", "allowEmpty"}
 DEFAULT_NAMESPACE = "hgbackup"  # a namespace of its own: the job's credentials Secret stays out of its reach
 SCOPE_FIELDS = {"higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "with_services",
                 "with_cert_manager", "with_ingress_classes", "include", "exclude"}
@@ -47,6 +48,7 @@ class Schedule:
     image: str = DEFAULT_IMAGE
     require_encryption: bool = False
     secret_namespaces: list[str] = field(default_factory=list)
+    allow_empty: bool = False
 
     def secret_reads(self) -> list[str]:
         """Where the job may `get` Secrets: secretNamespaces, else the scope's namespaces, else the Higress one."""
@@ -65,6 +67,8 @@ class ScheduleReport:
     schedule: str
     snapshot: Snapshot
     retention: ForgetReport | None = None
+    retention_skipped: str | None = None
+    leftovers: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -75,7 +79,8 @@ class ScheduleReport:
         return {"schedule": self.schedule, "snapshot": self.snapshot.id, "cluster": self.snapshot.cluster,
                 "objects": len(m.objects), "partial": m.partial, "warnings": list(m.warnings),
                 "kept": len(self.retention.decision.keep) if self.retention else None,
-                "removed": [s.id for s in self.retention.decision.remove] if self.retention else None}
+                "removed": [s.id for s in self.retention.decision.remove] if self.retention else None,
+                "retention_skipped": self.retention_skipped, "leftovers_removed": self.leftovers}
 
 
 def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
@@ -83,11 +88,17 @@ def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster)
     tag = f"schedule:{sched.name}"
     taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
-                              require_encryption=sched.require_encryption)
+                              require_encryption=sched.require_encryption, allow_empty=sched.allow_empty)
     snap = taken.snapshot
     report = ScheduleReport(sched.name, snap)
-    if not sched.retention.empty():
-        report.retention = retention.forget(repo, sched.retention, cluster=snap.cluster, tags=[tag])
+    identity = snap.manifest.cluster.identity
+    if snap.manifest.partial and not sched.retention.empty():
+        report.retention_skipped = "the snapshot is partial: no snapshot was removed"
+    elif not sched.retention.empty():
+        report.retention = retention.forget(repo, sched.retention, identity=identity,
+                                            cluster=None if identity else snap.cluster, tags=[tag])
+    report.leftovers = (report.retention.leftovers if report.retention is not None
+                        else repo.remove_leftovers(datetime.now(timezone.utc) - retention.LEFTOVER_AGE))
     return report
 
 
@@ -132,7 +143,7 @@ def parse(text: str, where: str) -> Schedule:
         scope=_scope(data.get("scope") or {}, where), retention=_retention(data.get("retention") or {}, where),
         tags=tags, credentials_secret=_string(data, "credentialsSecret", where),
         image=_string(data, "image", where) or DEFAULT_IMAGE, require_encryption=bool(data.get("requireEncryption")),
-        secret_namespaces=secret_namespaces,
+        secret_namespaces=secret_namespaces, allow_empty=data.get("allowEmpty") is True,
     )
 
 
@@ -180,6 +191,9 @@ def _retention(data: dict, where: str) -> Policy:
 # -- rendering -------------------------------------------------------------------------------------------------------
 def kubernetes_objects(sched: Schedule, *, image: str | None = None, namespace: str | None = None) -> list[dict]:
     """ServiceAccount, RBAC, the schedule ConfigMap and the CronJob, in apply order."""
+    if not sched.store.startswith("s3://"):
+        raise InvalidInput(f"schedule {sched.name}: store {sched.store!r} is a local folder, which would live and "
+                           "die with the CronJob's pod (no volume is mounted for it): use an s3:// store")
     ns = namespace or sched.namespace
     name = f"hgbackup-{sched.name}"
     labels = {"app.kubernetes.io/name": "hgbackup", "app.kubernetes.io/instance": sched.name}

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from . import catalogue
 from .errors import InvalidInput
 
-GENERATED_CONFIGMAPS = ("kube-root-ca.crt", "istio-ca-root-cert")
-EXCLUDED_SECRET_TYPES = ("kubernetes.io/service-account-token", "helm.sh/release.v1")
+GENERATED_CONFIGMAPS = tuple(catalogue.LEFT_OUT_CONFIGMAPS)
+EXCLUDED_SECRET_TYPES = tuple(catalogue.LEFT_OUT_SECRET_TYPES)
 CONSOLE_SECRET = "higress-console"
 DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
 SECRET_ANNOTATIONS = ("auth-tls-secret", "proxy-ssl-secret", "auth-secret")
@@ -268,13 +268,37 @@ def secret_refs(obj: dict, higress_namespace: str, grants: set[Grant] = frozense
         name = ((spec.get("trafficPolicy") or {}).get("tls") or {}).get("credentialName")
         if name:
             refs.add((ns, name))
-    elif kind == "McpBridge":
+    elif group == catalogue.CERT_MANAGER and kind in ("Issuer", "ClusterIssuer", "Certificate"):
+        # ACME account keys, DNS-01 solver credentials, CA keys, Vault/Venafi credentials, the issued certificate
+        home = ns if kind != "ClusterIssuer" else catalogue.CERT_MANAGER_NAMESPACE
+        refs |= {(home, name) for name in _cert_manager_secrets(spec)}
         refs |= {(ns, r["authSecretName"]) for r in spec.get("registries") or [] if r.get("authSecretName")}
     elif kind == "ConfigMap" and (_meta(obj).get("labels") or {}).get("higress.io/config-map-type") == "domain":
         cert = (obj.get("data") or {}).get("cert")
         if cert:
             refs.add((higress_namespace, cert))
     return {r for r in refs if r[1]}
+
+
+def _cert_manager_secrets(spec: dict) -> set[str]:
+    """Secret names in a cert-manager spec: every `...SecretRef`/`secretRef`/`credentialsRef` with a name, and
+    `secretName` (a Certificate's issued Secret, a CA issuer's key pair)."""
+    names: set[str] = set()
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if (key.endswith(("SecretRef", "secretRef")) or key == "credentialsRef") and isinstance(value, dict):
+                    if isinstance(value.get("name"), str) and value["name"]:
+                        names.add(value["name"])
+                elif key == "secretName" and isinstance(value, str) and value:
+                    names.add(value)
+                else:
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
 
 
 def service_refs(obj: dict) -> set[tuple[str, str]]:
@@ -337,9 +361,11 @@ def select_with_refs(candidates: list[dict], scope: Scope,
             chosen.append(obj)
     if "services" in kinds:
         service_wanted = set().union(*(service_refs(o) for o in chosen))
+        # the Higress namespace's own Services too: higress-gateway holds the load balancer's address
         chosen.extend(
             o for o in by_kind.get("services", [])
-            if (_meta(o).get("namespace"), _meta(o).get("name")) in service_wanted
+            if ((_meta(o).get("namespace"), _meta(o).get("name")) in service_wanted
+                or _meta(o).get("namespace") == scope.higress_namespace)
             and scope.wants_namespace(_meta(o).get("namespace"))
         )
     if catalogue.CRDS.key in kinds:
@@ -376,7 +402,9 @@ def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope) -> bool:
     if kind.namespaced and not scope.wants_namespace(ns):
         return False
     if kind is catalogue.CONFIGMAPS:
-        return ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS
+        labels = _meta(obj).get("labels") or {}
+        own = labels.get(catalogue.OWN_LABEL[0]) == catalogue.OWN_LABEL[1]
+        return ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS and not own
     if kind is catalogue.INGRESSES and scope.ingress_classes:
         return ingress_class(obj) in scope.ingress_classes
     return True

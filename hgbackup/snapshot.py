@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from .errors import (
     HgbackupError,
     Incomplete,
     InvalidInput,
+    NothingToDo,
     Unreachable,
 )
 from .kube import Kube
@@ -184,11 +186,20 @@ def _get(kube: Kube, served, kind: catalogue.Kind, namespace: str | None, name: 
 
 
 def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
-          cluster: str | None = None, now: datetime | None = None) -> Snapshot:
+          cluster: str | None = None, now: datetime | None = None, undo_prunes=None) -> Snapshot:
     """Pack, encrypt with the repository's key (if any), and store a capture under `cluster` (default: the
     captured cluster's name)."""
     now = now or datetime.now(timezone.utc)
-    snapshot_id = new_snapshot_id(now)
+    for _ in range(5):  # an id already in the store is never written over: take another
+        try:
+            return _write_once(repo, capture, scope, new_snapshot_id(now), tags, cluster, now, undo_prunes)
+        except FileExistsError:
+            continue
+    raise HgbackupError("could not find a free snapshot id after 5 tries")
+
+
+def _write_once(repo: Repository, capture: Capture, scope: Scope, snapshot_id: str, tags, cluster, now,
+                undo_prunes) -> Snapshot:
     key = SnapshotKey(cluster_key(cluster or capture.cluster.name), snapshot_id)
     encryption_key = repo.encryption_key
     data, record = archive.seal(capture.objects, snapshot_id, encryption_key)
@@ -198,6 +209,8 @@ def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] =
         owner_refs=capture.owner_refs,
         digest=(lambda o: crypto.object_digest(encryption_key, o.data)) if encryption_key else None,
     )
+    if undo_prunes is not None:
+        manifest = dataclasses.replace(manifest, undo_prunes=tuple(sorted(undo_prunes)))
     return repo.save(key, manifest, data)
 
 
@@ -220,8 +233,13 @@ class SnapshotReport:
 
 
 def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
-         require_encryption: bool = False, cluster: str | None = None) -> SnapshotReport:
-    """The snapshot verb after capture: names the API server would refuse, the encryption policy, then `write`."""
+         require_encryption: bool = False, allow_empty: bool = False, cluster: str | None = None) -> SnapshotReport:
+    """The snapshot verb after capture: an empty scope, names the API server would refuse, the encryption policy,
+    then `write`."""
+    if not allow_empty and not any(o.ref.kind != "CustomResourceDefinition" for o in capture.objects):
+        why = f" (and {capture.errors[0]})" if capture.errors else ""
+        raise NothingToDo(f"the scope matched no object{why}; nothing was written (--allow-empty writes an empty "
+                          "snapshot)")
     bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
     if bad:
         raise InvalidInput(f"invalid object names (not what the API server accepts): {', '.join(bad[:5])}"

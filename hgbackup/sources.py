@@ -39,6 +39,10 @@ class Source:
         return cls("snapshot", ref=spec)
 
     @property
+    def is_latest(self) -> bool:
+        return self.kind == "snapshot" and (self.ref or "").startswith("latest")
+
+    @property
     def label(self) -> str:
         return {"live": LIVE, "files": ", ".join(self.paths)}.get(self.kind, self.ref or "")
 
@@ -52,9 +56,10 @@ class Side:
 
 
 def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository],
-         kube_factory: Callable[[], Kube], cluster: str | None = None,
+         kube_factory: Callable[[], Kube], cluster: str | None = None, identity: str | None = None,
          progress=None) -> Side:
-    """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete."""
+    """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete.
+    `identity`: the cluster a command talks to, whose newest snapshot `latest` then means."""
     if source.kind == "live":
         capture = snapshot.capture_live(kube_factory(), scope, cluster, progress)
         capture.require_complete("the live side")
@@ -66,5 +71,5 @@ def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository]
     if source.kind != "snapshot" or not source.ref:
         raise InvalidInput(f"not a source: {source!r}")
     repo = repo_factory()
-    snap, objects = repo.load(repo.resolve(source.ref, cluster))
+    snap, objects = repo.load(repo.resolve(source.ref, cluster, identity=identity, target="the live cluster"))
     return Side(snap.id, objects, snap)

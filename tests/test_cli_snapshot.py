@@ -52,7 +52,8 @@ def test_list_newest_first_json_and_table(store):
     by_id = {r["id"]: r for r in rows}
     size = by_id[first]["size"]
     assert by_id[first] == {"id": first, "created": by_id[first]["created"], "cluster": "default", "objects": 25,
-                            "size": size, "tags": [], "encrypted": False, "partial": False, "auth": "none"}
+                            "size": size, "tags": [], "encrypted": False, "partial": False, "auth": "none",
+                            "identity": None}
     table = run("list", "--store", store).stdout.splitlines()
     assert table[0].split() == ["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "AUTH",
                                 "PARTIAL"]
@@ -127,7 +128,7 @@ def test_verify_all_reports_every_snapshot_past_a_missing_archive_and_a_broken_m
     assert by_id[gone]["ok"] is False and "archive.tar.gz not found" in by_id[gone]["error"]
     assert by_id[broken]["ok"] is False and "lacks created, cluster, archive, objects" in by_id[broken]["error"]
     # list and forget still see the readable ones, and say which one they could not read
-    listed = run("list", "--store", store, "-o", "json")
+    listed = run("list", "--store", store, "-o", "json", code=4)  # the bad one is reported: exit 4
     assert {r["id"] for r in json.loads(listed.stdout)} == {good, gone}
     assert f"default/{broken}: snapshot {broken}: manifest lacks" in listed.stderr
 
@@ -142,7 +143,7 @@ def test_a_kube_context_name_finds_its_snapshots_in_every_command(store):
     assert json.loads(run("show", "latest", "--store", store, "--cluster", context, "-o", "json").stdout)["id"] == sid
     doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "--cluster", context, "-o", "json").stdout)
     assert doc == {"keep": [{"id": sid, "cluster": "kubernetes-admin-kubernetes", "reasons": ["last"]}],
-                   "remove": []}
+                   "remove": [], "leftovers_removed": []}
 
 
 def test_unknown_manifest_format_is_exit_4(store):
@@ -160,7 +161,8 @@ def test_export_writes_kubectl_ready_yaml_in_tier_order(store, tmp_path):
     out = tmp_path / "out"
     run("export", sid, str(out), "--store", store)
     folders = sorted(os.listdir(out))
-    assert folders[0].startswith("02-secrets") and folders[-1].startswith("11-")
+    assert folders[0] == "00-namespaces" and folders[1].startswith("02-secrets") and folders[-1].startswith("11-")
+    assert sorted(os.listdir(out / "00-namespaces")) == ["higress-system.yaml", "shop.yaml"]
     doc = yaml.safe_load(open(out / "05-mcpbridges.networking.higress.io" / "higress-system" / "default.yaml"))
     assert doc["kind"] == "McpBridge" and "uid" not in doc["metadata"] and "status" not in doc
     assert doc["spec"]["registries"][0]["authSecretName"] == "nacos-auth-x7k2p"

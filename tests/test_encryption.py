@@ -55,7 +55,7 @@ def test_encrypted_round_trip_and_opaque_archive(store, keyfile, tmp_path):
     assert run("list", *st, "-o", "json").stdout.count('"encrypted": true') == 1
     out = tmp_path / "export"
     run("export", sid, str(out), *st, "--encryption-key-file", keyfile)
-    assert len(glob.glob(f"{out}/**/*.yaml", recursive=True)) == 25
+    assert len(glob.glob(f"{out}/**/*.yaml", recursive=True)) == 25 + 2  # and the two Namespaces
     run("diff", sid, EXAMPLE, *st, "--encryption-key-file", keyfile)  # decrypts, and equals its source
     env_key = {"HGBACKUP_ENCRYPTION_KEY": open(keyfile).read().strip()}
     assert "ok" in run("verify", sid, *st, env=env_key).stdout

@@ -65,7 +65,8 @@ def test_rbac_is_read_only_and_narrow():
 
 
 def test_namespaced_scope_gets_roles_only():
-    sched = schedule.parse("name: x\nschedule: '0 * * * *'\nstore: ./s\nscope:\n  namespaces: [a, b]\n", "f")
+    sched = schedule.parse("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\nscope:\n  namespaces: [a, b]\n",
+                           "f")
     objects = schedule.kubernetes_objects(sched)
     cluster = {res for r in _rules(objects, "ClusterRole") for res in r["resources"]}
     assert "ingresses" not in cluster and "secrets" not in cluster

@@ -58,7 +58,7 @@ def _apply_schedule(k8s, text: str, tmp_path, kubeconfig, cleanup) -> str:
 def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothing(populated, k8s, kubeconfig,
                                                                                    tmp_path, cleanup):
     hns, app, _ = populated
-    text = (f"name: {rand_name('s')}\nschedule: '0 * * * *'\nstore: ./unused\nnamespace: {hns}\n"
+    text = (f"name: {rand_name('s')}\nschedule: '0 * * * *'\nstore: s3://unused/x\nnamespace: {hns}\n"
             f"scope:\n  higress_namespace: {hns}\n  namespaces: [{hns}, {app}]\n")
     sa_config = _apply_schedule(k8s, text, tmp_path, kubeconfig, cleanup)
     store = str(tmp_path / "store")

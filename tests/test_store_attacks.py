@@ -183,10 +183,12 @@ def test_an_old_snapshot_copied_under_a_newer_id_is_refused_and_listed_once(stor
     for encrypted in (True,):
         repo.store.put(repo.archive_key(newer, encrypted), repo.store.get(repo.archive_key(key, encrypted)))
     repo.store.put(repo.manifest_key(newer), repo.store.get(repo.manifest_key(key)))
-    listed = run("list", "--store", *store, "-o", "json")
-    assert [r["id"] for r in json.loads(listed.stdout)] == [old]  # one id, listed once
+    listed = run("list", "--store", *store, "-o", "json", code=4)
+    assert [r["id"] for r in json.loads(listed.stdout)] == [old]  # one id, listed once; the copy reported
     assert "its manifest names another id" in listed.stderr
-    run("restore", "latest", "--store", *store, "--encryption-key-file", keyfile, *NOWHERE, "--yes", code=4)
+    skipped = run("restore", "latest", "--cluster", key.cluster, "--store", *store, "--encryption-key-file", keyfile,
+                  *NOWHERE, "--yes", code=4)
+    assert "would skip 20991231T235959Z-abcdef, which cannot be read" in skipped.stderr
     # the same copy with its id rewritten in the manifest: the MAC binds id and folder
     doc = json.loads(repo.store.get(repo.manifest_key(key)))
     doc["id"] = newer.id
@@ -313,4 +315,4 @@ def test_manifest_type_confusion_is_exit_4_for_every_command(tmp_path):
     repo.store.put(repo.manifest_key(key), json.dumps(doc).encode())
     assert "archive.size is not a whole number" in run("show", sid, "--store", *store, code=4).stderr
     assert run("verify", "--all", "--store", *store, code=4)
-    assert "archive.size" in run("list", "--store", *store).stderr
+    assert "archive.size" in run("list", "--store", *store, code=4).stderr

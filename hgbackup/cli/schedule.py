@@ -50,6 +50,7 @@ def forget(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_y
     lines += [f"{verb:7} {s.id}  {s.cluster}" for s in report.decision.remove]
     lines.append(f"{len(report.decision.keep)} kept, {len(report.decision.remove)} {verb}")
     emit(report.as_json(), fmt, "\n".join(lines))
+    finish(report)
 
 
 @cli.group("schedule")
@@ -91,6 +92,8 @@ def run_cmd(path, kube: KubeSettings, keyring):
     sched = schedule_mod.load(path)
     report = schedule_mod.run(sched, kube.connect(), Repository(sched.store_settings().open(), keyring))
     click.echo(json.dumps(report.as_json(), sort_keys=True))
+    if report.retention_skipped:
+        warn(f"retention skipped: {report.retention_skipped}")
     finish(report)
 
 
@@ -103,9 +106,47 @@ def key_group():
 
 
 @key_group.command("generate")
-def generate():
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False),
+              help="Write the key to this new file (mode 0600) instead of stdout.")
+def generate(path):
     """Print a new random AES-256 key (base64), for --encryption-key-file or HGBACKUP_ENCRYPTION_KEY.
 
-    Example: hgbackup key generate > hgbackup.key
+    Keep a copy outside the cluster it protects: a backup whose key was lost with the cluster cannot be read.
+
+    Example: hgbackup key generate -o hgbackup.key
     """
-    click.echo(crypto.generate_key())
+    key = crypto.generate_key()
+    if path:
+        crypto.write_key_file(path, key)
+        click.echo(f"wrote a new key to {path} (fingerprint {crypto.fingerprint(crypto.parse_key(key, path))})",
+                   err=True)
+    else:
+        click.echo(key)
+
+
+@key_group.command("fingerprint")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--store", "store_url", envvar="HGBACKUP_STORE", metavar="URL",
+              help="Also say which snapshots of this store the key opens.")
+@click.option("--s3-endpoint", envvar="HGBACKUP_S3_ENDPOINT", metavar="URL", help="S3-compatible endpoint.")
+@output_option
+def fingerprint_cmd(path, store_url, s3_endpoint, fmt):
+    """Print a key's fingerprint; with --store, which snapshots it opens and which need another key.
+
+    Example: hgbackup key fingerprint hgbackup.key --store s3://backups/higress
+    """
+    report = crypto.KeyCheck(crypto.fingerprint(crypto.load_key(path)))
+    if store_url:
+        report = key_check(report.fingerprint, open_repository(StoreSettings(store_url, s3_endpoint)))
+    emit(report.as_json(), fmt, report.text())
+    finish(report)
+
+
+def key_check(fingerprint: str, repo: Repository):
+    listing = repo.snapshots()
+    check = crypto.KeyCheck(fingerprint)
+    for snap in listing.snapshots:
+        enc = snap.manifest.archive.encryption
+        target = check.opens if enc and enc.key_id == fingerprint else check.other if enc else check.plaintext
+        target.append(snap.id)
+    return check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import clusters
 from .. import snapshot as snapshot_mod
 from ..errors import InvalidInput
 from ..export import export_objects
@@ -40,11 +41,13 @@ from .base import (
               help="Read manifests (file, folder or -) instead of the live cluster (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Tag the snapshot (repeatable).")
 @click.option("--require-encryption", is_flag=True, help="Refuse to write Secrets without an encryption key.")
+@click.option("--allow-empty", is_flag=True, help="Write a snapshot even when the scope matches no object.")
 def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt, from_files, tags,
-             require_encryption):
+             require_encryption, allow_empty):
     """Snapshot the Higress configuration into the store; prints the snapshot id.
 
-    Exit 3 when some kinds could not be read (the snapshot is kept and marked partial).
+    Exit 3 when some kinds could not be read (the snapshot is kept and marked partial), or when the scope matched
+    no object (nothing is written unless --allow-empty).
 
     Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000 --tag nightly
     """
@@ -57,7 +60,8 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
             capture = snapshot_mod.capture_live(kube.connect(), scope, cluster, progress)
         finally:
             progress.close()
-    report = snapshot_mod.take(repo, capture, scope, tags=list(tags), require_encryption=require_encryption)
+    report = snapshot_mod.take(repo, capture, scope, tags=list(tags), require_encryption=require_encryption,
+                               allow_empty=allow_empty)
     for line in [*report.notices, *report.snapshot.manifest.warnings]:
         warn(line)
     emit(report.as_json(), fmt, report.snapshot.id)
@@ -79,15 +83,23 @@ def list_(store: StoreSettings, cluster, keyring, fmt):
 
     Example: hgbackup list --store ./hgbackup-store -o json
     """
-    snapshots, problems = open_repository(store, keyring).snapshots(cluster)
-    for problem in problems:
+    listing = open_repository(store, keyring).snapshots(cluster)
+    for problem in listing.problems:
         warn(f"{problem.key.cluster}/{problem.key.id}: {problem.error}")
-    rows = [s.summary() for s in snapshots]
+    rows = listing_rows(listing.snapshots)
     text = table(["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "AUTH", "PARTIAL"],
                  [[r["id"], r["created"], r["cluster"], r["objects"], size(r["size"]), ",".join(r["tags"]) or "-",
                    "yes" if r["encrypted"] else "no", r["auth"], "PARTIAL" if r["partial"] else "-"] for r in rows]
                  ) if rows else "no snapshots"
     emit(rows, fmt, text)
+    finish(listing)
+
+
+def listing_rows(snapshots: list[Snapshot]) -> list[dict]:
+    """`list` rows; the cluster column is the cluster's label (a shared name gets an identity suffix)."""
+    names = clusters.labels(snapshots)
+    return [{**s.summary(), "cluster": names[clusters.group_of(s)],
+             "identity": s.manifest.cluster.identity} for s in snapshots]
 
 
 def _auth_text(snap: Snapshot) -> str:
@@ -155,7 +167,9 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt
     """
     repo = open_repository(store, keyring)
     if verify_all:
-        keys = repo.snapshot_keys(cluster)
+        listing = repo.snapshots(cluster)
+        keys = sorted([s.key for s in listing.snapshots] + [p.key for p in listing.problems],
+                      key=lambda k: (k.id, k.cluster), reverse=True)
     elif snapshot_ids:
         keys = [repo.resolve(i, cluster) for i in snapshot_ids]
     else:
@@ -169,17 +183,21 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt
 
 @cli.command()
 @click.argument("snapshot_id", metavar="ID")
-@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.argument("folder", metavar="DIR", type=click.Path())
+@click.option("--overwrite", is_flag=True, help="Replace DIR's whole tree when it is not empty.")
 @store_options
 @cluster_option
 @key_option
 @output_option
-def export(snapshot_id, folder, store: StoreSettings, cluster, keyring, fmt):
+def export(snapshot_id, folder, overwrite, store: StoreSettings, cluster, keyring, fmt):
     """Write a snapshot as plain YAML, one file per object, for kubectl apply -R -f DIR.
+
+    Namespaces come first and folders follow the restore order, so the tree applies on an empty cluster. DIR must
+    be empty or new unless --overwrite; files are 0600, folders 0700, symlinks are never followed.
 
     Example: hgbackup export latest ./restore-me && kubectl apply -R -f ./restore-me
     """
     repo = open_repository(store, keyring)
     _, objects = repo.load(repo.resolve(snapshot_id, cluster))
-    written = export_objects(objects, folder)
+    written = export_objects(objects, folder, overwrite=overwrite)
     emit({"files": written, "dir": folder}, fmt, f"wrote {len(written)} file(s) to {folder}")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+from ..errors import InvalidInput
 
 DEFAULT_URL = "./hgbackup-store"
 
@@ -21,11 +24,29 @@ class Store(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        """Keys under `prefix` with their last-modified times (UTC)."""
+        ...
+
+    def leftovers(self, before: datetime) -> list[str]:
+        """Traces of writes that never finished and are older than `before` (temporary files, multipart
+        uploads), as names `drop_leftover` takes."""
+        ...
+
+    def drop_leftover(self, name: str) -> None: ...
+
 
 def open_store(url: str, *, s3_endpoint: str | None = None, s3_sse: str | None = None,
                s3_kms_key_id: str | None = None) -> Store:
-    """A store from a URL: a path or file://PATH for a local folder, s3://bucket/prefix for S3 or MinIO."""
+    """A store from a URL: a path or file://PATH for a local folder, s3://bucket/prefix for S3 or MinIO.
+    Any other scheme is refused (exit 2) rather than taken for a folder name."""
+    scheme, sep, _ = url.partition("://")
+    if sep and scheme not in ("s3", "file"):
+        raise InvalidInput(f"store {url!r}: unknown scheme {scheme}:// (a folder, file://PATH or s3://bucket/prefix)")
     if url.startswith("s3://"):
+        if s3_endpoint is not None and not s3_endpoint.startswith(("http://", "https://")):
+            raise InvalidInput(f"--s3-endpoint {s3_endpoint!r} needs a scheme: http://{s3_endpoint} or "
+                               f"https://{s3_endpoint}")
         from .s3 import S3Store
 
         return S3Store(url, endpoint=s3_endpoint, sse=s3_sse, kms_key_id=s3_kms_key_id)

@@ -1,17 +1,26 @@
-"""A store in a local folder. Writes are atomic (temp file, fsync, rename), files 0600 and folders 0700."""
+"""A store in a local folder. Writes are atomic (temp file, fsync, then rename or link), files 0600 and folders 0700.
+
+Reading from a folder that does not exist is "no store at PATH" (exit 5), never an empty store: a mistyped path or
+a command run from another directory must not look like a store without backups. A path that is a file is exit 2.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime, timezone
 
-from ..errors import NotFound, Unreachable
+from ..errors import InvalidInput, NotFound, Unreachable
+
+TMP_PREFIX = ".tmp-"
 
 
 class LocalStore:
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
         self.url = self.root
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise InvalidInput(f"store {self.root} is a file, not a folder")
 
     def _path(self, key: str) -> str:
         parts = key.split("/")
@@ -19,23 +28,32 @@ class LocalStore:
             raise ValueError(f"bad store key {key!r}")
         return os.path.join(self.root, *parts)
 
-    def put(self, key: str, data: bytes) -> None:
+    def _require(self) -> None:
+        if not os.path.isdir(self.root):
+            raise NotFound(f"no store at {self.root}")
+
+    def put(self, key: str, data: bytes, *, overwrite: bool = True) -> None:
+        """Write atomically; with overwrite=False an existing key is never replaced (FileExistsError)."""
         path = self._path(key)
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.chmod(tmp, 0o600)
-                os.replace(tmp, path)
-            except BaseException:
+                if overwrite:
+                    os.replace(tmp, path)
+                else:
+                    os.link(tmp, path)  # fails if the key exists: no other writer's file is ever replaced
+            finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-                raise
+        except FileExistsError:
+            raise
         except OSError as exc:
             raise Unreachable(f"cannot write {path}: {exc.strerror}") from None
 
@@ -45,6 +63,7 @@ class LocalStore:
             with open(path, "rb") as fh:
                 return fh.read()
         except FileNotFoundError:
+            self._require()
             raise NotFound(f"{key} not found in store {self.url}") from None
         except OSError as exc:
             raise Unreachable(f"cannot read {path}: {exc.strerror}") from None
@@ -52,23 +71,33 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
 
-    def list(self, prefix: str) -> list[str]:
-        keys = []
-        if not os.path.isdir(self.root):
-            return keys
+    def _walk(self, prefix: str, hidden: bool = False):
+        self._require()
         try:
             for folder, dirs, files in os.walk(self.root):
                 dirs.sort()
                 rel = os.path.relpath(folder, self.root)
                 for name in sorted(files):
-                    if name.startswith(".tmp-"):
+                    if name.startswith(TMP_PREFIX) != hidden:
                         continue
                     key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
                     if key.startswith(prefix):
-                        keys.append(key)
+                        yield key, os.path.join(folder, name)
         except OSError as exc:
             raise Unreachable(f"cannot list {self.root}: {exc.strerror}") from None
-        return keys
+
+    def list(self, prefix: str) -> list[str]:
+        return [key for key, _ in self._walk(prefix)]
+
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        return {key: _mtime(path) for key, path in self._walk(prefix)}
+
+    def leftovers(self, before: datetime) -> list[str]:
+        """Temporary files of writes that were killed half-way."""
+        return [key for key, path in self._walk("", hidden=True) if _mtime(path) < before]
+
+    def drop_leftover(self, name: str) -> None:
+        self.delete(name)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -85,3 +114,7 @@ class LocalStore:
             except OSError:
                 break
             folder = os.path.dirname(folder)
+
+
+def _mtime(path: str) -> datetime:
+    return datetime.fromtimestamp(os.stat(path).st_mtime, timezone.utc)

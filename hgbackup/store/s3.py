@@ -7,6 +7,7 @@ are only sent when an operation requires them, so servers without the newest che
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from ..errors import AccessDenied, NotFound, Unreachable
 
@@ -44,9 +45,21 @@ class S3Store:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, *, overwrite: bool = True) -> None:
+        """Upload (multipart above 64 MiB; s3transfer aborts the upload when a part fails). With overwrite=False
+        the write is conditional (If-None-Match: *): an existing key raises FileExistsError."""
         from boto3.s3.transfer import TransferConfig
 
+        if not overwrite and len(data) < MULTIPART_THRESHOLD:
+            try:
+                with _errors(self, key):
+                    self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*",
+                                           **self.extra)
+            except _Exists:
+                raise FileExistsError(key) from None
+            return
+        if not overwrite and self.exists(key):
+            raise FileExistsError(key)
         with _errors(self, key):
             self.client.upload_fileobj(
                 io.BytesIO(data), self.bucket, self._key(key), ExtraArgs=dict(self.extra) or None,
@@ -66,18 +79,39 @@ class S3Store:
             return False
 
     def list(self, prefix: str) -> list[str]:
-        keys = []
+        return sorted(self.modified(prefix))
+
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        found = {}
         base = self._key("")
         with _errors(self, prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self._key(prefix)
             ):
-                keys.extend(item["Key"][len(base):] for item in page.get("Contents", []))
-        return sorted(keys)
+                found.update((item["Key"][len(base):], item["LastModified"]) for item in page.get("Contents", []))
+        return found
+
+    def leftovers(self, before: datetime) -> list[str]:
+        """Multipart uploads started before `before` and never completed (a writer killed half-way)."""
+        names = []
+        with _errors(self, ""):
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(
+                    Bucket=self.bucket, Prefix=self._key("")):
+                names += [f"{u['UploadId']} {u['Key']}" for u in page.get("Uploads", []) if u["Initiated"] < before]
+        return names
+
+    def drop_leftover(self, name: str) -> None:
+        upload_id, _, key = name.partition(" ")
+        with _errors(self, key):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
 
     def delete(self, key: str) -> None:
         with _errors(self, key):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+class _Exists(Exception):
+    """A conditional write found the key already there."""
 
 
 class _errors:
@@ -99,6 +133,8 @@ class _errors:
         if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+                raise _Exists() from None
             if code == "NoSuchBucket":
                 raise Unreachable(f"store bucket {self.store.bucket!r} does not exist") from None
             if code in ("NoSuchKey", "404", "NotFound") or status == 404:
