@@ -58,6 +58,8 @@ def export_objects(objects: list[StoredObject], folder: str, *, overwrite: bool 
         written = [_write(staging, os.path.join("00-namespaces", file_name(ns["metadata"]["name"])), ns)
                    for ns in _namespaces(objects)]
         written += [_write(staging, export_path(obj), obj.obj) for obj in objects]
+        for folder_path, _, _ in os.walk(staging):  # makedirs' mode reaches only the last folder of a path
+            os.chmod(folder_path, 0o700)
         if os.path.isdir(target):
             shutil.rmtree(target)  # never follows symlinks inside the tree
         os.rename(staging, target)

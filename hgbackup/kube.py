@@ -145,11 +145,13 @@ class Kube:
         data = orjson.dumps(body) if body is not None else None
         timeout = self.request_timeout
         deadline = time.monotonic() + 2 * timeout
+        last_error = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Unreachable(f"no answer from the Kubernetes API at {self.host} within {2 * timeout:g}s "
-                                  f"({method} {path.split('?')[0]})")
+                cause = f": {last_error}" if last_error else ""
+                raise Unreachable(f"cannot reach the Kubernetes API at {self.host}{cause} (no answer to "
+                                  f"{method} {path.split('?')[0]} within {2 * timeout:g}s)")
             headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             if data is not None:
                 headers["Content-Type"] = content_type
@@ -162,10 +164,12 @@ class Kube:
             except urllib3.exceptions.SSLError as exc:
                 raise Unreachable(f"TLS error talking to the Kubernetes API at {self.host}: {_short(exc)}") from None
             except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
+                last_error = (f"no answer within {min(timeout, left):.0f}s" if isinstance(
+                    exc, urllib3.exceptions.ReadTimeoutError) else _short(exc))
                 if attempt < MAX_ATTEMPTS and deadline - time.monotonic() > 0:
                     _sleep(attempt, None)
                     continue
-                raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {_short(exc)}") from None
+                raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {last_error}") from None
             if 200 <= resp.status < 300:
                 try:
                     return orjson.loads(resp.data) if resp.data else {}

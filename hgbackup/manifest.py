@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from . import FORMAT, __version__
 from .errors import IntegrityError
@@ -73,9 +74,9 @@ class ArchiveRecord:
                 "encryption": self.encryption.as_json() if self.encryption else None}
 
 
-@dataclass(frozen=True)
-class ObjectEntry:
-    """One object as the manifest lists it: enough to name it and check its bytes."""
+class ObjectEntry(NamedTuple):
+    """One object as the manifest lists it: enough to name it and check its bytes. (A NamedTuple: a manifest holds
+    one per object, tens of thousands, and a frozen dataclass costs several times more to make.)"""
 
     api_version: str
     kind: str
@@ -168,7 +169,8 @@ class Manifest:
             "counts": self.counts,
             "not_served": list(self.not_served),
             "archive": self.archive.as_json(),
-            "objects": [e.as_json() for e in self.objects],
+            "objects": [{"apiVersion": a, "kind": k, "namespace": ns, "name": n, "sha256": d}
+                        for a, k, ns, n, d in self.objects],
             "owner_references": list(self.owner_references),
             "warnings": list(self.warnings),
         }

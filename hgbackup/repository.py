@@ -35,11 +35,11 @@ __all__ = ["Repository", "Problem", "SnapshotKey", "cluster_key", "new_snapshot_
 
 
 def new_snapshot_id(now: datetime) -> str:
-    """`YYYYMMDDTHHMMSSZ-xxxxxxxxx`: the first three hex digits are the milliseconds, so ids taken within one second
-    still sort by time; the last six are random (24 bits: a same-millisecond clash is 1 in 16 million, and a clash
-    is never written over, see `save`)."""
+    """`YYYYMMDDTHHMMSSZ-xxxxxxxxxxxx`: the first three hex digits are the milliseconds, so ids taken within one
+    second still sort by time; the last nine are random (36 bits: two snapshots in the same millisecond clash once
+    in 68 billion, and a clash is never written over, see `save`)."""
     now = now.astimezone(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(3)}"
+    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(5)[:9]}"
 
 
 def cluster_key(name: str) -> str:
@@ -188,9 +188,8 @@ class Repository:
             mac = crypto.manifest_mac(self.keyring.key, manifest.signed_payload(snap.folder))
             manifest = dataclasses.replace(manifest, auth=Auth(crypto.MAC_ALG, crypto.fingerprint(self.keyring.key),
                                                                mac))
-        # never a snapshot that cannot be read back: the bytes decode against their manifest before they are
-        # stored, and what the store holds is checked before the manifest makes the snapshot visible
-        archive.open_archive(archive_bytes, manifest, self.keyring.key)
+        # never a snapshot that cannot be read back: nothing the reader would refuse (archive.check_readable, run by
+        # the writer), and what the store holds is compared before the manifest makes the snapshot visible
         if any(self.store.exists(k) for k in (self.manifest_key(key), self.archive_key(key, False),
                                               self.archive_key(key, True))):
             raise FileExistsError(key.id)

@@ -285,8 +285,11 @@ def map_namespaces(obj: StoredObject, mapping: dict[str, str], notes: list[str] 
 
 
 def safety_scope(scope_json: dict, options: RestoreOptions) -> Scope:
-    """The live objects a restore may touch: the snapshot's scope, in the target namespaces."""
+    """The live objects a restore may touch: the snapshot's scope, in the target namespaces, of the kinds
+    restored (--kind)."""
     scope = Scope.from_json(scope_json)
+    if options.kinds:
+        scope.include, scope.exclude = list(options.kinds), []
     namespaces = options.namespaces or scope.namespaces
     scope.namespaces = sorted({options.namespace_map.get(ns, ns) for ns in namespaces})
     scope.higress_namespace = options.namespace_map.get(scope.higress_namespace, scope.higress_namespace)

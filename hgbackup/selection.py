@@ -235,7 +235,6 @@ def secret_refs(obj: dict, higress_namespace: str, grants: set[Grant] = frozense
     spec = obj.get("spec") or {}
     kind, group = obj.get("kind"), catalogue.group_of(obj.get("apiVersion", ""))
     refs: set[tuple[str, str]] = set()
-    where = f"{kind} {ns}/{_meta(obj).get('name')}"
     if kind == "Ingress":
         refs |= {(ns, tls["secretName"]) for tls in spec.get("tls") or [] if tls.get("secretName")}
         annotations = _meta(obj).get("annotations") or {}
@@ -248,7 +247,8 @@ def secret_refs(obj: dict, higress_namespace: str, grants: set[Grant] = frozense
                 if target[0] == ns:
                     refs.add(target)
                 elif refused is not None:
-                    refused.append(f"{where}: {prefix}{key} names Secret {value} in another namespace; Higress "
+                    refused.append(f"{kind} {ns}/{_meta(obj).get('name')}: {prefix}{key} names Secret {value} in "
+                                   "another namespace; Higress "
                                    "reads it only from the Ingress's own namespace, so it was not fetched")
     elif kind == "Gateway" and group == catalogue.GATEWAY:
         for listener in spec.get("listeners") or []:
@@ -258,7 +258,8 @@ def secret_refs(obj: dict, higress_namespace: str, grants: set[Grant] = frozense
                     if target[0] == ns or _granted(grants, ns, *target):
                         refs.add(target)
                     elif refused is not None:
-                        refused.append(f"{where}: certificateRef {target[0]}/{target[1]} is in another namespace "
+                        refused.append(f"{kind} {ns}/{_meta(obj).get('name')}: certificateRef "
+                                       f"{target[0]}/{target[1]} is in another namespace "
                                        "and no ReferenceGrant allows it, so it was not fetched")
     elif kind == "Gateway" and group == catalogue.ISTIO:
         for server in spec.get("servers") or []:

@@ -72,7 +72,13 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
     unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
     chosen, _ = selection.select_with_refs(raw, scope, notes)
-    return _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes)
+    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes)
+    # names the API server would refuse can only come from files (a live object's name was validated by it)
+    bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
+    if bad:
+        raise InvalidInput(f"invalid object names (not what the API server accepts): {', '.join(bad[:5])}"
+                           + (f" and {len(bad) - 5} more" if len(bad) > 5 else "") + "; nothing was written")
+    return capture
 
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
@@ -203,6 +209,7 @@ def _write_once(repo: Repository, capture: Capture, scope: Scope, snapshot_id: s
     key = SnapshotKey(cluster_key(cluster or capture.cluster.name), snapshot_id)
     encryption_key = repo.encryption_key
     data, record = archive.seal(capture.objects, snapshot_id, encryption_key)
+    archive.check_readable(capture.objects, record, snapshot_id)
     manifest = Manifest.build(
         snapshot_id, now, capture.cluster, capture.objects, record, scope=scope.as_json(), tags=list(tags),
         partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
@@ -234,16 +241,11 @@ class SnapshotReport:
 
 def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
          require_encryption: bool = False, allow_empty: bool = False, cluster: str | None = None) -> SnapshotReport:
-    """The snapshot verb after capture: an empty scope, names the API server would refuse, the encryption policy,
-    then `write`."""
+    """The snapshot verb after capture: an empty scope, the encryption policy, then `write`."""
     if not allow_empty and not any(o.ref.kind != "CustomResourceDefinition" for o in capture.objects):
         why = f" (and {capture.errors[0]})" if capture.errors else ""
         raise NothingToDo(f"the scope matched no object{why}; nothing was written (--allow-empty writes an empty "
                           "snapshot)")
-    bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
-    if bad:
-        raise InvalidInput(f"invalid object names (not what the API server accepts): {', '.join(bad[:5])}"
-                           + (f" and {len(bad) - 5} more" if len(bad) > 5 else "") + "; nothing was written")
     secrets = sum(1 for o in capture.objects if o.ref.kind == "Secret" and o.ref.group == "")
     notices = []
     if secrets and repo.encryption_key is None:

@@ -9,6 +9,7 @@ import glob
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -374,6 +375,7 @@ def empty_cluster(tmp_path):
     log = open(folder / "apiserver.log", "wb")
     proc = subprocess.Popen([binary, "-dir", str(folder)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                             start_new_session=True)
+    (folder / "pid").write_text(str(proc.pid))  # for tests that stop the server (SIGSTOP)
     try:
         deadline = time.time() + 90
         while not (folder / "ready").exists():
@@ -382,6 +384,8 @@ def empty_cluster(tmp_path):
             time.sleep(0.2)
         yield str(folder / "admin.kubeconfig")
     finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)  # in case a test stopped it
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -95,7 +95,8 @@ def test_checksum_mismatch_and_truncation_are_refused():
 
 def _retar(entries, manifest):
     raw = io.BytesIO()
-    with gzip.GzipFile(fileobj=raw, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+    with gzip.GzipFile(fileobj=raw, mode="wb") as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for info, payload in entries:
             tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
     data = raw.getvalue()
@@ -204,3 +205,35 @@ def test_canonical_bytes_match_the_stdlib_encoding():
     assert json.loads(canonical_bytes({"f": 1e-7})) == {"f": 1e-7}
     big = {"huge": 2**70}
     assert canonical_bytes(big) == b'{"huge":1180591620717411303424}'
+
+
+def _regzip(raw: bytes, manifest):
+    data = gzip.compress(raw, mtime=0)
+    return data, dataclasses.replace(manifest, archive=dataclasses.replace(manifest.archive, size=len(data),
+                                                                           sha256=sha256_hex(data)))
+
+
+def test_a_damaged_tar_header_and_data_after_the_end_are_refused():
+    objects = make_objects()
+    data, manifest = build(objects)
+    raw = bytearray(gzip.decompress(data))
+    raw[100] ^= 0x01  # a bit of the first header's mode field: its checksum no longer matches
+    with pytest.raises(IntegrityError, match="tar header checksum does not match"):
+        archive.open_archive(*_regzip(bytes(raw), manifest), None)
+    padded = gzip.decompress(data) + b"\0" * 512 + b"{}" + b"\0" * 510
+    with pytest.raises(IntegrityError, match="has data after its end"):
+        archive.open_archive(*_regzip(padded, manifest), None)
+
+
+def test_a_pax_header_is_not_a_regular_file():
+    """Only the format `pack` writes is read: tarfile's PAX extended headers are refused, not interpreted."""
+    objects = make_objects()
+    _, manifest = build(objects)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(objects[0].archive_path)
+        info.size = len(objects[0].data)
+        info.pax_headers = {"comment": "x"}
+        tar.addfile(info, io.BytesIO(objects[0].data))
+    with pytest.raises(IntegrityError, match="PaxHeader.* is not a regular file"):
+        archive.open_archive(*_regzip(raw.getvalue(), manifest), None)

@@ -24,7 +24,14 @@ def snap(store, *extra):
 
 
 def test_every_command_has_help_with_an_example():
-    for name, command in cli.commands.items():
+    import click
+
+    from hgbackup.cli.base import COMMAND_MODULES
+
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMAND_MODULES)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
         result = run(name, "--help")
         assert "Example:" in result.output, name
         if hasattr(command, "commands"):

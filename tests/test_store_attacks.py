@@ -274,7 +274,8 @@ def test_a_gzip_bomb_with_a_declared_size_is_refused_without_inflating_it(tmp_pa
     cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
                                    "metadata": {"name": "higress-config", "namespace": "higress-system"}})
     raw = io.BytesIO()
-    with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+    with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         info = tarfile.TarInfo(cm.archive_path)
         info.size = 512 * 2**20
         tar.addfile(info, _Zeros(info.size))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -31,6 +32,21 @@ def test_put_overwrites(store):
     store.put("k", b"one")
     store.put("k", b"two")
     assert store.get("k") == b"two"
+
+
+def test_put_without_overwrite_never_replaces(store):
+    store.put("c/snapshots/1/manifest.json", b"first", overwrite=False)
+    with pytest.raises(FileExistsError):
+        store.put("c/snapshots/1/manifest.json", b"second", overwrite=False)
+    assert store.get("c/snapshots/1/manifest.json") == b"first"
+
+
+def test_modified_times(store):
+    before = datetime.now(timezone.utc) - timedelta(minutes=1)
+    store.put("a/1", b"x")
+    times = store.modified("a/")
+    assert list(times) == ["a/1"] and before < times["a/1"] < datetime.now(timezone.utc) + timedelta(minutes=1)
+    assert store.leftovers(before) == []
 
 
 def test_list_by_prefix_sorted(store):
@@ -89,3 +105,23 @@ def test_unreachable_endpoint(monkeypatch):
     store = open_store("s3://b/p", s3_endpoint="http://127.0.0.1:9")
     with pytest.raises(Unreachable, match="cannot reach"):
         store.get("k")
+
+
+@pytest.mark.s3
+def test_an_unfinished_multipart_upload_is_a_leftover_and_is_aborted(testenv, bucket, s3):
+    store = open_store(f"s3://{bucket}/p", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="p/c/snapshots/x/archive.tar.gz")
+    s3.upload_part(Bucket=bucket, Key="p/c/snapshots/x/archive.tar.gz", UploadId=upload["UploadId"], PartNumber=1,
+                   Body=b"half an archive")
+    assert store.leftovers(datetime.now(timezone.utc) - timedelta(hours=1)) == []  # too young to be a leftover
+    found = store.leftovers(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert found == [f"{upload['UploadId']} p/c/snapshots/x/archive.tar.gz"]
+    store.drop_leftover(found[0])
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_local_store_that_does_not_exist_is_not_an_empty_one(tmp_path):
+    store = open_store(str(tmp_path / "missing"))
+    with pytest.raises(NotFound, match="no store at"):
+        store.list("")
+    assert not (tmp_path / "missing").exists()

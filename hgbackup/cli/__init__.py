@@ -1,7 +1,6 @@
 """The command line: parse, call the library, render. The only package that knows Click."""
 
-from . import diff, migrate, restore, schedule, snapshots  # noqa: F401  (registers the commands)
-from .base import cli
+from .base import cli  # the commands are loaded on demand (base.COMMAND_MODULES)
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ from datetime import datetime
 from ..errors import AccessDenied, NotFound, Unreachable
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
-MAX_ATTEMPTS = 8  # botocore's standard retry mode: backoff on throttling, 5xx and connection errors
 
 
 class S3Store:
@@ -28,7 +27,7 @@ class S3Store:
         self.prefix = prefix.strip("/")
         self.url = url
         config = Config(
-            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            retries={"mode": "standard"},  # attempts as the AWS chain says (AWS_MAX_ATTEMPTS, ~/.aws/config)
             s3={"addressing_style": "path" if endpoint else "auto"},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
@@ -94,10 +93,12 @@ class S3Store:
     def leftovers(self, before: datetime) -> list[str]:
         """Multipart uploads started before `before` and never completed (a writer killed half-way)."""
         names = []
+        base = self._key("")
         with _errors(self, ""):
-            for page in self.client.get_paginator("list_multipart_uploads").paginate(
-                    Bucket=self.bucket, Prefix=self._key("")):
-                names += [f"{u['UploadId']} {u['Key']}" for u in page.get("Uploads", []) if u["Initiated"] < before]
+            # no Prefix: MinIO matches an uploads prefix only against whole object names; filtered here instead
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket):
+                names += [f"{u['UploadId']} {u['Key']}" for u in page.get("Uploads", [])
+                          if u["Key"].startswith(base) and u["Initiated"] < before]
         return names
 
     def drop_leftover(self, name: str) -> None:
