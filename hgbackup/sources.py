@@ -57,15 +57,18 @@ class Side:
 
 def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository],
          kube_factory: Callable[[], Kube], cluster: str | None = None, identity: str | None = None,
-         progress=None) -> Side:
+         progress=None, documents_only: bool = False) -> Side:
     """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete.
-    `identity`: the cluster a command talks to, whose newest snapshot `latest` then means."""
+    `identity`: the cluster a command talks to, whose newest snapshot `latest` then means. `documents_only`: for
+    files, the documents as read (what migrate converts), without the stored form a snapshot would hold."""
     if source.kind == "live":
         capture = snapshot.capture_live(kube_factory(), scope, cluster, progress)
         capture.require_complete("the live side")
         return Side(LIVE, capture.objects)
     if source.kind == "files":
         documents = kubeyaml.load_paths(list(source.paths))
+        if documents_only:
+            return Side(source.label, [], documents=documents)
         capture = snapshot.capture_from_documents(documents, scope, cluster)
         return Side(source.label, capture.objects, documents=documents)
     if source.kind != "snapshot" or not source.ref:

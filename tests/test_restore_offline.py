@@ -127,3 +127,47 @@ def test_restore_exit_codes(actions, stopped, code):
     report = RestoreReport([result(a) for a in actions], dry_run=False, stopped=stopped,
                            stopped_code=EXIT_UNREACHABLE if stopped else None)
     assert report.exit_code == code
+
+
+MAP = {"ai-apps": "ai-apps-dr"}
+
+
+def test_a_mapped_routes_references_into_its_own_namespace_follow_and_others_stay():
+    route = obj("HTTPRoute", "chat", "ai-apps", api="gateway.networking.k8s.io/v1", spec={
+        "parentRefs": [{"name": "public", "namespace": "higress-system"}],
+        "rules": [{"backendRefs": [{"name": "llm", "namespace": "ai-apps"}, {"name": "x", "namespace": "shared"}]}]})
+    moved = map_namespaces(route, MAP)
+    assert moved.ref.namespace == "ai-apps-dr"
+    assert moved.obj["spec"]["parentRefs"] == [{"name": "public", "namespace": "higress-system"}]
+    assert moved.obj["spec"]["rules"][0]["backendRefs"] == [{"name": "llm", "namespace": "ai-apps-dr"},
+                                                            {"name": "x", "namespace": "shared"}]
+
+
+def test_a_reference_grant_of_an_unmapped_namespace_is_reported_not_rewritten():
+    grant = obj("ReferenceGrant", "allow-ai-apps-gw", "higress-system", api="gateway.networking.k8s.io/v1beta1",
+                spec={"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "ai-apps"}],
+                      "to": [{"group": "", "kind": "Secret"}]})
+    notes: list[str] = []
+    same = map_namespaces(grant, MAP, notes)
+    assert same is grant and same.obj["spec"]["from"][0]["namespace"] == "ai-apps"
+    assert notes == ["ReferenceGrant.gateway.networking.k8s.io higress-system/allow-ai-apps-gw is not in a mapped "
+                     "namespace and keeps its references to mapped ones (spec.from[0].namespace): not rewritten"]
+
+
+def test_wasmplugin_match_rules_follow_a_mapped_plugin_and_are_reported_for_an_unmapped_one():
+    spec = {"matchRules": [{"ingress": ["ai-apps/chat", "shop/web"], "config": {}}]}
+    mapped = map_namespaces(obj("WasmPlugin", "p", "ai-apps", api="extensions.higress.io/v1alpha1", spec=spec), MAP)
+    assert mapped.obj["spec"]["matchRules"][0]["ingress"] == ["ai-apps-dr/chat", "shop/web"]
+    notes: list[str] = []
+    plugin = obj("WasmPlugin", "key-auth", "higress-system", api="extensions.higress.io/v1alpha1", spec=spec)
+    assert map_namespaces(plugin, MAP, notes) is plugin
+    assert "spec.matchRules[0].ingress[0]" in notes[0]
+
+
+def test_an_ingress_moves_with_its_tls_secret_name():
+    ingress = obj("Ingress", "web", "ai-apps", api="networking.k8s.io/v1",
+                  spec={"tls": [{"hosts": ["a.example.com"], "secretName": "a-tls"}]})
+    secret = obj("Secret", "a-tls", "ai-apps")
+    chosen = choose([ingress, secret], RestoreOptions(namespace_map=MAP))
+    assert {(o.ref.kind, o.ref.namespace) for o in chosen} == {("Ingress", "ai-apps-dr"), ("Secret", "ai-apps-dr")}
+    assert chosen[0].obj["spec"]["tls"][0]["secretName"] == "a-tls"  # same namespace as the Secret again

@@ -73,7 +73,7 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mo
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
     source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
               else Source("snapshot", ref=snapshot_id))
-    side = sources.load(source, scope=Scope(include=["Ingress"]),
+    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True,
                         repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
     migration = migrate(side.documents or [o.obj for o in side.objects], options)
 
