@@ -1,0 +1,186 @@
+"""The records a restore passes around: intents, actions, options, the plan, the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
+from ..model import Ref, StoredObject
+from ..selection import Scope
+
+SAFETY_TAGS = ("pre-restore", "pre-migrate")
+
+
+class Intent(str, Enum):
+    """What the plan expects to do with one object."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    SKIP = "skip"
+    FAIL = "fail"
+    PRUNE = "prune"
+    CREATE_CRD = "create-crd"
+    CREATE_NAMESPACE = "create-namespace"
+
+
+class Action(str, Enum):
+    """What happened to one object."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PRUNED = "pruned"
+
+
+class Existing(str, Enum):
+    """--existing: what to do with objects that exist and differ."""
+
+    UPDATE = "update"
+    SKIP = "skip"
+    FAIL = "fail"
+
+
+# Results that wrote to the cluster.
+WRITTEN = (Action.CREATED, Action.UPDATED, Action.PRUNED)
+
+
+@dataclass
+class RestoreOptions:
+    existing: Existing = Existing.UPDATE
+    dry_run: bool = False
+    prune: bool = False
+    concurrency: int = 8
+    preserve_nodeports: bool = False
+    kinds: list[str] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    selector: str | None = None
+    namespace_map: dict[str, str] = field(default_factory=dict)
+    crd_timeout: float = 60.0
+    allow_crd_webhooks: bool = False
+
+
+@dataclass
+class Step:
+    """One planned operation. `intent` is what the plan expects; the result may differ (e.g. failed)."""
+
+    ref: Ref
+    api_version: str
+    tier: int
+    intent: Intent
+    desired: dict | None = None
+    live_sha: str | None = None
+    message: str = ""
+    namespace_missing: bool = False
+
+
+@dataclass
+class Result:
+    ref: Ref
+    api_version: str
+    action: Action
+    message: str = ""
+
+    def as_json(self) -> dict:
+        return {"ref": self.ref.as_json(self.api_version), "action": self.action.value, "message": self.message}
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    header: str = ""  # source and target, for the confirmation prompt
+
+    def tiers(self) -> list[list[Step]]:
+        by_tier: dict[int, list[Step]] = {}
+        for step in self.steps:
+            by_tier.setdefault(step.tier, []).append(step)
+        return [by_tier[t] for t in sorted(by_tier)]
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.intent.value] = counts.get(step.intent.value, 0) + 1
+        return counts
+
+
+@dataclass
+class Execution:
+    results: list[Result]
+    stopped: HgbackupError | None = None  # why no further tier was started
+
+
+@dataclass
+class RestoreReport:
+    """Everything a restore did, including when it stopped early: rendered by the CLI, exit code from here."""
+
+    results: list[Result]
+    dry_run: bool
+    snapshot: str | None = None
+    safety_snapshot: str | None = None
+    stopped: str | None = None
+    stopped_code: int | None = None
+    source: dict = field(default_factory=dict)
+    target: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cross_cluster(self) -> bool:
+        """Restoring into another cluster than the one the snapshot was taken of (disaster recovery)."""
+        mine, theirs = self.source.get("identity"), self.target.get("identity")
+        return bool(mine and theirs and mine != theirs)
+
+    def header(self) -> str:
+        s, t = self.source, self.target
+        lines = []
+        if s:
+            lines.append(f"source: snapshot {s.get('snapshot')} of cluster {s.get('cluster')} (identity "
+                         f"{s.get('identity') or '-'}, server {s.get('server_version') or '-'}, taken "
+                         f"{s.get('created')})")
+        lines.append(f"target: context {t.get('context')}, server {t.get('server')}, identity "
+                     f"{t.get('identity') or '-'}")
+        if self.cross_cluster:
+            lines.append("restoring into another cluster than the snapshot's (disaster recovery)")
+        return "\n".join(lines)
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for result in self.results:
+            counts[result.action.value] += 1
+        return counts
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was written."""
+        if self.stopped and not any(r.action in WRITTEN for r in self.results):
+            return self.stopped_code or EXIT_UNREACHABLE
+        if any(r.action in (Action.FAILED, Action.SKIPPED) for r in self.results):
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+    def as_json(self) -> dict:
+        doc = {"results": [r.as_json() for r in self.results], "summary": self.summary(),
+               "safety_snapshot": self.safety_snapshot, "dry_run": self.dry_run, "stopped": self.stopped,
+               "source": self.source or None, "target": self.target, "cross_cluster": self.cross_cluster,
+               "notes": self.notes}
+        if self.snapshot is not None:
+            doc["snapshot"] = self.snapshot
+        return doc
+
+
+@dataclass
+class RestoreRequest:
+    """What to restore and how: the chosen objects, the live scope they may touch, and the safety snapshot."""
+
+    objects: list[StoredObject]
+    options: RestoreOptions
+    scope: Scope  # the live objects the restore may touch: safety snapshot and prune candidates
+    safety_tag: str | None = "pre-restore"  # None: no safety snapshot
+    safety_cluster: str | None = None  # where the safety snapshot is filed (default: the target's cluster name)
+    source: str | None = None  # the snapshot id restored, if any
+    source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
+    prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created
+    notes: list[str] = field(default_factory=list)  # worth knowing before anything is applied

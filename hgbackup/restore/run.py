@@ -1,0 +1,93 @@
+"""The restore verb: safety snapshot, plan, confirm, execute, report; and `hgbackup restore ID` on top of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import confine
+from .. import snapshot as snapshot_mod
+from ..kube import Kube
+from ..repository import Repository
+from .choose import choose, prune_scope, safety_scope
+from .execute import execute
+from .plan import plan
+from .records import SAFETY_TAGS, Intent, Plan, RestoreOptions, RestoreReport, RestoreRequest
+
+
+def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
+        confirm: Callable[[Plan], None] | None = None, progress: Callable[[int, int, str], None] | None = None,
+        notify: Callable[[str], None] | None = None) -> RestoreReport:
+    """Plan, confirm (the callback raises to abort), safety snapshot, execute; the report says what happened."""
+    options = request.options
+    report = RestoreReport([], options.dry_run, request.source, source=request.source_info,
+                           target={"context": kube.context_name, "server": kube.host,
+                                   "identity": kube.cluster_identity()}, notes=list(request.notes))
+    for note in report.notes:
+        if notify:
+            notify(f"warning: {note}")
+    safety = request.safety_tag is not None and not options.dry_run
+    capture = None
+    if options.prune or safety:
+        capture = snapshot_mod.capture_live(kube, request.scope)
+    prune_candidates = None
+    if options.prune and capture is not None:
+        prune_candidates = prune_scope(capture.objects, options, request.prune_only)
+    the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace)
+    the_plan.header = report.header()
+    if notify:
+        notify(the_plan.header)
+    if confirm is not None and not options.dry_run:
+        confirm(the_plan)
+
+    safety_id = None
+    if safety and capture is not None:
+        created = [s.ref for s in the_plan.steps if s.intent == Intent.CREATE]
+        safety_id = snapshot_mod.write(repo, capture, request.scope, tags=[request.safety_tag],
+                                       cluster=request.safety_cluster, undo_prunes=created).id
+        if notify:
+            if repo.encryption_key is None and any(o.ref.kind == "Secret" for o in capture.objects):
+                notify("warning: the safety snapshot holds live Secrets unencrypted (no key given)")
+            notify(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)")
+    execution = execute(kube, the_plan, options, progress)
+    stopped = execution.stopped
+    report.results, report.safety_snapshot = execution.results, safety_id
+    report.stopped, report.stopped_code = (str(stopped), stopped.exit_code) if stopped else (None, None)
+    return report
+
+
+def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, connect: Callable[[], Kube],
+                     cluster: str | None = None, safety: bool = True,
+                     confirm: Callable[[Plan], None] | None = None,
+                     progress: Callable[[int, int, str], None] | None = None,
+                     notify: Callable[[str], None] | None = None) -> RestoreReport:
+    """`hgbackup restore`: the snapshot is read and verified before anything is written. `latest` without
+    `cluster` means the newest snapshot of the target cluster itself (one read of its identity first)."""
+    target = None
+    identity = None
+    if ref.startswith("latest") and not cluster:
+        target = connect()
+        identity = target.cluster_identity()
+    snap, objects = repo.load(repo.resolve(ref, cluster, identity=identity,
+                                           target=f"the target cluster at {target.host}" if target else ""))
+    confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
+    if not snap.verified and notify:
+        notify(f"warning: snapshot {snap.id} is not authenticated (no key): anyone who can write to the store could "
+               "have made or edited it; hgbackup still applies only what its recorded scope could hold")
+    safety_tags = set(SAFETY_TAGS) & set(snap.manifest.tags)
+    if ref.startswith("latest") and safety_tags and notify:
+        notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
+               f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup list)")
+    notes: list[str] = []
+    request = RestoreRequest(objects=choose(objects, options, notes), notes=notes, options=options,
+                             scope=safety_scope(snap.manifest.scope, options),
+                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id,
+                             source_info=source_info(snap),
+                             prune_only=frozenset(snap.manifest.undo_prunes)
+                             if snap.manifest.undo_prunes is not None else None)
+    return run(target or connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
+
+
+def source_info(snap) -> dict:
+    m = snap.manifest
+    return {"snapshot": snap.id, "cluster": m.cluster.name, "identity": m.cluster.identity,
+            "server_version": m.cluster.server_version, "created": m.created_text}
