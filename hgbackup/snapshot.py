@@ -239,6 +239,15 @@ class SnapshotReport:
                 "warnings": list(m.warnings), "store": self.store}
 
 
+def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Callable[[], Kube] | None = None,
+        cluster: str | None = None, tags: list[str] = (), require_encryption: bool = False,
+        allow_empty: bool = False, progress: Progress | None = None) -> SnapshotReport:
+    """`hgbackup snapshot`: capture `files` (when given) or the live cluster, then `take`."""
+    capture = (capture_files(list(files), scope, cluster) if files
+               else capture_live(connect(), scope, cluster, progress))
+    return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)
+
+
 def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
          require_encryption: bool = False, allow_empty: bool = False, cluster: str | None = None) -> SnapshotReport:
     """The snapshot verb after capture: an empty scope, the encryption policy, then `write`."""

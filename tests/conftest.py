@@ -214,6 +214,25 @@ def namespace(k8s):
 
 
 @pytest.fixture
+def keyfile(tmp_path) -> str:
+    """A new encryption key in a file."""
+    from hgbackup import crypto
+
+    path = tmp_path / "key"
+    path.write_text(crypto.generate_key())
+    return str(path)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store_args(request, tmp_path) -> list[str]:
+    """A store as command-line arguments: the local folder store, and a fresh bucket on the real MinIO."""
+    if request.param == "local":
+        return [str(tmp_path / "store")]
+    bucket = request.getfixturevalue("bucket")
+    return [f"s3://{bucket}/higress", "--s3-endpoint", request.getfixturevalue("testenv")["HGBACKUP_TEST_S3_ENDPOINT"]]
+
+
+@pytest.fixture
 def cleanup():
     """Register teardown actions (run newest first): live tests delete what they create."""
     from botocore.exceptions import ClientError

@@ -17,18 +17,8 @@ from hgbackup.store import open_store
 
 
 @pytest.fixture
-def keyfile(tmp_path):
-    path = tmp_path / "key"
-    path.write_text(crypto.generate_key())
-    return str(path)
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def store(request, tmp_path):
-    if request.param == "local":
-        return [str(tmp_path / "store")]
-    bucket = request.getfixturevalue("bucket")
-    return [f"s3://{bucket}/enc", "--s3-endpoint", request.getfixturevalue("testenv")["HGBACKUP_TEST_S3_ENDPOINT"]]
+def store(store_args):
+    return store_args
 
 
 def test_encrypted_round_trip_and_opaque_archive(store, keyfile, tmp_path):

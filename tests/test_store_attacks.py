@@ -28,19 +28,8 @@ NOWHERE = ["--kubeconfig", "/nonexistent/kubeconfig"]  # a restore that got past
 
 
 @pytest.fixture
-def keyfile(tmp_path):
-    path = tmp_path / "key"
-    path.write_text(crypto.generate_key())
-    return str(path)
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def store(request, tmp_path):
-    """The same attacks on the local store and on the real MinIO."""
-    if request.param == "local":
-        return [str(tmp_path / "store")]
-    bucket = request.getfixturevalue("bucket")
-    return [f"s3://{bucket}/higress", "--s3-endpoint", request.getfixturevalue("testenv")["HGBACKUP_TEST_S3_ENDPOINT"]]
+def store(store_args):
+    return store_args
 
 
 def repo_of(store, keyfile=None) -> Repository:

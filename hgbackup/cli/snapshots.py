@@ -51,17 +51,13 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
 
     Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000 --tag nightly
     """
-    repo = open_repository(store, keyring)
-    if from_files:
-        capture = snapshot_mod.capture_files(list(from_files), scope, cluster)
-    else:
-        progress = ProgressLine("listing")
-        try:
-            capture = snapshot_mod.capture_live(kube.connect(), scope, cluster, progress)
-        finally:
-            progress.close()
-    report = snapshot_mod.take(repo, capture, scope, tags=list(tags), require_encryption=require_encryption,
-                               allow_empty=allow_empty)
+    progress = ProgressLine("listing")
+    try:
+        report = snapshot_mod.run(open_repository(store, keyring), scope, files=list(from_files),
+                                  connect=kube.connect, cluster=cluster, tags=list(tags),
+                                  require_encryption=require_encryption, allow_empty=allow_empty, progress=progress)
+    finally:
+        progress.close()
     for line in [*report.notices, *report.snapshot.manifest.warnings]:
         warn(line)
     emit(report.as_json(), fmt, report.snapshot.id)
