@@ -45,12 +45,13 @@ RULE_CASES = [
     ("temporal-redirect", "https://x", "native", ""), ("permanent-redirect", "https://y", "native", ""),
     ("permanent-redirect-code", "308", "native", ""), ("ssl-redirect", "false", "native", ""),
     ("force-ssl-redirect", "true", "native", ""), ("proxy-next-upstream", "error timeout", "native", ""),
-    ("proxy-next-upstream-tries", "3", "native", ""), ("proxy-next-upstream-timeout", "5s", "native", ""),
+    ("proxy-next-upstream-tries", "3", "native", ""), ("proxy-next-upstream-timeout", "5", "native", ""),
     ("whitelist-source-range", "10.0.0.0/8", "native", ""), ("backend-protocol", "grpcs", "native", ""),
+    ("allowlist-source-range", "10.0.0.0/8", "converted", "higress.io/whitelist-source-range: '10.0.0.0/8'"),
     ("proxy-ssl-secret", "ns/ca", "native", ""), ("proxy-ssl-verify", "on", "native", ""),
     ("proxy-ssl-name", "x", "native", ""), ("proxy-ssl-server-name", "on", "native", ""),
-    ("auth-tls-secret", "ns/ca", "native", "-cacert"), ("ssl-cipher", "ECDHE", "native", ""),
-    ("ssl-ciphers", "ECDHE", "native", ""),
+    ("auth-tls-secret", "ns/ca", "manual", "mTLS would be OFF"), ("ssl-cipher", "ECDHE", "native", ""),
+    ("ssl-ciphers", "ECDHE", "converted", "higress.io/ssl-cipher: 'ECDHE'"),
     ("tls-min-protocol-version", "TLSv1.2", "native", ""), ("tls-max-protocol-version", "TLSv1.3", "native", ""),
     ("load-balance", "ewma", "native", "round robin"), ("upstream-hash-by", "$remote_addr", "native", ""),
     ("affinity", "cookie", "native", "balanced"), ("session-cookie-name", "route", "native", ""),
@@ -58,17 +59,19 @@ RULE_CASES = [
     ("session-cookie-expires", "3600", "native", ""), ("ignore-path-case", "true", "native", ""),
     ("mirror-target-service", "mirror", "native", ""), ("mirror-percentage", "10", "native", ""),
     ("mirror-target-fqdn", "m.example.com", "native", ""), ("mirror-target-fqdn-port", "80", "native", ""),
+    ("mirror-target", "http://mirror.shadow.svc.cluster.local:8080$request_uri", "converted",
+     "higress.io/mirror-target-service: 'shadow/mirror:8080'"),
     ("affinity-mode", "balanced", "converted", "only affinity mode"),
-    ("proxy-connect-timeout", "5s", "converted", "higress.io/timeout: '5'"),
-    ("proxy-send-timeout", "2m", "converted", "higress.io/timeout: '120'"),
-    ("proxy-read-timeout", "1h", "converted", "higress.io/timeout: '3600'"),
+    ("proxy-connect-timeout", "5", "manual", "no per-route connect timeout"),
+    ("proxy-send-timeout", "120", "converted", "higress.io/timeout: '120'"),
+    ("proxy-read-timeout", "3600", "converted", "higress.io/timeout: '3600'"),
     ("limit-rps", "10", "converted", "higress.io/route-limit-rps: '10'"),
     ("limit-rpm", "600", "converted", "higress.io/route-limit-rpm: '600'"),
     ("limit-burst-multiplier", "3", "converted", "higress.io/route-limit-burst-multiplier: '3'"),
     ("x-forwarded-prefix", "/api", "converted", "X-Forwarded-Prefix /api"),
-    ("auth-type", "basic", "plugin", "migrated-basic-auth"),
-    ("auth-secret", "ns/htpasswd", "manual", "htpasswd"),
-    ("auth-secret-type", "auth-file", "manual", "htpasswd"),
+    ("auth-type", "basic", "manual", "UNPROTECTED"),
+    ("auth-secret", "ns/htpasswd", "manual", "consumers"),
+    ("auth-secret-type", "auth-file", "manual", "consumers"),
     ("auth-realm", "Admin", "unsupported", "realm"),
     ("auth-url", "http://auth.auth.svc.cluster.local/check", "plugin", "migrated-ext-auth"),
     ("auth-signin", "https://login.example.com", "manual", "sign-in"),
@@ -104,7 +107,10 @@ def test_rule(key, value, status, fragment):
 
 
 @pytest.mark.parametrize("key,value,reason", [
-    ("canary-weight", "${CANARY_WEIGHT}", "placeholder"), ("proxy-read-timeout", "soon", "duration"),
+    ("canary-weight", "${CANARY_WEIGHT}", "placeholder"), ("proxy-read-timeout", "soon", "whole number of seconds"),
+    ("proxy-read-timeout", "600s", "ingress-nginx ignores it"), ("proxy-connect-timeout", "2m", "default"),
+    ("proxy-next-upstream-timeout", "10s", "whole number of seconds"),
+    ("permanent-redirect", "/relative", "absolute http(s) URL"),
     ("proxy-body-size", "big", "size"), ("enable-cors", "yes", "true or false"),
     ("whitelist-source-range", "10.0.0.0/33", "CIDR"), ("backend-protocol", "SOAP", "backend protocol"),
     ("auth-url", "not a url", "URL"), ("affinity-mode", "sticky", "balanced or persistent"),
@@ -135,10 +141,109 @@ def test_sizes(text, size):
     assert parse_size(text) == size
 
 
-def test_timeouts_use_the_largest_phase():
-    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "10m"})],
-                MigrateOptions())
+def test_timeouts_use_the_largest_send_or_read_phase_and_never_invent_one():
+    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5", NGINX + "proxy-read-timeout": "600",
+                          NGINX + "proxy-send-timeout": "30"})], MigrateOptions())
     assert m.ingresses[0]["metadata"]["annotations"]["higress.io/timeout"] == "600"
+    assert entry_for(m, "proxy-connect-timeout").status == "converted"
+    # "2m" is ignored by ingress-nginx itself: nothing is converted (it used to become a 120 s timeout)
+    m = migrate([ingress({NGINX + "proxy-read-timeout": "2m"})], MigrateOptions())
+    assert "higress.io/timeout" not in (m.ingresses[0]["metadata"].get("annotations") or {})
+    assert entry_for(m, "proxy-read-timeout").status == "invalid"
+    # a connect timeout alone does not become a total route timeout
+    m = migrate([ingress({NGINX + "proxy-connect-timeout": "5"})], MigrateOptions())
+    assert "higress.io/timeout" not in (m.ingresses[0]["metadata"].get("annotations") or {})
+
+
+def migrate_one(annotations: dict, tls: bool = False, **options):
+    return migrate([ingress(annotations, tls=tls)], MigrateOptions(**options))
+
+
+@pytest.mark.parametrize("annotations,key,status,fragment", [
+    # canary.go: one mechanism per canary Ingress, header > cookie > weight, no fallback
+    ({"canary": "true", "canary-by-header": "X-Canary", "canary-weight": "20"}, "canary-weight", "manual",
+     "the 20/100 of requests without the header"),
+    ({"canary": "true", "canary-by-cookie": "beta", "canary-weight": "5", "canary-weight-total": "1000"},
+     "canary-weight", "manual", "the 5/1000 of requests without the cookie"),
+    ({"canary": "true", "canary-by-header": "X-Canary", "canary-by-cookie": "beta"}, "canary-by-cookie", "manual",
+     "with the cookie but without the header"),
+    ({"canary": "true", "canary-weight": "20"}, "canary-weight", "native", ""),
+    # local_rate_limit.go: rpm wins over rps
+    ({"limit-rps": "5", "limit-rpm": "100"}, "limit-rps", "manual", "keeps the rpm limit and drops rps"),
+    ({"limit-rps": "5"}, "limit-rps", "converted", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
+    # retry.go: 0 tries means no retry in Higress
+    ({"proxy-next-upstream-tries": "0"}, "proxy-next-upstream-tries", "manual", "unlimited"),
+    # redirect.go, loadbalance.go, rewrite.go: values Higress takes literally or not at all
+    ({"permanent-redirect": "https://new.example.com$request_uri"}, "permanent-redirect", "manual", "not expanded"),
+    ({"upstream-hash-by": "$http_x_user"}, "upstream-hash-by", "native", ""),
+    ({"upstream-hash-by": "$cookie_session"}, "upstream-hash-by", "manual", "round robin"),
+    ({"upstream-hash-by": "$request_uri$host"}, "upstream-hash-by", "manual", "round robin"),
+    ({"upstream-vhost": "$host.internal"}, "upstream-vhost", "manual", "literally"),
+    # harmless values: nothing to do, said so
+    ({"proxy-body-size": "0"}, "proxy-body-size", "converted", "nothing to do"),
+    ({"from-to-www-redirect": "false"}, "from-to-www-redirect", "converted", "nothing to do"),
+    ({"proxy-body-size": "8m"}, "proxy-body-size", "unsupported", "body size"),
+    # names Higress reads under another key
+    ({"ssl-ciphers": "ECDHE-RSA-AES128-GCM-SHA256", "ssl-cipher": "X"}, "ssl-ciphers", "converted", "is set as well"),
+    ({"mirror-target": "https://shadow.example.com$request_uri"}, "mirror-target", "converted",
+     "higress.io/mirror-target-fqdn: 'shadow.example.com', higress.io/mirror-target-fqdn-port: '443'"),
+    ({"mirror-target": "http://shadow.example.com/copy?x=$arg_y"}, "mirror-target", "manual", "carries over"),
+])
+def test_combinations_checked_against_the_higress_source(annotations, key, status, fragment):
+    entry = entry_for(migrate_one({NGINX + k: v for k, v in annotations.items()}), key)
+    assert entry.status == status, (entry.status, entry.note)
+    assert fragment in f"{entry.target} {entry.note}"
+
+
+@pytest.mark.parametrize("secret,status,fragment", [
+    ("a-tls", "native", ""), ("a-tls-cacert", "native", ""), ("shop/a-tls-cacert", "native", ""),
+    ("ca", "manual", "create Secret shop/a-tls-cacert"), ("other/a-tls-cacert", "manual", "mTLS is OFF"),
+])
+def test_auth_tls_secret_is_native_only_where_higress_turns_mtls_on(secret, status, fragment):
+    entry = entry_for(migrate_one({NGINX + "auth-tls-secret": secret}, tls=True), "auth-tls-secret")
+    assert entry.status == status and fragment in f"{entry.target} {entry.note}"
+
+
+def test_allowlist_keeps_the_ip_restriction_at_cutover():
+    m = migrate_one({NGINX + "allowlist-source-range": "10.0.0.0/8"}, mode=CUTOVER)
+    annotations = m.ingresses[0]["metadata"]["annotations"]
+    assert annotations["higress.io/whitelist-source-range"] == "10.0.0.0/8"
+    assert not any(k.startswith(NGINX) for k in annotations)
+
+
+def test_every_rule_row_cites_the_source_it_follows():
+    assert all(rule.source for rule in RULES.values()), [k for k, r in RULES.items() if not r.source]
+
+
+def test_basic_auth_generates_no_plugin_that_its_parser_would_refuse():
+    m = migrate_one({NGINX + "auth-type": "basic", NGINX + "auth-secret": "htpasswd"})
+    assert m.plugins == [] and entry_for(m, "auth-type").status == "manual"
+
+
+def test_generated_plugins_pass_their_parsers_and_carry_phase_and_priority():
+    from hgbackup.migrate.convert import PLUGIN_ORDER, config_problems
+
+    m = migrate_one({NGINX + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
+                     NGINX + "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri",
+                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true"})
+    assert {p["metadata"]["name"] for p in m.plugins} == {"migrated-ext-auth", "migrated-ip-restriction",
+                                                         "migrated-waf"}
+    for plugin in m.plugins:
+        kind = plugin["metadata"]["name"][len("migrated-"):]
+        assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER[kind]
+        for rule in plugin["spec"]["matchRules"]:
+            assert config_problems(kind, rule["config"]) == [], kind
+    ext = next(p for p in m.plugins if p["metadata"]["name"] == "migrated-ext-auth")
+    request = ext["spec"]["matchRules"][0]["config"]["http_service"]["authorization_request"]
+    assert request == {"allowed_headers": [{"exact": "cookie"}]}  # the oauth2-proxy session cookie gets through
+
+
+def test_an_auth_host_outside_the_cluster_is_never_made_a_cluster_service():
+    m = migrate_one({NGINX + "auth-url": "https://auth.example.com/verify"})
+    entry = entry_for(m, "auth-url")
+    assert entry.status == "manual" and "outside the cluster" in entry.note
+    endpoint = m.plugins[0]["spec"]["matchRules"][0]["config"]["http_service"]["endpoint"]
+    assert not endpoint["service_name"].endswith(".svc.cluster.local")
 
 
 def test_tls_without_ssl_redirect_gets_it_explicitly():

@@ -7,7 +7,7 @@ behaviour lives in rules.RULES; the handlers below carry over the keys that need
 from __future__ import annotations
 
 import copy
-import math
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -33,7 +33,6 @@ from .rules import (
 SIDE_BY_SIDE, CUTOVER = "side-by-side", "cutover"
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_REGISTRY = "higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins"
-TIMEOUT_KEYS = ("proxy-connect-timeout", "proxy-send-timeout", "proxy-read-timeout")
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 
 
@@ -227,28 +226,38 @@ def _set(ctx: _Context, key: str, value: str) -> str:
 
 # -- handlers ----------------------------------------------------------------------------------------------------------
 def _timeout(ctx, name, value, parsed, rule) -> Entry:
-    seconds = []
-    for key in TIMEOUT_KEYS:
+    """Higress has one total route timeout (higress.io/timeout); ingress-nginx has per-phase ones. The largest
+    send/read timeout becomes the total; a connect timeout alone has no counterpart and is not made one."""
+    phases = {}
+    for key in ("proxy-send-timeout", "proxy-read-timeout"):
         raw = ctx.nginx(key)
-        if raw is not None:
-            try:
-                seconds.append(parse_value("duration", raw))
-            except ValueError:
-                pass
-    total = max(1, math.ceil(max(seconds)))
+        try:
+            phases[key] = parse_value("seconds", raw) if raw is not None else None
+        except ValueError:
+            phases[key] = None
+    usable = [v for v in phases.values() if v is not None and v > 0]
+    if name == "proxy-connect-timeout":
+        note = "Higress has no per-route connect timeout (only one total route timeout): nothing was set"
+        return Entry(NGINX + name, value, MANUAL if not usable else CONVERTED, None,
+                     note if not usable else note + "; the send/read timeouts make the total")
+    total = max(usable) if usable else parsed
     target = _set(ctx, HIGRESS + "timeout", str(total))
-    note = (f"Higress has one total route timeout, not per phase: the largest of connect/send/read "
-            f"({total}s) is used; this key alone was {parsed:g}s")
+    note = (f"Higress has one total route timeout, not per phase: the largest of send/read ({total}s) is used; "
+            f"this key alone was {parsed}s")
     return Entry(NGINX + name, value, CONVERTED, target, note)
 
 
 def _rate_limit(ctx, name, value, parsed, rule) -> Entry:
+    per_ip = ("ingress-nginx limits per client IP; higress.io/route-limit-* counts per route per gateway pod: for a "
+              "per-client limit use the cluster-key-rate-limit plugin (limit_by_per_ip)")
+    if name == "limit-rps" and ctx.nginx("limit-rpm") is not None:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "limit-rpm is set too: Higress keeps the rpm limit and drops rps (local_rate_limit.go); "
+                     + per_ip)
     target_name = {"limit-rps": "route-limit-rps", "limit-rpm": "route-limit-rpm",
                    "limit-burst-multiplier": "route-limit-burst-multiplier"}[name]
     target = _set(ctx, HIGRESS + target_name, str(parsed))
-    note = ("ingress-nginx limits per client IP; Higress route-limit counts per route per gateway pod "
-            "(for per-client limits use the key-rate-limit plugin)")
-    return Entry(NGINX + name, value, CONVERTED, target, note)
+    return Entry(NGINX + name, value, CONVERTED, target, per_ip)
 
 
 def _forwarded_prefix(ctx, name, value, parsed, rule) -> Entry:
@@ -287,18 +296,19 @@ def _affinity_mode(ctx, name, value, parsed, rule) -> Entry:
 
 
 def _basic_auth(ctx, name, value, parsed, rule) -> Entry:
-    auth_type = (ctx.nginx("auth-type") or "").strip().lower()
+    """Higress parses nginx's auth-* keys but they have no effect since 2.0 (auth.go): the basic-auth plugin does
+    it, and it refuses a config without consumers. htpasswd hashes cannot become its credentials, so no plugin is
+    generated: the route is open under Higress until someone adds consumers. Always manual, never silent."""
+    unprotected = "the route is UNPROTECTED under Higress until then"
     if name == "auth-type" and parsed == "digest":
-        return Entry(NGINX + name, value, UNSUPPORTED, None, "Higress has no digest authentication")
+        return Entry(NGINX + name, value, UNSUPPORTED, None, f"Higress has no digest authentication: {unprotected}")
     if name == "auth-type":
-        ctx.plugins["basic-auth"] = {"allow": []}
-        return Entry(NGINX + name, value, PLUGIN, ctx.plugin_target("basic-auth"),
-                     "route allows no consumer until consumers are added to the plugin (see auth-secret)")
+        return Entry(NGINX + name, value, MANUAL, "WasmPlugin basic-auth (consumers with user:password)",
+                     "htpasswd hashes cannot become basic-auth credentials: add a basic-auth plugin with a consumer "
+                     f"per user of {ctx.nginx('auth-secret') or 'the auth Secret'} and allow them on this route; "
+                     + unprotected)
     if name in ("auth-secret", "auth-secret-type"):
-        target = ctx.plugin_target("basic-auth") if auth_type == "basic" else None
-        return Entry(NGINX + name, value, MANUAL, target,
-                     "htpasswd hashes cannot become basic-auth credentials: add consumers "
-                     "(name, user:password) to the plugin and list them in this route's allow")
+        return Entry(NGINX + name, value, MANUAL, None, "users for the basic-auth plugin's consumers (see auth-type)")
     return Entry(NGINX + name, value, rule.status, None, rule.note)
 
 
@@ -346,6 +356,10 @@ def _ext_auth_config(ctx: _Context, url: str) -> tuple[dict, str]:
     endpoint = {"service_name": service, "service_port": port, "path": path,
                 "request_method": (ctx.nginx("auth-method") or "GET").upper()}
     config = {"http_service": {"endpoint_mode": "forward_auth", "endpoint": endpoint, "timeout": 2000}}
+    if ctx.nginx("auth-signin"):
+        # oauth2-proxy/authelia style: the session is a cookie, and ext-auth forwards only Authorization and
+        # X-Forwarded-* unless told (ext-auth config.go authorization_request.allowed_headers)
+        config["http_service"]["authorization_request"] = {"allowed_headers": [{"exact": "cookie"}]}
     headers = [h.strip() for h in (ctx.nginx("auth-response-headers") or "").split(",") if h.strip()]
     if headers:
         config["http_service"]["authorization_response"] = {
@@ -375,11 +389,130 @@ def _waf(ctx, name, value, parsed, rule) -> Entry:
     return Entry(NGINX + name, value, PLUGIN, ctx.plugin_target("waf"), "")
 
 
+RENAMED = {"ssl-ciphers": "ssl-cipher", "allowlist-source-range": "whitelist-source-range"}
+HASH_VARIABLES = re.compile(r"^\$(request_uri|host|remote_addr|http_[A-Za-z0-9_]+|arg_[A-Za-z0-9_]+)$")
+
+
+def _canary(ctx, name, value, parsed, rule) -> Entry:
+    """Higress applies one mechanism per canary Ingress and never falls back (canary.go Parse and CanaryKind:
+    header, else cookie, else weight); ingress-nginx tries header, then cookie, then weight for each request."""
+    header, cookie = ctx.nginx("canary-by-header"), ctx.nginx("canary-by-cookie")
+    if name == "canary-weight" and (header or cookie):
+        by = "header" if header else "cookie"
+        total = ctx.nginx("canary-weight-total") or "100"
+        return Entry(NGINX + name, value, MANUAL, None,
+                     f"Higress ignores the weight beside canary-by-{by}: the {value.strip()}/{total.strip()} of "
+                     f"requests without the {by} that ingress-nginx sends to the canary would all stay on the "
+                     "main backend; split this into two canary Ingresses or drop one mechanism")
+    if name == "canary-by-cookie" and header:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress ignores the cookie beside canary-by-header (canary.go ApplyByHeader): requests with "
+                     "the cookie but without the header would no longer reach the canary")
+    return Entry(NGINX + name, value, NATIVE, _native_target(ctx, name, value), rule.note)
+
+
+def _retry(ctx, name, value, parsed, rule) -> Entry:
+    if parsed == 0:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "0 means unlimited tries to ingress-nginx but no retry at all to Higress (retry.go): set "
+                     "the number of tries you want")
+    return Entry(NGINX + name, value, NATIVE, _native_target(ctx, name, value), rule.note)
+
+
+def _rename(ctx, name, value, parsed, rule) -> Entry:
+    new = RENAMED[name]
+    if ctx.nginx(new) is not None:
+        return Entry(NGINX + name, value, CONVERTED, None, f"{new} is set as well and is what Higress reads")
+    target = _set(ctx, HIGRESS + new, value.strip())
+    return Entry(NGINX + name, value, CONVERTED, target, rule.note)
+
+
+def _mirror(ctx, name, value, parsed, rule) -> Entry:
+    """ingress-nginx mirrors to a URL; Higress to a Service (`ns/name:port`) or an FQDN and port (mirror.go)."""
+    text = value.strip()
+    base = text[: -len("$request_uri")] if text.endswith("$request_uri") else text
+    parts = urlsplit(base)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "$" in base
+            or parts.path not in ("", "/") or parts.query):
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress mirrors whole requests to a service: only http(s)://host[:port]$request_uri carries "
+                     "over")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    labels = parts.hostname.split(".")
+    if parts.hostname.endswith((".svc", ".svc.cluster.local")) and len(labels) >= 3:
+        target = _set(ctx, HIGRESS + "mirror-target-service", f"{labels[1]}/{labels[0]}:{port}")
+    else:
+        target = _set(ctx, HIGRESS + "mirror-target-fqdn", parts.hostname)
+        _set(ctx, HIGRESS + "mirror-target-fqdn-port", str(port))
+        target += f", {HIGRESS}mirror-target-fqdn-port: '{port}'"
+    note = "https to the mirror is not carried over: Higress sends it the request as is" if (
+        parts.scheme == "https") else ""
+    return Entry(NGINX + name, value, CONVERTED, target, note)
+
+
+def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
+    """mTLS is on only when the CA Secret is the Ingress's TLS Secret itself or `<tls-secret>-cacert`, in the
+    Ingress's namespace (downstreamtls.go ApplyGateway); otherwise Higress logs "CA secret invalid" and serves
+    without client certificates."""
+    ns = (ctx.ingress.get("metadata") or {}).get("namespace", "default")
+    ca_ns, _, ca_name = value.strip().rpartition("/")
+    ca_ns = ca_ns or ns
+    tls_names = [t.get("secretName") for t in (ctx.ingress.get("spec") or {}).get("tls") or [] if t.get("secretName")]
+    if ca_ns == ns and any(ca_name in (tls, tls + "-cacert") for tls in tls_names):
+        return Entry(NGINX + name, value, NATIVE, _native_target(ctx, name, value), rule.note)
+    if not tls_names:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "this Ingress has no TLS Secret, so Higress cannot turn client-certificate checks on: mTLS "
+                     "would be OFF")
+    wanted = f"{ns}/{tls_names[0]}-cacert"
+    return Entry(NGINX + name, value, MANUAL, f"{NGINX}{name}: {wanted}",
+                 f"Higress reads the CA only from the TLS Secret itself or <tls-secret>-cacert in the Ingress's "
+                 f"namespace: create Secret {wanted} holding ca.crt from {ca_ns}/{ca_name} and point the "
+                 "annotation at it, or mTLS is OFF")
+
+
+def _redirect(ctx, name, value, parsed, rule) -> Entry:
+    text = value.strip()
+    if "$" in text:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress takes the URL literally (redirect.go): nginx variables are not expanded")
+    if not re.match(r"^https?://[^/\s]+", text):
+        return Entry(NGINX + name, value, INVALID, None,
+                     "Higress redirects only to an absolute http(s) URL (redirect.go isValidURL)")
+    return Entry(NGINX + name, value, NATIVE, _native_target(ctx, name, value), rule.note)
+
+
+def _hash_by(ctx, name, value, parsed, rule) -> Entry:
+    if HASH_VARIABLES.match(value.strip()):
+        return Entry(NGINX + name, value, NATIVE, _native_target(ctx, name, value), rule.note)
+    return Entry(NGINX + name, value, MANUAL, None,
+                 "Higress hashes only on $request_uri, $host, $remote_addr, $http_<name> or $arg_<name> "
+                 "(loadbalance.go); anything else is round robin")
+
+
+def _vhost(ctx, name, value, parsed, rule) -> Entry:
+    if "$" in value:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress sets the Host header to this text literally (rewrite.go): nginx variables are not "
+                     "expanded")
+    return Entry(NGINX + name, value, NATIVE, _native_target(ctx, name, value), rule.note)
+
+
+def _harmless(ctx, name, value, parsed, rule) -> Entry:
+    """Values that ask for nothing Higress would do differently: nothing to carry over."""
+    if (name == "proxy-body-size" and parsed == 0) or (name == "from-to-www-redirect" and parsed is False):
+        what = "no body size limit" if name == "proxy-body-size" else "no www redirect"
+        return Entry(NGINX + name, value, CONVERTED, None, f"{what}, as Higress does by default: nothing to do")
+    return Entry(NGINX + name, value, rule.status, None, rule.note)
+
+
 HANDLERS = {
     Handler.TIMEOUT: _timeout, Handler.RATE_LIMIT: _rate_limit, Handler.FORWARDED_PREFIX: _forwarded_prefix,
     Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
     Handler.AFFINITY_MODE: _affinity_mode, Handler.BASIC_AUTH: _basic_auth, Handler.EXT_AUTH: _ext_auth,
-    Handler.IP_RESTRICTION: _ip_restriction, Handler.WAF: _waf,
+    Handler.IP_RESTRICTION: _ip_restriction, Handler.WAF: _waf, Handler.CANARY: _canary, Handler.RETRY: _retry,
+    Handler.RENAME: _rename, Handler.MIRROR: _mirror, Handler.AUTH_TLS: _auth_tls, Handler.REDIRECT: _redirect,
+    Handler.HASH_BY: _hash_by, Handler.VHOST: _vhost, Handler.HARMLESS: _harmless,
 }
 assert set(HANDLERS) == set(Handler), "every Handler has its function"
 
@@ -395,16 +528,43 @@ def _implicit_ssl_redirect(ctx: _Context) -> list[Entry]:
                   "not set: ingress-nginx redirects TLS Ingresses to HTTPS by default, Higress only when asked")]
 
 
+# Phase and priority of each generated plugin, from its README in alibaba/higress plugins/wasm-go/extensions/.
+PLUGIN_ORDER = {"ext-auth": ("AUTHN", 360), "ip-restriction": ("AUTHN", 210), "waf": ("AUTHZ", 330)}
+# What each plugin's config parser refuses to start without (its main.go / config.go).
+REQUIRED = {
+    "ext-auth": ("http_service.endpoint.service_name", "http_service.endpoint.path"),
+    "ip-restriction": ("allow|deny",),
+    "waf": ("useCRS|secRules",),
+}
+
+
+def config_problems(plugin: str, config: dict) -> list[str]:
+    """The documented required fields a plugin config lacks (empty: the plugin's parser accepts it)."""
+    missing = []
+    for field_path in REQUIRED[plugin]:
+        if not any(_dig(config, alt.split(".")) not in (None, "", []) for alt in field_path.split("|")):
+            missing.append(field_path)
+    return missing
+
+
+def _dig(node, parts):
+    for part in parts:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
 def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -> dict:
     """One WasmPlugin per plugin kind, active only on the migrated Ingresses (one match rule each)."""
+    phase, priority = PLUGIN_ORDER[plugin]
     spec = {
         "url": f"oci://{options.plugin_registry.rstrip('/')}/{plugin}:{options.plugin_version}",
+        "phase": phase,
+        "priority": priority,
         "defaultConfigDisable": True,
         "matchRules": sorted(match_rules, key=lambda r: r["ingress"]),
     }
-    if plugin == "basic-auth":  # consumers live in the global config; routes name the ones they allow
-        spec["defaultConfig"] = {"consumers": [], "global_auth": False}
-        spec["defaultConfigDisable"] = False
     return {
         "apiVersion": "extensions.higress.io/v1alpha1",
         "kind": "WasmPlugin",

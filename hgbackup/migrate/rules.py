@@ -40,6 +40,15 @@ class Handler(str, Enum):
     EXT_AUTH = "ext_auth"
     IP_RESTRICTION = "ip_restriction"
     WAF = "waf"
+    CANARY = "canary"
+    RETRY = "retry"
+    RENAME = "rename"
+    MIRROR = "mirror"
+    AUTH_TLS = "auth_tls"
+    REDIRECT = "redirect"
+    HASH_BY = "hash_by"
+    VHOST = "vhost"
+    HARMLESS = "harmless"
 
 
 NATIVE, CONVERTED, PLUGIN, MANUAL, UNSUPPORTED, INVALID = (
@@ -51,117 +60,140 @@ NEEDS_WORK = (MANUAL, UNSUPPORTED, INVALID)
 @dataclass(frozen=True)
 class Rule:
     status: Status
-    value: str = "str"  # bool | int | duration | size | cidrs | url | str | enum:A,B
+    value: str = "str"  # bool | int | seconds | size | cidrs | url | str | enum:A,B
     handler: Handler | None = None
     note: str = ""
+    source: str = ""  # the file of alibaba/higress (H) or kubernetes/ingress-nginx (N) this row follows
 
 
-def _native(value: str = "str", note: str = "") -> Rule:
-    return Rule(NATIVE, value, None, note)
+H = "alibaba/higress pkg/ingress/kube/annotations/"
+N = "kubernetes/ingress-nginx internal/ingress/annotations/"
+P = "alibaba/higress plugins/wasm-go/extensions/"
 
 
-def _unsupported(value: str = "str", note: str = "no Higress equivalent") -> Rule:
-    return Rule(UNSUPPORTED, value, None, note)
+def _native(value: str = "str", note: str = "", source: str = "") -> Rule:
+    return Rule(NATIVE, value, None, note, source)
+
+
+def _unsupported(value: str = "str", note: str = "no Higress equivalent", source: str = "") -> Rule:
+    return Rule(UNSUPPORTED, value, None, note, source)
 
 
 SNIPPET = "no Higress equivalent: nginx configuration has to become a custom Wasm plugin"
 BACKEND_PROTOCOLS = "HTTP,HTTP2,HTTPS,GRPC,GRPCS"
+CANARY, CORS, DEFAULT_BACKEND = H + "canary.go", H + "cors.go", H + "default_backend.go"
+REWRITE, REDIRECT, RETRY = H + "rewrite.go", H + "redirect.go", H + "retry.go"
+UPSTREAM_TLS, DOWNSTREAM_TLS, LOAD_BALANCE = H + "upstreamtls.go", H + "downstreamtls.go", H + "loadbalance.go"
+MIRROR, AUTH, IP = H + "mirror.go", H + "auth.go", H + "ip_access_control.go"
+TIMEOUT = H + "timeout.go (higress.io/timeout); " + N + "proxy/main.go (GetIntAnnotation: bare seconds)"
+RATE = H + "local_rate_limit.go; " + N + "ratelimit/main.go"
 
 RULES: dict[str, Rule] = {
     # A. read by Higress under both prefixes
-    "canary": _native("bool"),
-    "canary-by-header": _native(),
-    "canary-by-header-value": _native(),
-    "canary-by-header-pattern": _native(),
-    "canary-by-cookie": _native(),
-    "canary-weight": _native("int"),
-    "canary-weight-total": _native("int"),
-    "enable-cors": _native("bool"),
-    "cors-allow-origin": _native(),
-    "cors-allow-methods": _native(),
-    "cors-allow-headers": _native(),
-    "cors-expose-headers": _native(),
-    "cors-allow-credentials": _native("bool"),
-    "cors-max-age": _native("int"),
-    "default-backend": _native(),
-    "custom-http-errors": _native(),
-    "rewrite-target": _native(),
-    "use-regex": _native("bool"),
-    "upstream-vhost": _native(),
-    "app-root": _native(),
-    "temporal-redirect": _native(),
-    "permanent-redirect": _native(),
-    "permanent-redirect-code": _native("int"),
-    "ssl-redirect": _native("bool"),
-    "force-ssl-redirect": _native("bool"),
-    "proxy-next-upstream": _native(),
-    "proxy-next-upstream-tries": _native("int"),
-    "proxy-next-upstream-timeout": _native("duration"),
-    "whitelist-source-range": _native("cidrs"),
-    "backend-protocol": Rule(NATIVE, "str", Handler.BACKEND_PROTOCOL),
-    "proxy-ssl-secret": _native(),
-    "proxy-ssl-verify": _native("onoff"),
-    "proxy-ssl-name": _native(),
-    "proxy-ssl-server-name": _native("onoff"),
-    "auth-tls-secret": _native(note="Higress expects the CA secret to be named <tls-secret>-cacert"),
-    "ssl-cipher": _native(),
-    "ssl-ciphers": _native(),
-    "tls-min-protocol-version": _native(),
-    "tls-max-protocol-version": _native(),
-    "load-balance": Rule(NATIVE, "str", Handler.LOAD_BALANCE),
-    "upstream-hash-by": _native(),
-    "affinity": _native(note="Higress has only the balanced affinity mode"),
-    "session-cookie-name": _native(),
-    "session-cookie-path": _native(),
-    "session-cookie-max-age": _native("int"),
-    "session-cookie-expires": _native("int"),
-    "ignore-path-case": _native("bool"),
-    "mirror-target-service": _native(),
-    "mirror-percentage": _native("int"),
-    "mirror-target-fqdn": _native(),
-    "mirror-target-fqdn-port": _native("int"),
-    "affinity-mode": Rule(NATIVE, "str", Handler.AFFINITY_MODE),
+    "canary": _native("bool", source=CANARY),
+    "canary-by-header": Rule(NATIVE, "str", Handler.CANARY, source=CANARY),
+    "canary-by-header-value": _native(source=CANARY),
+    "canary-by-header-pattern": _native(source=CANARY),
+    "canary-by-cookie": Rule(NATIVE, "str", Handler.CANARY, source=CANARY),
+    "canary-weight": Rule(NATIVE, "int", Handler.CANARY, source=CANARY),
+    "canary-weight-total": _native("int", source=CANARY),
+    "enable-cors": _native("bool", source=CORS),
+    "cors-allow-origin": _native(source=CORS),
+    "cors-allow-methods": _native(source=CORS),
+    "cors-allow-headers": _native(source=CORS),
+    "cors-expose-headers": _native(source=CORS),
+    "cors-allow-credentials": _native("bool", source=CORS),
+    "cors-max-age": _native("int", source=CORS),
+    "default-backend": _native(source=DEFAULT_BACKEND),
+    "custom-http-errors": _native(source=DEFAULT_BACKEND),
+    "rewrite-target": _native(source=REWRITE),
+    "use-regex": _native("bool", source=REWRITE),
+    "upstream-vhost": Rule(NATIVE, "str", Handler.VHOST, source=REWRITE),
+    "app-root": _native(source=REDIRECT),
+    "temporal-redirect": Rule(NATIVE, "str", Handler.REDIRECT, source=REDIRECT),
+    "permanent-redirect": Rule(NATIVE, "str", Handler.REDIRECT, source=REDIRECT),
+    "permanent-redirect-code": _native("int", source=REDIRECT),
+    "ssl-redirect": _native("bool", source=REDIRECT),
+    "force-ssl-redirect": _native("bool", source=REDIRECT),
+    "proxy-next-upstream": _native(source=RETRY),
+    "proxy-next-upstream-tries": Rule(NATIVE, "int", Handler.RETRY, source=RETRY),
+    "proxy-next-upstream-timeout": _native("seconds", source=RETRY + "; " + N + "proxy/main.go"),
+    "whitelist-source-range": _native("cidrs", source=IP),
+    "allowlist-source-range": Rule(CONVERTED, "cidrs", Handler.RENAME,
+                                   "Higress reads only the old name whitelist-source-range",
+                                   IP + "; " + N + "ipallowlist/main.go"),
+    "backend-protocol": Rule(NATIVE, "str", Handler.BACKEND_PROTOCOL, source=UPSTREAM_TLS),
+    "proxy-ssl-secret": _native(source=UPSTREAM_TLS),
+    "proxy-ssl-verify": _native("onoff", source=UPSTREAM_TLS),
+    "proxy-ssl-name": _native(source=UPSTREAM_TLS),
+    "proxy-ssl-server-name": _native("onoff", source=UPSTREAM_TLS),
+    "auth-tls-secret": Rule(NATIVE, "str", Handler.AUTH_TLS, source=DOWNSTREAM_TLS),
+    "ssl-cipher": _native(source=DOWNSTREAM_TLS),
+    "ssl-ciphers": Rule(CONVERTED, "str", Handler.RENAME, "Higress reads the key ssl-cipher (singular)",
+                        DOWNSTREAM_TLS + "; " + N + "sslcipher/main.go"),
+    "tls-min-protocol-version": _native(source=DOWNSTREAM_TLS),
+    "tls-max-protocol-version": _native(source=DOWNSTREAM_TLS),
+    "load-balance": Rule(NATIVE, "str", Handler.LOAD_BALANCE, source=LOAD_BALANCE),
+    "upstream-hash-by": Rule(NATIVE, "str", Handler.HASH_BY, source=LOAD_BALANCE),
+    "affinity": _native(note="Higress has only the balanced affinity mode", source=LOAD_BALANCE),
+    "session-cookie-name": _native(source=LOAD_BALANCE),
+    "session-cookie-path": _native(source=LOAD_BALANCE),
+    "session-cookie-max-age": _native("int", source=LOAD_BALANCE),
+    "session-cookie-expires": _native("int", source=LOAD_BALANCE),
+    "ignore-path-case": _native("bool", source=H + "ignore_case.go"),
+    "mirror-target-service": _native(source=MIRROR),
+    "mirror-percentage": _native("int", source=MIRROR),
+    "mirror-target-fqdn": _native(source=MIRROR),
+    "mirror-target-fqdn-port": _native("int", source=MIRROR),
+    "mirror-target": Rule(CONVERTED, "str", Handler.MIRROR, source=MIRROR + "; " + N + "mirror/main.go"),
+    "affinity-mode": Rule(NATIVE, "str", Handler.AFFINITY_MODE, source=LOAD_BALANCE),
     # C. ignored by Higress, carried over to a Higress annotation
-    "proxy-connect-timeout": Rule(CONVERTED, "duration", Handler.TIMEOUT),
-    "proxy-send-timeout": Rule(CONVERTED, "duration", Handler.TIMEOUT),
-    "proxy-read-timeout": Rule(CONVERTED, "duration", Handler.TIMEOUT),
-    "limit-rps": Rule(CONVERTED, "int", Handler.RATE_LIMIT),
-    "limit-rpm": Rule(CONVERTED, "int", Handler.RATE_LIMIT),
-    "limit-burst-multiplier": Rule(CONVERTED, "int", Handler.RATE_LIMIT),
-    "x-forwarded-prefix": Rule(CONVERTED, "str", Handler.FORWARDED_PREFIX),
-    # C. carried over as a plugin
-    "auth-type": Rule(PLUGIN, "enum:basic,digest", Handler.BASIC_AUTH),
-    "auth-secret": Rule(MANUAL, "str", Handler.BASIC_AUTH),
-    "auth-secret-type": Rule(MANUAL, "enum:auth-file,auth-map", Handler.BASIC_AUTH),
-    "auth-realm": Rule(UNSUPPORTED, "str", Handler.BASIC_AUTH, "the basic-auth plugin has no realm setting"),
-    "auth-url": Rule(PLUGIN, "url", Handler.EXT_AUTH),
-    "auth-signin": Rule(MANUAL, "str", Handler.EXT_AUTH),
-    "auth-response-headers": Rule(PLUGIN, "str", Handler.EXT_AUTH),
-    "auth-method": Rule(PLUGIN, "enum:GET,POST,HEAD", Handler.EXT_AUTH),
-    "denylist-source-range": Rule(PLUGIN, "cidrs", Handler.IP_RESTRICTION),
-    "enable-modsecurity": Rule(PLUGIN, "bool", Handler.WAF),
-    "enable-owasp-core-rules": Rule(PLUGIN, "bool", Handler.WAF),
-    "modsecurity-snippet": Rule(MANUAL, "str", Handler.WAF),
+    "proxy-connect-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
+    "proxy-send-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
+    "proxy-read-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
+    "limit-rps": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-rpm": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-burst-multiplier": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "x-forwarded-prefix": Rule(CONVERTED, "str", Handler.FORWARDED_PREFIX,
+                               source=H + "header_control.go; " + N + "xforwardedprefix/main.go"),
+    # C. carried over as a plugin (auth-* are parsed by Higress but have no effect since 2.0: auth.go)
+    "auth-type": Rule(MANUAL, "enum:basic,digest", Handler.BASIC_AUTH, source=AUTH + "; " + P + "basic-auth"),
+    "auth-secret": Rule(MANUAL, "str", Handler.BASIC_AUTH, source=AUTH + "; " + P + "basic-auth"),
+    "auth-secret-type": Rule(MANUAL, "enum:auth-file,auth-map", Handler.BASIC_AUTH, source=AUTH),
+    "auth-realm": Rule(UNSUPPORTED, "str", Handler.BASIC_AUTH, "the basic-auth plugin has no realm setting",
+                       AUTH + "; " + P + "basic-auth"),
+    "auth-url": Rule(PLUGIN, "url", Handler.EXT_AUTH, source=P + "ext-auth; " + N + "authreq/main.go"),
+    "auth-signin": Rule(MANUAL, "str", Handler.EXT_AUTH, source=P + "ext-auth; " + N + "authreq/main.go"),
+    "auth-response-headers": Rule(PLUGIN, "str", Handler.EXT_AUTH, source=P + "ext-auth"),
+    "auth-method": Rule(PLUGIN, "enum:GET,POST,HEAD", Handler.EXT_AUTH, source=P + "ext-auth"),
+    "denylist-source-range": Rule(PLUGIN, "cidrs", Handler.IP_RESTRICTION,
+                                  source=P + "ip-restriction; " + N + "ipdenylist/main.go"),
+    "enable-modsecurity": Rule(PLUGIN, "bool", Handler.WAF, source=P + "waf; " + N + "modsecurity/modsecurity.go"),
+    "enable-owasp-core-rules": Rule(PLUGIN, "bool", Handler.WAF, source=P + "waf"),
+    "modsecurity-snippet": Rule(MANUAL, "str", Handler.WAF, source=P + "waf"),
     # C. no Higress equivalent
-    "limit-connections": _unsupported("int", "no Higress equivalent for a per-client connection limit"),
-    "configuration-snippet": _unsupported(note=SNIPPET),
-    "server-snippet": _unsupported(note=SNIPPET),
-    "http-snippet": _unsupported(note=SNIPPET),
-    "stream-snippet": _unsupported(note=SNIPPET),
-    "proxy-body-size": _unsupported("size", "no per-route request body size limit in Higress"),
-    "client-body-buffer-size": _unsupported("size"),
-    "proxy-buffering": _unsupported("onoff"),
-    "proxy-buffer-size": _unsupported("size"),
-    "proxy-buffers-number": _unsupported("int"),
-    "proxy-request-buffering": _unsupported("onoff"),
-    "proxy-http-version": _unsupported(),
-    "ssl-passthrough": _unsupported("bool"),
-    "service-upstream": _unsupported("bool"),
-    "from-to-www-redirect": _unsupported("bool"),
-    "auth-tls-verify-client": _unsupported(),
-    "auth-tls-pass-certificate-to-upstream": _unsupported("bool"),
-    "custom-headers": _unsupported(),
-    "proxy-set-headers": _unsupported(),
+    "limit-connections": _unsupported("int", "no Higress equivalent for a per-client connection limit",
+                                      N + "ratelimit"),
+    "configuration-snippet": _unsupported(note=SNIPPET, source=N + "snippet"),
+    "server-snippet": _unsupported(note=SNIPPET, source=N + "serversnippet"),
+    "http-snippet": _unsupported(note=SNIPPET, source=N),
+    "stream-snippet": _unsupported(note=SNIPPET, source=N + "streamsnippet"),
+    "proxy-body-size": Rule(UNSUPPORTED, "size", Handler.HARMLESS, "no per-route request body size limit in Higress",
+                            N + "proxy/main.go"),
+    "client-body-buffer-size": _unsupported("size", source=N + "clientbodybuffersize"),
+    "proxy-buffering": _unsupported("onoff", source=N + "proxy/main.go"),
+    "proxy-buffer-size": _unsupported("size", source=N + "proxy/main.go"),
+    "proxy-buffers-number": _unsupported("int", source=N + "proxy/main.go"),
+    "proxy-request-buffering": _unsupported("onoff", source=N + "proxy/main.go"),
+    "proxy-http-version": _unsupported(source=N + "proxy/main.go"),
+    "ssl-passthrough": _unsupported("bool", source=N + "sslpassthrough"),
+    "service-upstream": _unsupported("bool", source=N + "serviceupstream"),
+    "from-to-www-redirect": Rule(UNSUPPORTED, "bool", Handler.HARMLESS, "no Higress equivalent",
+                                 N + "redirect/redirect.go"),
+    "auth-tls-verify-client": _unsupported(source=N + "authtls"),
+    "auth-tls-pass-certificate-to-upstream": _unsupported("bool", source=N + "authtls"),
+    "custom-headers": _unsupported(source=N + "customheaders"),
+    "proxy-set-headers": _unsupported(source=N),
 }
 
 UNKNOWN = Rule(UNSUPPORTED, "str", None, "not an annotation Higress reads; ignored")
@@ -193,6 +225,13 @@ def parse_int(text: str) -> int:
         return int(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a whole number") from None
+
+
+def parse_seconds(text: str) -> int:
+    """Whole seconds as ingress-nginx reads them (parser.GetIntAnnotation, strconv.Atoi): `600`, never `600s`."""
+    if not re.fullmatch(r"-?\d+", text):
+        raise ValueError(f"{text!r} is not a whole number of seconds: ingress-nginx ignores it and uses its default")
+    return int(text)
 
 
 def parse_duration(text: str) -> float:
@@ -233,6 +272,7 @@ def parse_url(text: str) -> str:
 
 
 PARSERS = {"bool": parse_bool, "onoff": parse_onoff, "int": parse_int, "duration": parse_duration,
+           "seconds": parse_seconds,
            "size": parse_size, "cidrs": parse_cidrs, "url": parse_url, "str": lambda text: text}
 
 
