@@ -43,3 +43,33 @@ def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     assert not any(k.startswith("nginx.ingress.kubernetes.io/") for k in live.metadata.annotations)
     rows = json.loads(invoke("list", "--store", str(tmp_path / "store"), "-o", "json").stdout)
     assert [r["tags"] for r in rows] == [["pre-migrate"]]
+
+
+def test_a_second_apply_changes_nothing_and_a_subset_keeps_the_others_plugins(crds, k8s, kubeconfig, tmp_path):
+    suffix = rand_name("m")
+    ns, hns = f"apps-{suffix}", f"higress-{suffix}"
+
+    def denied(name: str, cidr: str) -> dict:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": name, "namespace": ns,
+                             "annotations": {"nginx.ingress.kubernetes.io/denylist-source-range": cidr}},
+                "spec": {"ingressClassName": "nginx", "rules": [{"host": f"{name}.example.com"}]}}
+
+    both, only_a = tmp_path / "both.yaml", tmp_path / "a.yaml"
+    both.write_text(yaml.safe_dump_all([denied("a", "1.1.1.1"), denied("b", "2.2.2.2")]))
+    only_a.write_text(yaml.safe_dump_all([denied("a", "3.3.3.3")]))
+    common = ["migrate", "nginx", "--higress-namespace", hns, "--apply", "--kubeconfig", kubeconfig,
+              "--store", str(tmp_path / "store"), "--yes", "--mode", "cutover"]
+    first = invoke(*common[:2], str(both), *common[2:])
+    assert first.exit_code == 0, first.output
+    again = invoke(*common[:2], str(both), *common[2:])
+    assert again.exit_code == 0, again.output
+    summary_line = [line for line in again.stdout.splitlines() if line.strip()][-1]
+    assert summary_line == "3 unchanged", again.stdout  # two Ingresses and the plugin
+
+    subset = invoke(*common[:2], str(only_a), *common[2:])
+    assert subset.exit_code == 0, subset.output
+    plugin = client.CustomObjectsApi(k8s).get_namespaced_custom_object(
+        "extensions.higress.io", "v1alpha1", hns, "wasmplugins", "migrated-ip-restriction")
+    rules = {tuple(r["ingress"]): r["config"]["deny"] for r in plugin["spec"]["matchRules"]}
+    assert rules == {(f"{ns}/a",): ["3.3.3.3/32"], (f"{ns}/b",): ["2.2.2.2/32"]}  # b's rule was kept

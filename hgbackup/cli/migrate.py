@@ -10,7 +10,15 @@ import click
 from .. import sources
 from ..errors import EXIT_OK, InvalidInput
 from ..kube import KubeSettings
-from ..migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, MigrationOutcome, apply_request, migrate
+from ..migrate import (
+    CUTOVER,
+    SIDE_BY_SIDE,
+    MigrateOptions,
+    MigrationOutcome,
+    apply_request,
+    merge_live_plugins,
+    migrate,
+)
 from ..migrate.convert import DEFAULT_REGISTRY
 from ..migrate.report import markdown, one_line
 from ..output import document, yaml_text
@@ -91,8 +99,10 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mo
     click.echo(one_line(migration), err=True)
     report = MigrationOutcome(migration, strict)
     if do_apply and report.exit_code == EXIT_OK:
+        target = kube.connect()
+        merge_live_plugins(migration, target)
         request = apply_request(migration, options, dry_run=dry_run)
-        report.applied = run_restore(kube.connect(), open_repository(store, keyring), request, yes=yes,
+        report.applied = run_restore(target, open_repository(store, keyring), request, yes=yes,
                                      what="migrate nginx")
         render_restore(report.applied, "text")
     elif do_apply:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import catalogue
 from ..errors import EXIT_DIFFERENT, EXIT_OK
+from ..kube import Kube
 from ..model import StoredObject
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
 from ..selection import Scope
@@ -25,6 +27,27 @@ class MigrationOutcome:
         if self.strict and self.migration.needs_work:
             return EXIT_DIFFERENT
         return self.applied.exit_code if self.applied is not None else EXIT_OK
+
+
+def merge_live_plugins(migration: Migration, kube: Kube) -> None:
+    """Keep the matchRules that live `migrated-*` plugins hold for Ingresses outside this run: a migration of some
+    Ingresses must not take the plugins away from the ones migrated before. Rules of this run's Ingresses are
+    replaced by the new ones."""
+    kind = catalogue.BY_GROUP_KIND[(catalogue.HIGRESS_EXT, "WasmPlugin")]
+    version = kube.served()[kind.key].version
+    if not version:
+        return
+    converted = {f"{(i.get('metadata') or {}).get('namespace', 'default')}/{i['metadata'].get('name')}"
+                 for i in migration.ingresses}
+    for plugin in migration.plugins:
+        meta = plugin["metadata"]
+        live = kube.get(kind, version, meta["namespace"], meta["name"])
+        if not live:
+            continue
+        kept = [rule for rule in (live.get("spec") or {}).get("matchRules") or []
+                if not set(rule.get("ingress") or []) & converted]
+        rules = plugin["spec"]["matchRules"] + kept
+        plugin["spec"]["matchRules"] = sorted(rules, key=lambda r: r.get("ingress") or [])
 
 
 def apply_request(migration: Migration, options: MigrateOptions, *, dry_run: bool) -> RestoreRequest:
