@@ -50,7 +50,7 @@ _ANCHOR = re.compile(r"(?:^|[\s,\[{:-])&[^\s]")
 FLOW_OPENERS_CHEAP = 1000
 
 
-def load_text(text: str, source: str) -> list[dict]:
+def load_text(text: str, source: str, allow_generate_name: bool = False) -> list[dict]:
     """Every Kubernetes object in a YAML/JSON text; `List` items are unpacked. Bounded: a text nested too deeply,
     or whose aliases expand far beyond its size (a "billion laughs"), is refused before it costs memory or stack."""
     if len(text) > MAX_BYTES:
@@ -64,7 +64,7 @@ def load_text(text: str, source: str) -> list[dict]:
             continue
         if not isinstance(doc, dict):
             raise InvalidInput(f"{source}: a document is a {type(doc).__name__}, not a Kubernetes object")
-        objects.extend(_unpack(doc, source))
+        objects.extend(_unpack(doc, source, allow_generate_name))
     return objects
 
 
@@ -124,41 +124,45 @@ def _check_shape(doc, text_size: int, source: str) -> None:
         stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
 
 
-def _unpack(doc: dict, source: str) -> list[dict]:
+def _unpack(doc: dict, source: str, allow_generate_name: bool = False) -> list[dict]:
     kind = doc.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         out = []
         for item in doc["items"]:
-            out.extend(_unpack(item, source) if isinstance(item, dict) else [])
+            out.extend(_unpack(item, source, allow_generate_name) if isinstance(item, dict) else [])
         return out
     meta = doc.get("metadata")
-    if not doc.get("apiVersion") or not kind or not isinstance(meta, dict) or not meta.get("name"):
+    named = isinstance(meta, dict) and (meta.get("name") or (allow_generate_name and meta.get("generateName")))
+    if not doc.get("apiVersion") or not kind or not named:
         raise InvalidInput(f"{source}: a document lacks apiVersion, kind or metadata.name: not a Kubernetes object")
-    for field, value in (("apiVersion", doc["apiVersion"]), ("kind", kind), ("metadata.name", meta["name"]),
+    for field, value in (("apiVersion", doc["apiVersion"]), ("kind", kind),
+                         ("metadata.name", meta.get("name") or meta.get("generateName")),
                          ("metadata.namespace", meta.get("namespace", ""))):
         if not isinstance(value, str):
-            raise InvalidInput(f"{source}: {kind!s:.40} {meta['name']!s:.60}: {field} is not a string")
+            raise InvalidInput(f"{source}: {kind!s:.40} {meta.get('name')!s:.60}: {field} is not a string")
     for field in ("labels", "annotations"):
         values = meta.get(field)
         if values is not None and not (isinstance(values, dict)
                                        and all(isinstance(v, str) for v in values.values())):
-            raise InvalidInput(f"{source}: {kind} {meta['name']}: metadata.{field} is not a map of strings")
+            raise InvalidInput(f"{source}: {kind} {meta.get('name')}: metadata.{field} is not a map of strings")
     return [doc]
 
 
-def load_paths(paths: list[str]) -> list[dict]:
+def load_paths(paths: list[str], allow_generate_name: bool = False) -> list[dict]:
+    """Objects of files, folders or `-`; `allow_generate_name` accepts objects named only by generateName (for
+    conversions whose output is created, not applied)."""
     objects = []
     for path in files_in(paths):
         if path == "-":
             data = sys.stdin.buffer.read(MAX_BYTES + 1)
-            objects.extend(load_text(_decode(data, "<stdin>"), "<stdin>"))
+            objects.extend(load_text(_decode(data, "<stdin>"), "<stdin>", allow_generate_name))
             continue
         try:
             with open(path, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
             raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
-        objects.extend(load_text(_decode(data, path), path))
+        objects.extend(load_text(_decode(data, path), path, allow_generate_name))
     return objects
 
 

@@ -66,7 +66,7 @@ def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository]
         capture.require_complete("the live side")
         return Side(LIVE, capture.objects)
     if source.kind == "files":
-        documents = kubeyaml.load_paths(list(source.paths))
+        documents = kubeyaml.load_paths(list(source.paths), allow_generate_name=documents_only)
         if documents_only:
             return Side(source.label, [], documents=documents)
         capture = snapshot.capture_from_documents(documents, scope, cluster)

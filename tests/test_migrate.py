@@ -321,7 +321,7 @@ def test_cli_outputs_report_and_strict(tmp_path):
     assert [d["kind"] for d in docs] == ["Ingress", "WasmPlugin"]  # no basic-auth plugin its parser would refuse
     assert result.stderr.strip().startswith("migrated 1 Ingress(es), generated 1 plugin(s)")
     doc = json.loads(report.read_text())
-    assert set(doc) == {"ingresses", "generated", "summary"}
+    assert set(doc) == {"ingresses", "generated", "summary", "skipped"}
     assert set(doc["ingresses"][0]["annotations"][0]) == {"key", "value", "status", "target", "note"}
     assert doc["summary"]["manual"] == 2 and doc["summary"]["plugin"] == 1
     run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "-o", "json",
@@ -350,3 +350,36 @@ def test_cli_bad_input(tmp_path):
     notk8s.write_text("hello: world\n")
     run("migrate", "nginx", str(notk8s), code=2)
     run("migrate", "nginx", code=2)
+
+
+def test_old_ingress_versions_are_converted_and_every_left_out_ingress_is_named():
+    old = {"apiVersion": "extensions/v1beta1", "kind": "Ingress",
+           "metadata": {"name": "legacy", "namespace": "shop", "uid": "x", "resourceVersion": "7",
+                        "annotations": {"kubernetes.io/ingress.class": "nginx",
+                                        "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+           "spec": {"backend": {"serviceName": "web", "servicePort": 80},
+                    "rules": [{"host": "a.example.com", "http": {"paths": [
+                        {"path": "/api", "backend": {"serviceName": "api", "servicePort": "http"}}]}}]},
+           "status": {"loadBalancer": {}}}
+    beta = dict(old, apiVersion="networking.k8s.io/v1beta1", metadata={"name": "beta", "namespace": "shop",
+                                                                       "annotations": {}})
+    beta["spec"] = dict(old["spec"], ingressClassName="nginx")
+    other = ingress({}, cls="traefik")
+    unclassed = ingress({})
+    unclassed["spec"].pop("ingressClassName")
+    generated = ingress({})
+    generated["metadata"] = {"generateName": "web-", "namespace": "shop"}
+    m = migrate([old, beta, other, unclassed, generated], MigrateOptions())
+    legacy = next(i for i in m.ingresses if i["metadata"].get("name") == "legacy")
+    assert legacy["apiVersion"] == "networking.k8s.io/v1"
+    assert legacy["spec"]["defaultBackend"] == {"service": {"name": "web", "port": {"number": 80}}}
+    path = legacy["spec"]["rules"][0]["http"]["paths"][0]
+    assert path == {"path": "/api", "pathType": "ImplementationSpecific",
+                    "backend": {"service": {"name": "api", "port": {"name": "http"}}}}
+    assert set(legacy["metadata"]) == {"name", "namespace", "annotations"} and "status" not in legacy
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in legacy["metadata"]["annotations"]
+    assert any("converted from extensions/v1beta1" in n for r in m.reports for n in r.notes)
+    assert len(m.ingresses) == 3  # legacy, beta and the generateName-only one
+    assert {(s["name"], s["flag"]) for s in m.skipped} == {("web", "--ingress-class traefik"),
+                                                           ("web", "--include-unclassed")}
+    assert any(r.name == "web-*" for r in m.reports)

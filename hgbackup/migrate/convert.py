@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..sanitize import stored_form
 from .rules import (
     CONVERTED,
     HIGRESS,
@@ -32,6 +33,7 @@ from .rules import (
 
 SIDE_BY_SIDE, CUTOVER = "side-by-side", "cutover"
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 DEFAULT_REGISTRY = "higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins"
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 
@@ -65,9 +67,11 @@ class IngressReport:
     namespace: str
     name: str
     entries: list[Entry]
+    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"namespace": self.namespace, "name": self.name, "annotations": [e.as_json() for e in self.entries]}
+        return {"namespace": self.namespace, "name": self.name, "annotations": [e.as_json() for e in self.entries],
+                "notes": self.notes}
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Migration:
     ingresses: list[dict]
     plugins: list[dict]
     reports: list[IngressReport]
+    skipped: list[dict] = field(default_factory=list)  # Ingresses left out: namespace, name, reason, flag
 
     @property
     def objects(self) -> list[dict]:
@@ -94,7 +99,8 @@ class Migration:
     def as_json(self) -> dict:
         generated = [{"apiVersion": p["apiVersion"], "kind": p["kind"], "namespace": p["metadata"]["namespace"],
                       "name": p["metadata"]["name"]} for p in self.plugins]
-        return {"ingresses": [r.as_json() for r in self.reports], "generated": generated, "summary": self.summary()}
+        return {"ingresses": [r.as_json() for r in self.reports], "generated": generated, "summary": self.summary(),
+                "skipped": self.skipped}
 
 
 @dataclass
@@ -111,7 +117,7 @@ class _Context:
     @property
     def ref(self) -> str:
         meta = self.ingress["metadata"]
-        return f"{meta.get('namespace', 'default')}/{meta['name']}"
+        return f"{meta.get('namespace', 'default')}/{meta.get('name') or meta.get('generateName', '')}"
 
     def nginx(self, name: str):
         return self.annotations.get(NGINX + name)
@@ -125,32 +131,76 @@ def ingress_class(obj: dict) -> str | None:
         (obj.get("metadata") or {}).get("annotations") or {}).get(CLASS_ANNOTATION)
 
 
-def select_ingresses(objects: list[dict], options: MigrateOptions) -> list[dict]:
-    """Ingresses of --ingress-class (and, with --include-unclassed, those without a class)."""
-    chosen = []
+INGRESS_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
+
+
+def select_ingresses(objects: list[dict], options: MigrateOptions) -> tuple[list[dict], list[dict]]:
+    """Ingresses of --ingress-class (and, with --include-unclassed, those without a class); every Ingress left out
+    is named with the reason and the flag that would include it."""
+    chosen, skipped = [], []
     for obj in objects:
-        if obj.get("kind") != "Ingress" or not str(obj.get("apiVersion", "")).startswith("networking.k8s.io/"):
+        if obj.get("kind") != "Ingress" or obj.get("apiVersion") not in INGRESS_VERSIONS:
             continue
         cls = ingress_class(obj)
         if cls == options.ingress_class or (cls is None and options.include_unclassed):
             chosen.append(obj)
-    return chosen
+            continue
+        meta = obj.get("metadata") or {}
+        name = meta.get("name") or f"{meta.get('generateName', '')}*"
+        if cls is None:
+            reason = ("no class: served by the cluster's default IngressClass, which files cannot tell; if that "
+                      "is ingress-nginx, include it")
+            flag = "--include-unclassed"
+        else:
+            reason, flag = f"class {cls}, not {options.ingress_class}", f"--ingress-class {cls}"
+        skipped.append({"namespace": meta.get("namespace", "default"), "name": name, "reason": reason, "flag": flag})
+    return chosen, skipped
+
+
+def to_v1(obj: dict) -> tuple[dict, str | None]:
+    """An extensions/v1beta1 or networking.k8s.io/v1beta1 Ingress as networking.k8s.io/v1 (API servers since 1.22
+    refuse the old ones): serviceName/servicePort become service.name/port, and paths get the pathType ingress-nginx
+    gave them: ImplementationSpecific, which it matches as a prefix (a regex with use-regex)."""
+    if obj.get("apiVersion") == "networking.k8s.io/v1":
+        return obj, None
+    out = copy.deepcopy(obj)
+    old = out["apiVersion"]
+    out["apiVersion"] = "networking.k8s.io/v1"
+    spec = out.get("spec") or {}
+    if "backend" in spec:
+        spec["defaultBackend"] = _v1_backend(spec.pop("backend"))
+    for rule in spec.get("rules") or []:
+        for path in (rule.get("http") or {}).get("paths") or []:
+            if "backend" in path:
+                path["backend"] = _v1_backend(path["backend"])
+            path.setdefault("pathType", "ImplementationSpecific")
+    return out, f"converted from {old} to networking.k8s.io/v1 (pathType ImplementationSpecific where unset)"
+
+
+def _v1_backend(backend: dict) -> dict:
+    if "serviceName" not in backend:
+        return backend
+    port = backend.get("servicePort")
+    ref = {"number": int(port)} if isinstance(port, int) or str(port).isdigit() else {"name": str(port)}
+    return {"service": {"name": backend["serviceName"], "port": ref}}
 
 
 def migrate(objects: list[dict], options: MigrateOptions) -> Migration:
     ingresses, reports = [], []
     plugin_rules: dict[str, list[dict]] = {}
-    for obj in select_ingresses(objects, options):
+    chosen, skipped = select_ingresses(objects, options)
+    for obj in chosen:
         converted, report, plugins = convert_ingress(obj, options)
         ingresses.append(converted)
         reports.append(report)
         for plugin, config in plugins.items():
             plugin_rules.setdefault(plugin, []).append(config)
     plugins = [wasm_plugin(name, rules, options) for name, rules in sorted(plugin_rules.items())]
-    return Migration(ingresses, plugins, reports)
+    return Migration(ingresses, plugins, reports, skipped)
 
 
 def convert_ingress(obj: dict, options: MigrateOptions) -> tuple[dict, IngressReport, dict]:
+    obj, converted_from = to_v1(obj)
     meta = obj.get("metadata") or {}
     annotations = dict(meta.get("annotations") or {})
     ctx = _Context(obj, options, annotations)
@@ -159,16 +209,19 @@ def convert_ingress(obj: dict, options: MigrateOptions) -> tuple[dict, IngressRe
         name = key[len(NGINX):]
         entries.append(_entry(ctx, name, RULES.get(name, UNKNOWN)))
     entries += _implicit_ssl_redirect(ctx)
-    out = copy.deepcopy(obj)
+    out = copy.deepcopy(stored_form(obj))  # no uid, resourceVersion, managedFields, status ...
     out_meta = out.setdefault("metadata", {})
     new_annotations = _annotations(ctx, entries)
+    new_annotations.pop(LAST_APPLIED, None)  # kubectl's copy of the old object, nginx annotations and all
     if new_annotations:
         out_meta["annotations"] = new_annotations
     else:
         out_meta.pop("annotations", None)
     if options.mode == CUTOVER:
         out.setdefault("spec", {})["ingressClassName"] = options.target_class
-    report = IngressReport(meta.get("namespace", "default"), meta.get("name", ""), entries)
+    name = meta.get("name") or f"{meta.get('generateName', '')}*"
+    report = IngressReport(meta.get("namespace", "default"), name, entries,
+                           [converted_from] if converted_from else [])
     return out, report, {p: {"ingress": [ctx.ref], "config": c} for p, c in ctx.plugins.items()}
 
 
