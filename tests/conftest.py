@@ -278,9 +278,14 @@ def create_objects(k8s_client, objects: list[dict], workers: int = 8, cleanup=No
     from kubernetes.dynamic import DynamicClient
 
     dyn = DynamicClient(k8s_client)
+    resources = {}
+    for obj in objects:  # discovery first, in one thread: the client's discovery cache is not thread-safe
+        key = (obj["apiVersion"], obj["kind"])
+        if key not in resources:
+            resources[key] = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
 
     def where(obj):
-        resource = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        resource = resources[(obj["apiVersion"], obj["kind"])]
         return resource, obj["metadata"].get("namespace") if resource.namespaced else None
 
     def create(obj):
