@@ -337,7 +337,12 @@ def test_cli_markdown_report_and_output_dir(tmp_path):
     files = sorted(os.listdir(out))
     assert "wasmplugin-higress-system-migrated-ext-auth.yaml" in files
     text = report.read_text()
-    assert "## ops/dashboard" in text and "| `nginx.ingress.kubernetes.io/auth-signin` |" in text
+    assert "### ops/dashboard" in text and "| `nginx.ingress.kubernetes.io/auth-signin` |" in text
+    # counts first, security findings before the per-Ingress tables, left-out Ingresses last
+    assert text.index("| status | annotations |") < text.index("## Security first") < text.index("## Per Ingress")
+    security = text[text.index("## Security first"):text.index("## Per Ingress")]
+    assert "`nginx.ingress.kubernetes.io/auth-type`" in security and "UNPROTECTED" in security
+    assert text.index("## Per Ingress") < text.index("## Left out")
 
 
 def test_cli_bad_input(tmp_path):
