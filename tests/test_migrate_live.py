@@ -16,7 +16,8 @@ pytestmark = pytest.mark.kube
 
 def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     suffix = rand_name("m")
-    objects = [o for o in kubeyaml.load_paths(CORPUS) if o["kind"] == "Ingress"]
+    objects = [o for o in kubeyaml.load_paths(CORPUS, allow_generate_name=True) if o["kind"] == "Ingress"
+               and o["metadata"].get("name")]  # apply needs names
     for obj in objects:
         obj["metadata"]["namespace"] = f"{obj['metadata']['namespace']}-{suffix}"
     source = tmp_path / "corpus.yaml"

@@ -114,6 +114,7 @@ def _write_dir(objects: list[dict], folder: str, fmt: str) -> None:
     os.makedirs(folder, exist_ok=True)
     for obj in objects:
         meta = obj["metadata"]
-        name = f"{obj['kind'].lower()}-{meta.get('namespace', 'default')}-{meta['name']}.{fmt}"
+        base = meta.get("name") or meta["generateName"]
+        name = f"{obj['kind'].lower()}-{meta.get('namespace', 'default')}-{base}.{fmt}"
         with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
             fh.write(json.dumps(obj, indent=2) + "\n" if fmt == "json" else yaml_text(obj))

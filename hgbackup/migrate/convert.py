@@ -396,11 +396,12 @@ def _ext_auth_config(ctx: _Context, url: str) -> tuple[dict, str]:
     if "$" in url:
         problems.append("nginx variables in the auth URL ($host, $escaped_request_uri ...) must be reviewed")
     labels = host.split(".")
+    namespace = (ctx.ingress.get("metadata") or {}).get("namespace", "default")
     if host.endswith(".svc.cluster.local") or host.endswith(".svc"):
         service = ".".join(labels[:2]) + ".svc.cluster.local"
-    elif len(labels) == 2 and not host.replace(".", "").isdigit():  # service.namespace
-        service = f"{host}.svc.cluster.local"
-    else:
+    elif len(labels) == 1 and host:  # a Service of the Ingress's own namespace
+        service = f"{host}.{namespace}.svc.cluster.local"
+    else:  # example.com is not service.namespace: anything else is outside the cluster, never guessed in
         service = f"{host}.dns"
         problems.append(f"{host} is outside the cluster: add a DNS service source for it to McpBridge")
     path = parts.path or "/"
