@@ -394,3 +394,35 @@ def test_old_ingress_versions_are_converted_and_every_left_out_ingress_is_named(
     assert {(s["name"], s["flag"]) for s in m.skipped} == {("web", "--ingress-class traefik"),
                                                            ("web", "--include-unclassed")}
     assert any(r.name == "web-*" for r in m.reports)
+
+
+NGINX_CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: ingress-nginx-controller, namespace: ingress-nginx}
+data:
+  use-gzip: "true"
+  gzip-types: "application/json text/css"
+  keep-alive: "75"
+  proxy-read-timeout: "120"
+  hsts: "false"
+  use-forwarded-headers: "true"
+  log-format-upstream: "$remote_addr"
+"""
+
+
+def test_the_nginx_configmap_is_reported_key_by_key_with_a_higress_config_patch(tmp_path):
+    cm = tmp_path / "cm.yaml"
+    cm.write_text(NGINX_CONFIGMAP)
+    report = tmp_path / "r.json"
+    run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "--nginx-configmap",
+        str(cm), "--report", str(report), "--report-format", "json", "--report", str(report))
+    doc = json.loads(report.read_text())["global"]
+    status = {e["key"].split(": ", 1)[1]: e["status"] for e in doc["settings"]}
+    assert status == {"use-gzip": "converted", "gzip-types": "converted", "keep-alive": "converted",
+                      "proxy-read-timeout": "manual", "hsts": "converted", "use-forwarded-headers": "manual",
+                      "log-format-upstream": "unsupported", "proxy-body-size (default)": "manual",
+                      "ssl-redirect (default)": "converted", "X-Real-IP (always sent)": "converted"}
+    assert doc["higress_config"] == {"gzip": {"enable": True, "contentType": ["application/json", "text/css"]},
+                                     "downstream": {"idleTimeout": 75}, "addXRealIpHeader": True}
+    run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "--nginx-configmap",
+        "nowhere", code=2)

@@ -74,3 +74,20 @@ def test_a_second_apply_changes_nothing_and_a_subset_keeps_the_others_plugins(cr
         "extensions.higress.io", "v1alpha1", hns, "wasmplugins", "migrated-ip-restriction")
     rules = {tuple(r["ingress"]): r["config"]["deny"] for r in plugin["spec"]["matchRules"]}
     assert rules == {(f"{ns}/a",): ["3.3.3.3/32"], (f"{ns}/b",): ["2.2.2.2/32"]}  # b's rule was kept
+
+
+def test_from_cluster_reads_the_live_nginx_configmap(crds, k8s, kubeconfig, tmp_path, cleanup):
+    from conftest import create_namespace
+
+    ns = create_namespace(k8s, cleanup, "ingress-nginx")
+    client.CoreV1Api(k8s).create_namespaced_config_map(ns, {"metadata": {"name": "controller"},
+                                                            "data": {"use-gzip": "true"}})
+    report = tmp_path / "r.json"
+    result = invoke("migrate", "nginx", "--from-cluster", "--kubeconfig", kubeconfig, "--nginx-configmap",
+                    f"{ns}/controller", "--report", str(report), "--report-format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(report.read_text())["global"]
+    assert doc["source"] == f"the live ConfigMap {ns}/controller" and doc["higress_config"]["gzip"] == {"enable": True}
+    missing = invoke("migrate", "nginx", "--from-cluster", "--kubeconfig", kubeconfig, "--nginx-configmap",
+                     f"{ns}/absent")
+    assert missing.exit_code == 5 and "not found" in missing.stderr

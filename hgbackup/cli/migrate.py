@@ -7,8 +7,8 @@ import os
 
 import click
 
-from .. import sources
-from ..errors import EXIT_OK, InvalidInput
+from .. import catalogue, kubeyaml, sources
+from ..errors import EXIT_OK, InvalidInput, NotFound
 from ..kube import KubeSettings
 from ..migrate import (
     CUTOVER,
@@ -19,6 +19,7 @@ from ..migrate import (
     merge_live_plugins,
     migrate,
 )
+from ..migrate import globals as globals_mod
 from ..migrate.convert import DEFAULT_REGISTRY
 from ..migrate.report import markdown, one_line
 from ..output import document, yaml_text
@@ -43,6 +44,9 @@ def migrate_group():
 @click.option("--snapshot", "snapshot_id", metavar="ID", help="Read the Ingresses from a snapshot.")
 @click.option("--ingress-class", default="nginx", show_default=True, help="Class of the Ingresses to convert.")
 @click.option("--include-unclassed", is_flag=True, help="Also convert Ingresses without a class.")
+@click.option("--nginx-configmap", metavar="FILE|NAMESPACE/NAME",
+              help="ingress-nginx's own ConfigMap, whose global settings are reported too [default with "
+                   "--from-cluster: ingress-nginx/ingress-nginx-controller].")
 @click.option("--mode", type=click.Choice([SIDE_BY_SIDE, CUTOVER]), default=SIDE_BY_SIDE, show_default=True,
               help="side-by-side keeps ingress-nginx serving; cutover hands the Ingresses to Higress.")
 @click.option("--target-class", default="higress", show_default=True, help="ingressClassName set by cutover.")
@@ -64,7 +68,8 @@ def migrate_group():
 @store_options
 @kube_options
 @key_option
-def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mode, target_class, higress_namespace,
+def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, nginx_configmap, mode, target_class,
+          higress_namespace,
           plugin_registry, plugin_version, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
           yes, store: StoreSettings, kube: KubeSettings, keyring):
     """Convert ingress-nginx Ingresses for Higress and report every nginx annotation.
@@ -84,6 +89,8 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mo
     side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True,
                         repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
     migration = migrate(side.documents or [o.obj for o in side.objects], options)
+    migration.globals = read_nginx_configmap(nginx_configmap or (DEFAULT_CONFIGMAP if from_cluster else None), kube,
+                                             explicit=bool(nginx_configmap))
 
     if output_dir:
         _write_dir(migration.objects, output_dir, fmt)
@@ -108,6 +115,31 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, mo
     elif do_apply:
         warn("--strict: manual work is left, so nothing was applied")
     finish(report)
+
+
+DEFAULT_CONFIGMAP = "ingress-nginx/ingress-nginx-controller"
+
+
+def read_nginx_configmap(spec: str | None, kube: KubeSettings, explicit: bool = True):
+    """The ConfigMap from a file (its first ConfigMap) or the live cluster (NAMESPACE/NAME); None when not asked.
+    The default one of --from-cluster may be missing: that is reported as manual work, not an error."""
+    if not spec:
+        return None
+    if os.path.exists(spec):
+        found = [d for d in kubeyaml.load_paths([spec]) if d.get("kind") == "ConfigMap"]
+        if not found:
+            raise InvalidInput(f"{spec}: no ConfigMap in it")
+        return globals_mod.convert(found[0], spec)
+    namespace, sep, name = spec.partition("/")
+    if not sep or not namespace or not name:
+        raise InvalidInput(f"--nginx-configmap {spec!r}: a file, or NAMESPACE/NAME of the live ConfigMap")
+    configmap = kube.connect().get(catalogue.CONFIGMAPS, "v1", namespace, name)
+    if configmap is None and not explicit:
+        return globals_mod.missing(spec)
+    if configmap is None:
+        raise NotFound(f"ConfigMap {spec} not found: give the ingress-nginx controller's ConfigMap with "
+                       "--nginx-configmap NAMESPACE/NAME")
+    return globals_mod.convert(configmap, f"the live ConfigMap {spec}")
 
 
 def _write_dir(objects: list[dict], folder: str, fmt: str) -> None:

@@ -80,27 +80,33 @@ class Migration:
     plugins: list[dict]
     reports: list[IngressReport]
     skipped: list[dict] = field(default_factory=list)  # Ingresses left out: namespace, name, reason, flag
+    globals: object = None  # globals.GlobalReport of ingress-nginx's ConfigMap, when one was read
 
     @property
     def objects(self) -> list[dict]:
         return self.ingresses + self.plugins
 
+    def all_entries(self) -> list[Entry]:
+        return [e for r in self.reports for e in r.entries] + (self.globals.entries if self.globals else [])
+
     def summary(self) -> dict[str, int]:
         counts = {s.value: 0 for s in STATUSES}
-        for report in self.reports:
-            for entry in report.entries:
-                counts[Status(entry.status).value] += 1
+        for entry in self.all_entries():
+            counts[Status(entry.status).value] += 1
         return counts
 
     @property
     def needs_work(self) -> bool:
-        return any(e.status in NEEDS_WORK for r in self.reports for e in r.entries)
+        return any(e.status in NEEDS_WORK for e in self.all_entries())
 
     def as_json(self) -> dict:
         generated = [{"apiVersion": p["apiVersion"], "kind": p["kind"], "namespace": p["metadata"]["namespace"],
                       "name": p["metadata"]["name"]} for p in self.plugins]
-        return {"ingresses": [r.as_json() for r in self.reports], "generated": generated, "summary": self.summary(),
-                "skipped": self.skipped}
+        doc = {"ingresses": [r.as_json() for r in self.reports], "generated": generated, "summary": self.summary(),
+               "skipped": self.skipped}
+        if self.globals is not None:
+            doc["global"] = self.globals.as_json()
+        return doc
 
 
 @dataclass

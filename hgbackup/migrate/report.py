@@ -70,6 +70,19 @@ def markdown(migration: Migration) -> str:
             lines.append(f"| `{e.key}` | {_cell(e.value)} | {e.status.value} | {_cell(e.target)} | {_cell(e.note)} |")
         lines.append("")
 
+    if migration.globals is not None:
+        g = migration.globals
+        lines += ["## Global settings (ingress-nginx ConfigMap)", "", f"Read from {g.source}.", "",
+                  "| setting | value | status | Higress form | note |", "|---|---|---|---|---|"]
+        lines += [f"| `{e.key}` | {_cell(e.value)} | {e.status.value} | {_cell(e.target)} | {_cell(e.note)} |"
+                  for e in g.entries]
+        lines.append("")
+        if g.patch:
+            import yaml
+
+            lines += ["Merge this into the `higress` key of higress-system/higress-config (not applied: that "
+                      "ConfigMap holds more than this migration knows):", "", "```yaml",
+                      yaml.safe_dump(g.patch, sort_keys=True).rstrip(), "```", ""]
     if migration.skipped:
         lines += ["## Left out", "", "| Ingress | why | to include it |", "|---|---|---|"]
         lines += [f"| {s['namespace']}/{s['name']} | {_cell(s['reason'])} | `{s['flag']}` |"
