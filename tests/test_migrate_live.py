@@ -31,6 +31,16 @@ def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
     assert hns not in namespaces  # nothing written
 
+    # side by side first (ingress-nginx keeps serving), applied twice: the second changes nothing
+    side = [a if a != "cutover" else "side-by-side" for a in common]
+    for attempt in range(2):
+        applied = invoke(*side)
+        assert applied.exit_code == 0, applied.output
+    last = [line for line in applied.stdout.splitlines() if line.strip()][-1]
+    assert last.endswith("unchanged") and "created" not in last and "updated" not in last, last
+    live = client.NetworkingV1Api(k8s).read_namespaced_ingress("registry", f"tools-{suffix}")
+    assert live.spec.ingress_class_name == "nginx"
+
     real = invoke(*common)
     assert real.exit_code == 0, real.output
     assert "safety snapshot" in real.stderr
@@ -43,7 +53,7 @@ def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
     assert live.metadata.annotations["higress.io/timeout"] == "600"
     assert not any(k.startswith("nginx.ingress.kubernetes.io/") for k in live.metadata.annotations)
     rows = json.loads(invoke("list", "--store", str(tmp_path / "store"), "-o", "json").stdout)
-    assert [r["tags"] for r in rows] == [["pre-migrate"]]
+    assert [r["tags"] for r in rows] == [["pre-migrate"]] * 3  # one safety snapshot per real apply
 
 
 def test_a_second_apply_changes_nothing_and_a_subset_keeps_the_others_plugins(crds, k8s, kubeconfig, tmp_path):
