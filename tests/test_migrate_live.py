@@ -101,3 +101,18 @@ def test_from_cluster_reads_the_live_nginx_configmap(crds, k8s, kubeconfig, tmp_
     missing = invoke("migrate", "nginx", "--from-cluster", "--kubeconfig", kubeconfig, "--nginx-configmap",
                      f"{ns}/absent")
     assert missing.exit_code == 5 and "not found" in missing.stderr
+
+
+def test_strict_is_decided_before_anything_is_applied(crds, k8s, kubeconfig, tmp_path):
+    suffix = rand_name("s")
+    source = tmp_path / "in.yaml"
+    source.write_text(yaml.safe_dump({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "snippet", "namespace": f"strict-{suffix}",
+                     "annotations": {"nginx.ingress.kubernetes.io/configuration-snippet": "return 403;"}},
+        "spec": {"ingressClassName": "nginx", "rules": [{"host": "s.example.com"}]}}))
+    result = invoke("migrate", "nginx", str(source), "--apply", "--strict", "--yes", "--kubeconfig", kubeconfig,
+                    "--store", str(tmp_path / "store"))
+    assert result.exit_code == 1 and "nothing was applied" in result.stderr
+    namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
+    assert f"strict-{suffix}" not in namespaces and not (tmp_path / "store").exists()
