@@ -12,13 +12,16 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+import yaml
+
 from . import sources
 from .errors import EXIT_DIFFERENT, EXIT_OK
 from .model import Ref, StoredObject
-from .output import yaml_text
+from .output import ReadableDumper
 from .selection import Scope
 
 ADDED, REMOVED, CHANGED = "+", "-", "M"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 SECRET_FIELDS = ("data", "stringData")
 # kubectl keeps the whole applied object (values included) in this annotation: mask it on Secrets.
@@ -135,11 +138,46 @@ def changed_paths(old: dict, new: dict) -> list[str]:
     Dicts and equal-length lists are walked here (a DeepDiff call costs ~3 ms per object, too slow for large
     snapshots); a list whose length changed is handed to DeepDiff, which aligns the inserted or removed items.
     """
-    old = {k: v for k, v in old.items() if k != "apiVersion"}
-    new = {k: v for k, v in new.items() if k != "apiVersion"}
+    embedded = old.get("kind") == "ConfigMap" and new.get("kind") == "ConfigMap"
+    skip = ("apiVersion", "data") if embedded else ("apiVersion",)
+    old_rest = {k: v for k, v in old.items() if k not in skip}
+    new_rest = {k: v for k, v in new.items() if k not in skip}
     paths: set[str] = set()
-    _walk(old, new, [], paths)
+    _walk(old_rest, new_rest, [], paths)
+    if embedded:
+        _walk_data(old.get("data") or {}, new.get("data") or {}, paths)
     return sorted(paths)
+
+
+def embedded_document(text):
+    """A ConfigMap value that is itself a YAML or JSON mapping or list (higress-config's `higress`, an ai-route's
+    JSON), parsed; None for anything else, which is compared as text."""
+    if not isinstance(text, str) or ("\n" not in text and not text.lstrip().startswith(("{", "["))):
+        return None
+    try:
+        doc = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    return doc if isinstance(doc, (dict, list)) else None
+
+
+def _walk_data(old: dict, new: dict, paths: set[str]) -> None:
+    """ConfigMap data key by key; inside an embedded document the path goes on: `data.higress > gzip.enable`."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        _walk(old, new, ["data"], paths)
+        return
+    for key in old.keys() | new.keys():
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        here = render_path(["data", key])
+        docs = (embedded_document(before), embedded_document(after)) if key in old and key in new else (None, None)
+        if docs[0] is not None and docs[1] is not None:
+            inner: set[str] = set()
+            _walk(docs[0], docs[1], [], inner)
+            paths |= {f"{here} > {p}" if p else here for p in inner} or {here}
+        else:
+            paths.add(here)
 
 
 def _walk(old, new, prefix: list, paths: set[str]) -> None:
@@ -180,15 +218,26 @@ def is_secret(ref: Ref) -> bool:
     return ref.group == "" and ref.kind == "Secret"
 
 
-def masked(obj: dict, other: dict | None = None) -> dict:
-    """A copy of a Secret with every value replaced; values that differ from `other` are marked as changed."""
+SENSITIVE_KEY = re.compile(r"pass(word|wd)?|token|secret|api[-_]?key|credential|private[-_]?key", re.IGNORECASE)
+
+
+def is_sensitive_key(name: str) -> bool:
+    """A ConfigMap key whose name says it holds a secret (a password put in the wrong kind of object)."""
+    return bool(SENSITIVE_KEY.search(name))
+
+
+def masked(obj: dict, before: dict | None = None, sections=SECRET_FIELDS, only=None) -> dict:
+    """A copy with values replaced by a mask, keys kept. Given `before` (the older side), a value that changed is
+    masked as `<redacted, changed>`, so a unified diff shows which keys changed without showing a value. `only`
+    limits masking to the keys it accepts (ConfigMaps: the sensitive-looking ones)."""
     out = dict(obj)
-    for section in SECRET_FIELDS:
+    for section in sections:
         values = obj.get(section)
         if isinstance(values, dict):
-            theirs = (other or {}).get(section) or {}
+            theirs = (before or {}).get(section) or {}
             out[section] = {
-                k: MASK_CHANGED if other is not None and k in theirs and theirs[k] != v else MASK
+                k: (v if only is not None and not only(k)
+                    else MASK_CHANGED if before is not None and k in theirs and theirs[k] != v else MASK)
                 for k, v in values.items()
             }
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
@@ -203,7 +252,15 @@ def unified(change: Change, old: StoredObject | None, new: StoredObject | None, 
     a = old.obj if old else None
     b = new.obj if new else None
     if is_secret(change.ref) and not show_secrets:
-        a, b = (masked(a, b) if a else None), (masked(b, a) if b else None)
-    a_text = yaml_text(a).splitlines(keepends=True) if a else []
-    b_text = yaml_text(b).splitlines(keepends=True) if b else []
+        a, b = (masked(a) if a else None), (masked(b, old.obj if old else None) if b else None)
+    elif change.ref.kind == "ConfigMap" and change.ref.group == "" and not show_secrets:
+        a = masked(a, sections=("data", "binaryData"), only=is_sensitive_key) if a else None
+        b = masked(b, old.obj if old else None, sections=("data", "binaryData"), only=is_sensitive_key) if b else None
+    # both sides sorted the same way: a live object's keys come in the API server's order, a snapshot's sorted
+    a_text = _sorted_yaml(a).splitlines(keepends=True) if a else []
+    b_text = _sorted_yaml(b).splitlines(keepends=True) if b else []
     return "".join(difflib.unified_diff(a_text, b_text, f"{label_a}: {change.ref}", f"{label_b}: {change.ref}"))
+
+
+def _sorted_yaml(obj: dict) -> str:
+    return yaml.dump(obj, Dumper=ReadableDumper, sort_keys=True, default_flow_style=False, allow_unicode=True)

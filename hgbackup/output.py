@@ -9,9 +9,28 @@ import sys
 import yaml
 
 try:
-    SafeDumper = yaml.CSafeDumper
+    _BaseDumper = yaml.CSafeDumper
 except AttributeError:  # PyYAML without libyaml
-    SafeDumper = yaml.SafeDumper
+    _BaseDumper = yaml.SafeDumper
+
+
+class ReadableDumper(_BaseDumper):
+    """YAML that people read: multi-line strings as literal blocks (`|`, as written in a ConfigMap by hand, never
+    an escaped one-liner or blank-line folding), and no anchors or aliases (each object written out in full)."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def _represent_str(dumper, value: str):
+    if "\n" in value:
+        # the emitter falls back to a quoted form by itself when a block cannot hold the text (trailing spaces)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+ReadableDumper.add_representer(str, _represent_str)
+SafeDumper = ReadableDumper
 
 
 def document(data, fmt: str) -> str:
