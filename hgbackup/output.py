@@ -58,7 +58,10 @@ def size(n: int | None) -> str:
     return f"{value:.1f} GiB"
 
 
-def colour_enabled(stream=None) -> bool:
+def colour_enabled(mode: str = "auto", stream=None) -> bool:
+    """--color always|never|auto; auto: a terminal, and NO_COLOR not set (no-color.org)."""
+    if mode != "auto":
+        return mode == "always"
     stream = stream or sys.stdout
     return stream.isatty() and not os.environ.get("NO_COLOR")
 

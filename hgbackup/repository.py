@@ -27,6 +27,7 @@ from .sanitize import sha256_hex
 from .store import Store
 
 LATEST_RE = re.compile(r"^latest(?:~(\d+))?$")
+PREFIX_RE = re.compile(r"^\d{8}(T\d{0,6}(Z(-[0-9a-f]{0,12})?)?)?$")  # at least the date of an id
 CLUSTER_RE = re.compile(r"[^A-Za-z0-9._-]+")
 MANIFEST = "manifest.json"
 READ_CONCURRENCY = 8
@@ -151,9 +152,17 @@ class Repository:
         else of the store only when the store holds one cluster."""
         latest = LATEST_RE.match(name)
         if not latest:
-            if not ID_RE.match(name):
-                raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxx), 'latest' or 'latest~N'")
-            matches = [k for k in self.snapshot_keys() if k.id == name]
+            if not ID_RE.match(name) and not PREFIX_RE.match(name):
+                raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxx), a unique prefix of "
+                                   "one, 'latest' or 'latest~N'")
+            keys = self.snapshot_keys()
+            matches = [k for k in keys if k.id == name]
+            if not matches:  # a unique prefix, as restic and git take them
+                matches = [k for k in keys if k.id.startswith(name)]
+                if len({k.id for k in matches}) > 1:
+                    listed = ", ".join(sorted({k.id for k in matches})[:10])
+                    raise InvalidInput(f"{name!r} is the start of {len({k.id for k in matches})} snapshot ids: "
+                                       f"{listed}; give more of one")
             if not matches:
                 raise NotFound(f"snapshot {name} not found in store {self.store.url}")
             if len(matches) > 1:

@@ -47,3 +47,20 @@ def test_diff_snapshot_against_live_reports_exactly_three_changes(populated, k8s
         assert out.exit_code == 1
         assert new_password not in out.stdout + out.stderr and "New-Live-Secret-Value" not in out.stdout
         assert "RXhhbXBsZS1OYWNvcy1QYXNzd29yZC0y" not in out.stdout
+
+
+def test_unified_against_live_shows_only_what_changed(populated, k8s, kubeconfig, tmp_path):
+    """Live objects come in the API server's key order, snapshots sorted: both sides are written alike, so
+    metadata blocks do not show up as moved."""
+    hns, app, _ = populated
+    store = str(tmp_path / "store")
+    sid = json.loads(invoke("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                            "-n", hns, "-n", app, "-o", "json").stdout)["id"]
+    client.NetworkingV1Api(k8s).patch_namespaced_ingress(
+        "shop-api", app, {"metadata": {"annotations": {"higress.io/timeout": "42"}}})
+    out = invoke("diff", sid, "live", "--kubeconfig", kubeconfig, "--store", store, "--unified", "--kind", "Ingress",
+                 "--color", "never")
+    assert out.exit_code == 1, out.output
+    changed = [line for line in out.stdout.splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changed == ["+    higress.io/timeout: '42'"], out.stdout

@@ -33,7 +33,7 @@ def test_corpus_applies_to_the_real_api_server(crds, k8s, kubeconfig, tmp_path):
 
     # side by side first (ingress-nginx keeps serving), applied twice: the second changes nothing
     side = [a if a != "cutover" else "side-by-side" for a in common]
-    for attempt in range(2):
+    for _ in range(2):
         applied = invoke(*side)
         assert applied.exit_code == 0, applied.output
     last = [line for line in applied.stdout.splitlines() if line.strip()][-1]

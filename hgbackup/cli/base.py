@@ -72,7 +72,7 @@ class HgGroup(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=HgGroup, epilog=EXIT_CODES_HELP)
+@click.group(cls=HgGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hgbackup")
 def cli():
     """Back up, diff, restore and migrate the configuration of a Higress gateway.
@@ -138,6 +138,9 @@ key_option = _option_group([
 
 output_option = click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "yaml"]), default="text",
                              show_default=True, help="Output format.")
+names_output_option = click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "yaml", "name"]),
+                                   default="text", show_default=True,
+                                   help="Output format (name: one id or object per line, for scripts).")
 cluster_option = click.option("--cluster", help="Cluster name in the store (default: the kube context's cluster).")
 
 SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",

@@ -17,8 +17,8 @@ from .base import (
     finish,
     key_option,
     kube_options,
+    names_output_option,
     open_repository,
-    output_option,
     scope_given,
     scope_options,
     store_options,
@@ -27,20 +27,40 @@ from .base import (
 COLOURS = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
 
 
+def colour_hunks(text: str) -> str:
+    """git diff's colours: file headers bold, hunk headers cyan, removed lines red, added lines green."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body, end = line.rstrip("\n"), line[len(line.rstrip("\n")):]
+        if line.startswith(("---", "+++")):
+            out.append(click.style(body, bold=True) + end)
+        elif line.startswith("@@"):
+            out.append(click.style(body, fg="cyan") + end)
+        elif line.startswith("-"):
+            out.append(click.style(body, fg="red") + end)
+        elif line.startswith("+"):
+            out.append(click.style(body, fg="green") + end)
+        else:
+            out.append(line)
+    return "".join(out)
+
+
 @cli.command()
 @click.argument("a")
 @click.argument("b")
 @click.option("--kind", "kinds", multiple=True, help="Only this Kind or plural.group (repeatable).")
 @click.option("--unified", "as_unified", is_flag=True, help="Show a unified YAML diff of each changed object.")
-@click.option("--show-secrets", is_flag=True, help="Reveal Secret values in --unified output.")
+@click.option("--show-secrets", is_flag=True, help="Reveal Secret values (and sensitive ConfigMap keys) in --unified.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the output (auto: on a terminal unless NO_COLOR is set).")
 @scope_options
 @store_options
 @kube_options
 @cluster_option
 @key_option
-@output_option
-def diff(a, b, kinds, as_unified, show_secrets, scope: Scope, store: StoreSettings, kube: KubeSettings, cluster,
-         keyring, fmt):
+@names_output_option
+def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: StoreSettings, kube: KubeSettings,
+         cluster, keyring, fmt):
     """Compare two snapshots, or a snapshot and the live cluster. Exit 0 when equal, 1 when different.
 
     A and B are each a snapshot id, latest, latest~N, a manifest file or folder, or `live`. With a snapshot and
@@ -58,18 +78,21 @@ def diff(a, b, kinds, as_unified, show_secrets, scope: Scope, store: StoreSettin
             cluster=cluster, kinds=wanted_kinds, progress=progress)
     finally:
         progress.close()
-    if fmt != "text":
+    if fmt == "name":
+        click.echo("\n".join(f"{c.op} {c.ref}" for c in result.changes) + ("\n" if result.changes else ""), nl=False)
+    elif fmt != "text":
         emit(result.as_json(), fmt)
     else:
-        colour = colour_enabled()
+        colour = colour_enabled(color)
         for change in result.changes:
             line = f"{change.op} {change.ref}"
             if change.paths:
                 line += "  " + ", ".join(change.paths)
-            click.echo(click.style(line, fg=COLOURS[change.op]) if colour else line)
+            click.echo(click.style(line, fg=COLOURS[change.op], bold=as_unified) if colour else line, color=colour)
             if as_unified:
                 old, new = result.pairs[change.ref]
-                click.echo(unified(change, old, new, result.labels[0], result.labels[1], show_secrets), nl=False)
+                text = unified(change, old, new, result.labels[0], result.labels[1], show_secrets)
+                click.echo(colour_hunks(text) if colour else text, nl=False, color=colour)
         s = result.summary()
         click.echo(f"{s['added']} added, {s['removed']} removed, {s['changed']} changed, {s['unchanged']} unchanged")
     finish(result)

@@ -58,7 +58,8 @@ def migrate_group():
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
               help="Format of the converted objects.")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Write one file per object here instead.")
-@click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Write the full report here.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the full report here (- for stdout, with --output-dir or --apply).")
 @click.option("--report-format", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when any annotation is manual, unsupported or invalid; "
                                              "with --apply, apply nothing then.")
@@ -84,6 +85,9 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
                       plugin_registry=plugin_registry, plugin_version=plugin_version)
     if sum([bool(paths), from_cluster, bool(snapshot_id)]) != 1:
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
+    if report_file == "-" and not (output_dir or do_apply):
+        raise InvalidInput("--report - writes the report to stdout, where the objects go too: give --output-dir "
+                           "for the objects (or --apply)")
     source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
               else Source("snapshot", ref=snapshot_id))
     side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True,
@@ -101,8 +105,11 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
             click.echo("---\n".join(yaml_text(o) for o in migration.objects), nl=False)
     if report_file:
         text = markdown(migration) if report_format == "md" else document(migration.as_json(), "json")
-        with open(report_file, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        if report_file == "-":
+            click.echo(text)
+        else:
+            with open(report_file, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
     click.echo(one_line(migration), err=True)
     report = MigrationOutcome(migration, strict)
     if do_apply and report.exit_code == EXIT_OK:

@@ -6,7 +6,6 @@ import click
 
 from .. import clusters
 from .. import snapshot as snapshot_mod
-from ..errors import InvalidInput
 from ..export import export_objects
 from ..kube import KubeSettings
 from ..manifest import Snapshot
@@ -21,6 +20,7 @@ from .base import (
     finish,
     key_option,
     kube_options,
+    names_output_option,
     open_repository,
     output_option,
     scope_options,
@@ -68,9 +68,10 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
 @cli.command("list")
 @store_options
 @click.option("--cluster", help="Only snapshots of this cluster.")
+@click.option("--tag", "tags", multiple=True, help="Only snapshots with this tag (repeatable: all of them).")
 @key_option
-@output_option
-def list_(store: StoreSettings, cluster, keyring, fmt):
+@names_output_option
+def list_(store: StoreSettings, cluster, tags, keyring, fmt):
     """List the snapshots in the store, newest first.
 
     AUTH is `verified` when the manifest's MAC was checked with the given key, `unverified` when it has one but no
@@ -82,12 +83,15 @@ def list_(store: StoreSettings, cluster, keyring, fmt):
     listing = open_repository(store, keyring).snapshots(cluster)
     for problem in listing.problems:
         warn(f"{problem.key.cluster}/{problem.key.id}: {problem.error}")
-    rows = listing_rows(listing.snapshots)
+    rows = listing_rows([s for s in listing.snapshots if set(tags) <= set(s.manifest.tags)])
     text = table(["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "AUTH", "PARTIAL"],
                  [[r["id"], r["created"], r["cluster"], r["objects"], size(r["size"]), ",".join(r["tags"]) or "-",
                    "yes" if r["encrypted"] else "no", r["auth"], "PARTIAL" if r["partial"] else "-"] for r in rows]
                  ) if rows else "no snapshots"
-    emit(rows, fmt, text)
+    if fmt == "name":
+        click.echo("".join(f"{r['id']}\n" for r in rows), nl=False)
+    else:
+        emit(rows, fmt, text)
     finish(listing)
 
 
@@ -137,7 +141,7 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
 @cluster_option
 @key_option
 @click.option("--objects", "with_objects", is_flag=True, help="Verify the archive and list every object.")
-@output_option
+@names_output_option
 def show(snapshot_id, store: StoreSettings, cluster, keyring, with_objects, fmt):
     """Show a snapshot's manifest and counts per kind (ID may be latest or latest~N).
 
@@ -146,30 +150,32 @@ def show(snapshot_id, store: StoreSettings, cluster, keyring, with_objects, fmt)
     repo = open_repository(store, keyring)
     key = repo.resolve(snapshot_id, cluster)
     snap = repo.load(key)[0] if with_objects else repo.snapshot(key)
+    if fmt == "name":  # kubectl's habit: kind/name, with the namespace for namespaced objects
+        click.echo("".join(f"{o.kind}/{o.namespace + '/' if o.namespace else ''}{o.name}\n"
+                           for o in snap.manifest.objects), nl=False)
+        return
     emit(snap.manifest.as_json(), fmt, _show_text(snap, with_objects))
 
 
 @cli.command()
 @click.argument("snapshot_ids", metavar="[ID]...", nargs=-1)
-@click.option("--all", "verify_all", is_flag=True, help="Verify every snapshot in the store.")
+@click.option("--all", "verify_all", is_flag=True, help="Verify every snapshot in the store (the default without IDs).")
 @store_options
 @cluster_option
 @key_option
 @output_option
 def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt):
-    """Re-read archives and check every checksum; exit 4 when any snapshot fails.
+    """Re-read archives and check every checksum; exit 4 when any snapshot fails. Without IDs: every snapshot.
 
     Example: hgbackup verify --all
     """
     repo = open_repository(store, keyring)
-    if verify_all:
+    if verify_all or not snapshot_ids:
         listing = repo.snapshots(cluster)
         keys = sorted([s.key for s in listing.snapshots] + [p.key for p in listing.problems],
                       key=lambda k: (k.id, k.cluster), reverse=True)
-    elif snapshot_ids:
-        keys = [repo.resolve(i, cluster) for i in snapshot_ids]
     else:
-        raise InvalidInput("give snapshot ids or --all")
+        keys = [repo.resolve(i, cluster) for i in snapshot_ids]
     report = verify_snapshots(repo, keys)
     text = "\n".join(f"{r.key.id}  ok ({r.objects} objects)" if r.ok else f"{r.key.id}  FAILED: {r.error}"
                      for r in report.results) or "no snapshots"
