@@ -95,7 +95,7 @@ class Repository:
                 found.append(SnapshotKey(parts[0], parts[2]))
         return sorted(found, key=lambda k: (k.id, k.cluster), reverse=True)
 
-    def snapshots(self, cluster: str | None = None) -> Listing:
+    def snapshots(self, cluster: str | None = None, progress=None) -> Listing:
         """Every readable snapshot (of the one cluster `cluster` names, see clusters.choose), newest first, and a
         Problem for each manifest that could not be read."""
         keys = self.snapshot_keys()
@@ -107,7 +107,11 @@ class Repository:
                 return Problem(key, exc)
 
         with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-            loaded = list(pool.map(read, keys))
+            loaded = []
+            for item in pool.map(read, keys):
+                loaded.append(item)
+                if progress and len(loaded) % 50 == 0:
+                    progress(len(loaded), len(keys), "manifests")
         snapshots = [s for s in loaded if isinstance(s, Snapshot)]
         problems = [p for p in loaded if isinstance(p, Problem)]
         if cluster:

@@ -36,12 +36,14 @@ class VerifyReport:
         return [r.as_json() for r in self.results]
 
 
-def verify(repo: Repository, keys: list[SnapshotKey]) -> VerifyReport:
+def verify(repo: Repository, keys: list[SnapshotKey], progress=None) -> VerifyReport:
     """Each snapshot is checked on its own: a damaged, unreadable or half-removed one (its archive gone), or one that
     holds what a restore would refuse (confine.py), is reported and the rest are still checked. A store that cannot
     be reached at all stops the run (exit 6)."""
     results = []
-    for key in keys:
+    for done, key in enumerate(keys, 1):
+        if progress:
+            progress(done, len(keys), key.id)
         try:
             snap, objects = repo.load(key)
             confine.check(objects, snap.manifest.scope, snap.id)

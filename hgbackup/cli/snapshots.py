@@ -80,7 +80,11 @@ def list_(store: StoreSettings, cluster, tags, keyring, fmt):
 
     Example: hgbackup list --store ./hgbackup-store -o json
     """
-    listing = open_repository(store, keyring).snapshots(cluster)
+    progress = ProgressLine("reading")
+    try:
+        listing = open_repository(store, keyring).snapshots(cluster, progress)
+    finally:
+        progress.close()
     for problem in listing.problems:
         warn(f"{problem.key.cluster}/{problem.key.id}: {problem.error}")
     rows = listing_rows([s for s in listing.snapshots if set(tags) <= set(s.manifest.tags)])
@@ -176,7 +180,11 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt
                       key=lambda k: (k.id, k.cluster), reverse=True)
     else:
         keys = [repo.resolve(i, cluster) for i in snapshot_ids]
-    report = verify_snapshots(repo, keys)
+    progress = ProgressLine("verifying")
+    try:
+        report = verify_snapshots(repo, keys, progress)
+    finally:
+        progress.close()
     text = "\n".join(f"{r.key.id}  ok ({r.objects} objects)" if r.ok else f"{r.key.id}  FAILED: {r.error}"
                      for r in report.results) or "no snapshots"
     emit(report.as_json(), fmt, text)
