@@ -30,7 +30,7 @@ def main() -> None:
         with open(os.path.join(ROOT, "tests", "migrate_corpus", path)) as fh:
             for doc in yaml.safe_load_all(fh):
                 items = doc.get("items", [doc]) if doc else []
-                corpus += [d for d in items if d.get("kind") == "Ingress"]
+                corpus += [d for d in items if d.get("kind") == "Ingress" and d["metadata"].get("name")]
     work = tempfile.mkdtemp(prefix="hgb-bench-migrate-")
     try:
         objects = []
