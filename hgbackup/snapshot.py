@@ -56,7 +56,7 @@ class Capture:
                              self.first_error.exit_code if self.first_error else EXIT_UNREACHABLE)
 
 
-def _finish(chosen: list[dict], cluster: dict, **extra) -> Capture:
+def _finish(chosen: list[dict], cluster: ClusterInfo, **extra) -> Capture:
     objects = [StoredObject.from_object(o) for o in chosen]
     owner_refs = [str(s.ref) for o, s in zip(chosen, objects) if had_owner_references(o)]
     return Capture(objects=objects, cluster=cluster, owner_refs=owner_refs, **extra)
