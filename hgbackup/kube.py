@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from . import __version__, catalogue
+from . import __version__, catalogue, logs
 from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, InvalidInput, NotFound, Unreachable
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -167,15 +167,21 @@ class Kube:
                 last_error = (f"no answer within {min(timeout, left):.0f}s" if isinstance(
                     exc, urllib3.exceptions.ReadTimeoutError) else _short(exc))
                 if attempt < MAX_ATTEMPTS and deadline - time.monotonic() > 0:
+                    logs.debug("retrying a Kubernetes API request", method=method, path=path.split("?")[0],
+                               attempt=attempt, cause=last_error)
                     _sleep(attempt, None)
                     continue
                 raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {last_error}") from None
+            if logs.LOGGER.isEnabledFor(logs.logging.DEBUG):
+                logs.debug("kubernetes api", method=method, path=path.split("?")[0], status=resp.status)
             if 200 <= resp.status < 300:
                 try:
                     return orjson.loads(resp.data) if resp.data else {}
                 except orjson.JSONDecodeError:
                     raise Unreachable(_not_kubernetes(self.host, resp)) from None
             if resp.status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                logs.debug("retrying a Kubernetes API request", method=method, path=path.split("?")[0],
+                           attempt=attempt, status=resp.status)
                 _sleep(attempt, resp.headers.get("Retry-After"))
                 continue
             raise _api_error(method, path, resp.status, resp.data, self.host, resp)

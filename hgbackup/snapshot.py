@@ -228,15 +228,19 @@ class SnapshotReport:
     snapshot: Snapshot
     store: str
     notices: list[str] = field(default_factory=list)  # not failures (the manifest's warnings are listed apart)
+    metrics_error: str | None = None  # --pushgateway: the snapshot was written, its metrics were not pushed
 
     @property
     def exit_code(self) -> int:
-        return EXIT_PARTIAL if self.snapshot.manifest.partial else EXIT_OK
+        return EXIT_PARTIAL if self.snapshot.manifest.partial or self.metrics_error else EXIT_OK
 
     def as_json(self) -> dict:
         m = self.snapshot.manifest
-        return {"id": self.snapshot.id, "cluster": m.cluster.name, "objects": len(m.objects), "partial": m.partial,
-                "warnings": list(m.warnings), "store": self.store}
+        doc = {"id": self.snapshot.id, "cluster": m.cluster.name, "objects": len(m.objects), "partial": m.partial,
+               "warnings": list(m.warnings), "store": self.store, "archive_bytes": m.archive.size}
+        if self.metrics_error:
+            doc["metrics_error"] = self.metrics_error
+        return doc
 
 
 def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Callable[[], Kube] | None = None,

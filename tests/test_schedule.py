@@ -85,7 +85,11 @@ def test_secret_namespaces_narrow_secret_reads_and_render_says_what_it_grants():
     result = run("schedule", "render", path)
     assert "in namespace higress-system: get,list,watch secrets" in result.stderr
     assert "cluster-wide: get namespaces named kube-system" in result.stderr
-    assert "warning" not in result.stderr  # the shipped schedule keeps its credentials out of reach
+    # the shipped schedule keeps its credentials out of reach: its one warning is that no image digest exists yet
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "not pinned by digest" in warnings[0]
+    pinned = "registry.example/hgbackup@sha256:" + "a" * 64
+    assert "warning" not in run("schedule", "render", path, "--image", pinned).stderr
 
 
 def test_render_warns_when_the_job_can_read_its_own_credentials(tmp_path):

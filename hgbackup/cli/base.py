@@ -10,12 +10,11 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import re
 import traceback
 
 import click
 
-from .. import __version__, crypto
+from .. import __version__, crypto, logs
 from ..errors import EXIT_INTERNAL, HgbackupError
 from ..kube import DEFAULT_TIMEOUT, KubeSettings
 from ..output import document
@@ -23,7 +22,6 @@ from ..repository import Repository
 from ..selection import DEFAULT_SECRET_SELECTOR, Scope
 from ..store import DEFAULT_URL, StoreSettings
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok; 1 differences found / manual migration work left (--strict);
 2 usage or invalid input; 3 partial failure; 4 integrity failure (checksum,
@@ -31,9 +29,7 @@ decryption, unknown format); 5 not found; 6 cannot reach or not allowed
 (cluster or store); 70 internal error."""
 
 
-def one_line(text: str) -> str:
-    """Errors are one line: control characters from names and server messages are shown escaped."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+one_line = logs.one_line
 
 
 # Each command's module, imported only when the command runs (or help lists it): a nightly `snapshot` does not pay
@@ -58,27 +54,40 @@ class HgGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HgbackupError as exc:
-            click.echo(f"hgbackup: error: {one_line(str(exc))}", err=True)
+            command = ctx.invoked_subcommand
+            logs.error(str(exc), command=command, exit_code=exc.exit_code, error=exc.__class__.__name__)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except click.ClickException as exc:
+            if not logs.json_lines():
+                raise
+            logs.error(exc.format_message(), command=ctx.invoked_subcommand, exit_code=exc.exit_code,
+                       error="UsageError")
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("hgbackup: interrupted", err=True)
+            logs.error("interrupted", command=ctx.invoked_subcommand, exit_code=130)
             ctx.exit(130)
         except Exception as exc:  # noqa: BLE001 - anything else is our bug: say so in one line, trace only on request
             if os.environ.get("HGBACKUP_DEBUG"):
                 traceback.print_exc()
-            click.echo(f"hgbackup: internal error: {exc.__class__.__name__}: {one_line(str(exc))}", err=True)
+            logs.internal(f"{exc.__class__.__name__}: {exc}", command=ctx.invoked_subcommand,
+                          exit_code=EXIT_INTERNAL)
             ctx.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=HgGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hgbackup")
-def cli():
+@click.option("--log-format", type=click.Choice(logs.FORMATS), envvar="HGBACKUP_LOG_FORMAT", default="text",
+              show_default=True, help="Log lines on stderr: text, or json (one object per line, for Loki) "
+                                      "[env HGBACKUP_LOG_FORMAT].")
+@click.option("-v", "--verbose", count=True, help="Also info and debug log lines.")
+def cli(log_format, verbose):
     """Back up, diff, restore and migrate the configuration of a Higress gateway.
 
-    Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000
+    Example: hgbackup --log-format json -v snapshot --store s3://backups/higress --s3-endpoint http://minio:9000
     """
+    logs.configure(log_format, verbose)
 
 
 def finish(report) -> None:
@@ -194,5 +203,5 @@ def emit(data, fmt: str, text: str | None = None) -> None:
     click.echo(text if fmt == "text" and text is not None else document(data, "yaml" if fmt == "yaml" else "json"))
 
 
-def warn(message: str) -> None:
-    click.echo(f"hgbackup: warning: {one_line(message)}", err=True)
+def warn(message: str, **fields) -> None:
+    logs.warning(message, **fields)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .. import restore
+from .. import logs, restore
 from ..errors import InvalidInput
 from ..kube import Kube, KubeSettings
 from ..output import ProgressLine, table
@@ -91,7 +91,13 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
 
 
 def notice(line: str) -> None:
-    click.echo(f"hgbackup: {line}" if line.startswith("warning: ") else line, err=True)
+    """Restore's progress notices: always shown to a person; info events in JSON logs."""
+    if line.startswith("warning: "):
+        warn(line.removeprefix("warning: "))
+    elif logs.json_lines():
+        logs.info(line)
+    else:
+        click.echo(line, err=True)
 
 
 def terminal_confirm(what, yes: bool):

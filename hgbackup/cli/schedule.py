@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .. import crypto, retention
+from .. import crypto, logs, retention
 from .. import schedule as schedule_mod
 from ..kube import KubeSettings
 from ..output import yaml_text
@@ -63,20 +63,30 @@ def schedule_group():
 
 @schedule_group.command("render")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
-@click.option("--image", help="Container image (default: the file's image).")
+@click.option("--image", metavar="IMAGE",
+              help="Container image, best pinned by digest: NAME@sha256:<digest> (default: the file's image).")
 @click.option("--namespace", help="Namespace of the CronJob (default: the file's namespace).")
-def render_cmd(path, image, namespace):
+@click.option("--with-monitoring", is_flag=True,
+              help="Also a PrometheusRule (stale, partial, failed backups) and a Grafana dashboard ConfigMap "
+                   "(needs metrics.pushgateway in the file).")
+def render_cmd(path, image, namespace, with_monitoring):
     """Print the CronJob, ServiceAccount, RBAC and ConfigMap for a schedule file.
 
-    Example: hgbackup schedule render schedules/nightly.yaml --image registry.example/hgbackup:0.1.0 > cronjob.yaml
+    The credentials Secret is never rendered: the command that creates it is printed on stderr. The cron
+    expression and time zone are checked here (exit 2), as the CronJob controller would.
+
+    Example: hgbackup schedule render schedules/nightly.yaml --with-monitoring --image reg.example/hgbackup@sha256:<d>
     """
     sched = schedule_mod.load(path)
-    objects = schedule_mod.kubernetes_objects(sched, image=image, namespace=namespace)
+    objects = schedule_mod.kubernetes_objects(sched, image=image, namespace=namespace, monitoring=with_monitoring)
     click.echo("---\n".join(yaml_text(o) for o in objects), nl=False)
     click.echo("the CronJob's identity may:", err=True)
     for line in schedule_mod.grants(objects):
         click.echo(f"  {line}", err=True)
-    for line in schedule_mod.render_warnings(sched, namespace):
+    command = schedule_mod.credentials_command(sched, namespace)
+    if command:
+        click.echo(f"create its credentials Secret first (not rendered; fill in the values):\n  {command}", err=True)
+    for line in schedule_mod.render_warnings(sched, namespace, image):
         warn(line)
 
 
@@ -87,13 +97,23 @@ def render_cmd(path, image, namespace):
 def run_cmd(path, kube: KubeSettings, keyring):
     """Snapshot with the file's scope, then apply its retention; prints one JSON line. Exit 3 when partial.
 
-    Example: hgbackup schedule run /etc/hgbackup/schedule.yaml
+    With metrics.pushgateway in the file, every run (failed ones too) pushes its metrics there; a push that fails
+    after retries is exit 3 (the snapshot is kept).
+
+    Example: hgbackup --log-format json schedule run /etc/hgbackup/schedule.yaml
     """
     sched = schedule_mod.load(path)
-    report = schedule_mod.run(sched, kube.connect(), Repository(sched.store_settings().open(), keyring))
+    report = schedule_mod.run_monitored(sched, kube.connect,
+                                        lambda: Repository(sched.store_settings().open(), keyring))
     click.echo(json.dumps(report.as_json(), sort_keys=True))
     if report.retention_skipped:
-        warn(f"retention skipped: {report.retention_skipped}")
+        warn(f"retention skipped: {report.retention_skipped}", schedule=sched.name)
+    if report.metrics_error:
+        warn(report.metrics_error, schedule=sched.name, snapshot=report.snapshot.id)
+    data = report.as_json()
+    logs.info("scheduled run finished", **{k: data[k] for k in (
+        "schedule", "snapshot", "cluster", "objects", "partial", "kept", "archive_bytes", "duration_seconds",
+        "exit_code")}, removed=len(data["removed"] or []))
     finish(report)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
-from .. import clusters
+from .. import clusters, logs, metrics
 from .. import snapshot as snapshot_mod
+from ..errors import HgbackupError
 from ..export import export_objects
 from ..kube import KubeSettings
 from ..manifest import Snapshot
@@ -42,8 +45,11 @@ from .base import (
 @click.option("--tag", "tags", multiple=True, help="Tag the snapshot (repeatable).")
 @click.option("--require-encryption", is_flag=True, help="Refuse to write Secrets without an encryption key.")
 @click.option("--allow-empty", is_flag=True, help="Write a snapshot even when the scope matches no object.")
+@click.option("--pushgateway", metavar="URL", envvar="HGBACKUP_PUSHGATEWAY",
+              help=f"Push this run's metrics to a Prometheus Pushgateway (schedule label {metrics.MANUAL!r}; a "
+                   "failed push is exit 3) [env HGBACKUP_PUSHGATEWAY].")
 def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt, from_files, tags,
-             require_encryption, allow_empty):
+             require_encryption, allow_empty, pushgateway):
     """Snapshot the Higress configuration into the store; prints the snapshot id.
 
     Exit 3 when some kinds could not be read (the snapshot is kept and marked partial), or when the scope matched
@@ -52,14 +58,29 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
     Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000 --tag nightly
     """
     progress = ProgressLine("listing")
+    started = time.time()
     try:
         report = snapshot_mod.run(open_repository(store, keyring), scope, files=list(from_files),
                                   connect=kube.connect, cluster=cluster, tags=list(tags),
                                   require_encryption=require_encryption, allow_empty=allow_empty, progress=progress)
+    except HgbackupError as exc:
+        if pushgateway:
+            metrics.push_failure(pushgateway, metrics.MANUAL, cluster, started, exc.exit_code)
+        raise
     finally:
         progress.close()
+    finished = time.time()
+    if pushgateway:
+        report.metrics_error = metrics.push_reporting(pushgateway, metrics.RunOutcome(
+            metrics.MANUAL, report.snapshot.cluster, started, finished, report.exit_code, report.snapshot))
     for line in [*report.notices, *report.snapshot.manifest.warnings]:
         warn(line)
+    if report.metrics_error:
+        warn(report.metrics_error, snapshot=report.snapshot.id)
+    m = report.snapshot.manifest
+    logs.info("snapshot written", snapshot=m.id, cluster=m.cluster.name, objects=len(m.objects), counts=m.counts,
+              archive_bytes=m.archive.size, partial=m.partial, duration_seconds=round(finished - started, 3),
+              exit_code=report.exit_code)
     emit(report.as_json(), fmt, report.snapshot.id)
     finish(report)
 
