@@ -234,13 +234,13 @@ def cron_interval(expression: str, time_zone: str) -> timedelta:
     start = datetime(2026, 1, 1, tzinfo=zone)
     try:
         fires = CronSim(" ".join(parts), start)
-        previous = next(fires)
+        previous = next(fires).astimezone(timezone.utc)  # aware datetimes of one zone subtract as wall clocks
         longest = timedelta(0)
         for _ in range(20000):
-            current = next(fires)
+            current = next(fires).astimezone(timezone.utc)
             longest = max(longest, current - previous)
             previous = current
-            if current - start > timedelta(days=366):
+            if current - start.astimezone(timezone.utc) > timedelta(days=366):
                 break
     except CronSimError as exc:
         raise InvalidInput(f"schedule: {expression!r}: {exc}") from None

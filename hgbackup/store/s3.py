@@ -137,7 +137,7 @@ class _errors:
             if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
                 raise _Exists() from None
             if code == "NoSuchBucket":
-                raise Unreachable(f"store bucket {self.store.bucket!r} does not exist") from None
+                raise NotFound(f"store bucket {self.store.bucket!r} does not exist") from None
             if code in ("NoSuchKey", "404", "NotFound") or status == 404:
                 raise NotFound(f"{where} not found") from None
             if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch") or status == 403:
