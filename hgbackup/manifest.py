@@ -8,10 +8,13 @@ is where the store keeps it, the manifest is what it says, and neither is smuggl
 from __future__ import annotations
 
 import json
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
+
+import orjson
 
 from . import FORMAT, __version__
 from .errors import IntegrityError
@@ -183,7 +186,7 @@ class Manifest:
     def from_bytes(cls, data: bytes, where: str) -> Manifest:
         """Decode and check a manifest: the format version and the type of every field. Anything else is exit 4."""
         try:
-            doc = json.loads(data)
+            doc = orjson.loads(data)
         except (UnicodeDecodeError, ValueError):
             raise IntegrityError(f"{where}: manifest is not valid JSON") from None
         except RecursionError:
@@ -197,6 +200,9 @@ class Manifest:
         if missing:
             raise IntegrityError(f"{where}: manifest lacks {', '.join(missing)}")
         return _Reader(where).manifest(doc)
+
+
+_ENTRY_FIELDS = operator.itemgetter("apiVersion", "kind", "namespace", "name", "sha256")
 
 
 class _Reader:
@@ -292,6 +298,14 @@ class _Reader:
     def objects(self, entries) -> tuple[ObjectEntry, ...]:
         if not isinstance(entries, list):
             self.fail("objects", "a list")
+        try:  # the common case in bulk (C-level map/zip); any doubt goes through the checks one by one below
+            rows = list(map(_ENTRY_FIELDS, entries))
+            columns = list(zip(*rows)) if rows else [(), (), (), (), ()]
+            if all(set(map(type, columns[i])) <= {str} for i in (0, 1, 3, 4)) and \
+                    set(map(type, columns[2])) <= {str, type(None)}:
+                return tuple(map(ObjectEntry._make, rows))
+        except (KeyError, TypeError):
+            pass
         out = []
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):

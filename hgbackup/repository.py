@@ -11,7 +11,9 @@ safety snapshots) goes through `cluster_key`, so a kube context name and its fol
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +69,17 @@ class Listing(NamedTuple):
         return EXIT_INTEGRITY if self.problems else EXIT_OK
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Repository:
     def __init__(self, store: Store, keyring: crypto.Keyring | None = None):
         self.store = store
@@ -106,9 +119,11 @@ class Repository:
             except HgbackupError as exc:
                 return Problem(key, exc)
 
-        with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-            loaded = []
-            for item in pool.map(read, keys):
+        loaded = []
+        workers = getattr(self.store, "read_concurrency", READ_CONCURRENCY)
+        # manifests are many small tuples with no cycles: the cyclic collector would rescan them over and over
+        with _collector_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
+            for item in (pool.map(read, keys) if workers > 1 else map(read, keys)):
                 loaded.append(item)
                 if progress and len(loaded) % 50 == 0:
                     progress(len(loaded), len(keys), "manifests")

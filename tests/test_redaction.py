@@ -27,12 +27,22 @@ def forbidden() -> list[str]:
 
 
 def audit(*args, code=None):
+    """Run a command twice, as is and with JSON debug logs (every log line, API paths and retries included), and
+    look for secret values in all it printed."""
+    logged_args = list(args)
+    if args[0] == "export":  # into a folder of its own: export refuses a folder that is not empty
+        logged_args[2] = f"{args[2]}-logged"
+    logged = invoke("--log-format", "json", "-v", *logged_args)
     result = invoke(*args)
     if code is not None:
         assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    out = result.stdout + result.stderr
-    for value in forbidden():
-        assert value not in out, f"secret value leaked by {args}"
+        assert logged.exit_code == code, (logged.exit_code, logged.stderr)
+    for run_ in (result, logged):
+        out = run_.stdout + run_.stderr
+        for value in forbidden():
+            assert value not in out, f"secret value leaked by {args}"
+    lines = [line for line in logged.stderr.splitlines() if line.startswith("{")]
+    assert all("level" in json.loads(line) for line in lines)
     return result
 
 

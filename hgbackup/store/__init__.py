@@ -13,6 +13,9 @@ DEFAULT_URL = "./hgbackup-store"
 
 class Store(Protocol):
     url: str
+    # how many reads pay to run at once: a network store hides latency with many, a local folder reads from the
+    # page cache and only loses to thread switching
+    read_concurrency: int
 
     def put(self, key: str, data: bytes) -> None: ...
 

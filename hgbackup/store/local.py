@@ -16,6 +16,8 @@ TMP_PREFIX = ".tmp-"
 
 
 class LocalStore:
+    read_concurrency = 1
+
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
         self.url = self.root

@@ -15,6 +15,8 @@ MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
 
 class S3Store:
+    read_concurrency = 16
+
     def __init__(self, url: str, *, endpoint: str | None = None, sse: str | None = None,
                  kms_key_id: str | None = None):
         import boto3
