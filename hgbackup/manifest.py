@@ -7,6 +7,8 @@ is where the store keeps it, the manifest is what it says, and neither is smuggl
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import operator
 import re
@@ -203,6 +205,8 @@ class Manifest:
 
 
 _ENTRY_FIELDS = operator.itemgetter("apiVersion", "kind", "namespace", "name", "sha256")
+_AS_ENTRY = functools.partial(tuple.__new__, ObjectEntry)
+_NOT_NAMESPACE = operator.itemgetter(0, 1, 3, 4)  # every field but the namespace is a string
 
 
 class _Reader:
@@ -298,12 +302,12 @@ class _Reader:
     def objects(self, entries) -> tuple[ObjectEntry, ...]:
         if not isinstance(entries, list):
             self.fail("objects", "a list")
-        try:  # the common case in bulk (C-level map/zip); any doubt goes through the checks one by one below
+        try:  # the common case in bulk (C-level map/chain); any doubt goes through the checks one by one below
             rows = list(map(_ENTRY_FIELDS, entries))
-            columns = list(zip(*rows)) if rows else [(), (), (), (), ()]
-            if all(set(map(type, columns[i])) <= {str} for i in (0, 1, 3, 4)) and \
-                    set(map(type, columns[2])) <= {str, type(None)}:
-                return tuple(map(ObjectEntry._make, rows))
+            types = set(map(type, itertools.chain.from_iterable(rows)))
+            if types <= {str} or (types <= {str, type(None)} and set(
+                    map(type, itertools.chain.from_iterable(map(_NOT_NAMESPACE, rows)))) <= {str}):
+                return tuple(map(_AS_ENTRY, rows))  # a row has ObjectEntry's layout: no Python call per object
         except (KeyError, TypeError):
             pass
         out = []

@@ -76,6 +76,7 @@ def _collector_paused():
     try:
         yield
     finally:
+        gc.freeze()  # what was loaded is long-lived and acyclic: later collections need not scan it either
         if enabled:
             gc.enable()
 

@@ -14,18 +14,20 @@ as `changed` with `certain: false` unless `paths` reads both sides.
 from __future__ import annotations
 
 import fnmatch
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from . import catalogue, clusters, diff
 from .errors import EXIT_INTEGRITY, EXIT_OK, InvalidInput, NotFound
-from .manifest import Snapshot
+from .manifest import ObjectEntry, Snapshot
 from .model import Ref
 from .repository import Listing, Repository
 from .selection import Scope
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+_API_VERSION = operator.itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -127,78 +129,69 @@ class _Coverage:
 def build(snapshots: list[Snapshot], flt: Filter) -> tuple[list[Event], int, list[str]]:
     """Events over `snapshots` (one cluster), oldest first; the baseline is the newest snapshot before `since`.
 
-    Each snapshot becomes {(group, kind, namespace, name): digest}; consecutive states are compared with set
-    operations on their items, so the cost is one dict per snapshot, not a Python step per object and pair."""
+    Manifest entries are hashable tuples (apiVersion, kind, namespace, name, digest): consecutive states are
+    compared as sets of entries in C, and only the few entries that differ are looked at one by one."""
     ordered = sorted(snapshots, key=lambda s: (s.manifest.created, s.id))
     if flt.since is not None:
         before = [s for s in ordered if s.manifest.created < flt.since]
         ordered = before[-1:] + [s for s in ordered if s.manifest.created >= flt.since]
     coverage = _Coverage()
     groups: dict[str, str] = {}
-    kind_keys: dict[tuple[str, str], str | None] = {}
-    api_versions: dict[tuple, str] = {}  # object key -> its latest apiVersion (for the events' output)
     filtered = bool(flt.kinds or flt.namespaces or flt.names)
 
-    def group(api_version: str) -> str:
-        found = groups.get(api_version)
-        if found is None:
-            found = groups[api_version] = catalogue.group_of(api_version)
-        return found
+    def key_of(entry: ObjectEntry) -> tuple:
+        api_version = entry[0]
+        if api_version not in groups:
+            groups[api_version] = catalogue.group_of(api_version)
+        return (groups[api_version], entry[1], entry[2], entry[3])
 
-    def catalogue_key(grp: str, kind: str) -> str | None:
-        pair = (grp, kind)
-        if pair not in kind_keys:
-            found = catalogue.BY_GROUP_KIND.get(pair)
-            kind_keys[pair] = found.key if found else None
-        return kind_keys[pair]
+    def catalogue_key(key: tuple) -> str | None:
+        found = catalogue.BY_GROUP_KIND.get((key[0], key[1]))
+        return found.key if found else None
 
-    def ref(key: tuple) -> Ref:
-        return Ref(*key)
-
-    def digests(snap: Snapshot) -> dict[tuple, str]:
-        out = {}
-        for api_version, kind, namespace, name, digest in snap.manifest.objects:
-            key = (group(api_version), kind, namespace, name)
-            if filtered and not flt.wants(ref(key), catalogue_key(key[0], kind)):
-                continue
-            out[key] = digest
-            api_versions[key] = api_version
+    def by_key(entries) -> dict[tuple, ObjectEntry]:
+        out = {key_of(e): e for e in entries}
+        if filtered:
+            out = {k: e for k, e in out.items() if flt.wants(Ref(*k), catalogue_key(k))}
         return out
 
     events: list[Event] = []
     notes: list[str] = []
-    state: dict[tuple, str] = {}
+    state: set[ObjectEntry] = set()
     last_seen: dict[tuple, Snapshot] = {}  # only for objects carried over a snapshot that lacked them
     previous: Snapshot | None = None
     warned: set[tuple[str, str]] = set()
     for snap in ordered:
         m = snap.manifest
-        current = digests(snap)
+        current = set(m.objects)
         if previous is None:
             state, previous = current, snap
             continue
-        for key, _ in sorted(current.items() - state.items()):
-            if key not in state:
-                events.append(Event(m.created, snap.id, previous.id, ADDED, ref(key), api_versions[key]))
+        gone, new = by_key(state - current), by_key(current - state)
+        carried: set[tuple] = set()
+        for key in sorted(new):
+            if key not in gone:
+                events.append(Event(m.created, snap.id, previous.id, ADDED, Ref(*key), new[key].api_version))
                 continue
-            seen_in = last_seen.get(key, previous)
+            seen_in = last_seen.pop(key, previous)
             comparable = _key_id(seen_in) == _key_id(snap)
             if not comparable and (seen_in.id, snap.id) not in warned:
                 warned.add((seen_in.id, snap.id))
                 notes.append(f"{seen_in.id} -> {snap.id}: encrypted with different keys; object digests cannot "
                              "be compared (changes marked uncertain; --paths reads both sides)")
-            events.append(Event(m.created, snap.id, seen_in.id, CHANGED, ref(key), api_versions[key],
+            events.append(Event(m.created, snap.id, seen_in.id, CHANGED, Ref(*key), new[key].api_version,
                                 certain=comparable))
-        for key in current.keys() & last_seen.keys():
-            del last_seen[key]
-        for key in sorted(state.keys() - current.keys()):
+        for key in sorted(gone.keys() - new.keys()):
             seen_in = last_seen.get(key, previous)
-            if not m.partial and coverage.covers(snap, ref(key), catalogue_key(key[0], key[1])):
-                events.append(Event(m.created, snap.id, seen_in.id, REMOVED, ref(key), api_versions[key]))
+            if not m.partial and coverage.covers(snap, Ref(*key), catalogue_key(key)):
+                events.append(Event(m.created, snap.id, seen_in.id, REMOVED, Ref(*key), gone[key].api_version))
                 last_seen.pop(key, None)
             else:  # not covered by this snapshot: its last known state carries over
-                current[key] = state[key]
+                current.add(gone[key])
                 last_seen[key] = seen_in
+                carried.add(key)
+        # an object carried before and present again was seen in this snapshot
+        last_seen = {key: seen for key, seen in last_seen.items() if key in carried}
         state, previous = current, snap
     return events, len(ordered), notes
 

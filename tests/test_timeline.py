@@ -138,3 +138,26 @@ def test_parse_since():
     assert timeline.parse_since("2026-11-01T12:00+01:00", now) == datetime(2026, 11, 1, 11, tzinfo=timezone.utc)
     with pytest.raises(InvalidInput):
         timeline.parse_since("7 days", now)
+
+
+@pytest.mark.parametrize("field, value, accepted", [
+    ("namespace", None, True), ("namespace", 3, False), ("name", None, False), ("sha256", ["x"], False),
+    ("kind", {"a": 1}, False),
+])
+def test_manifest_entries_are_type_checked_in_the_bulk_path(field, value, accepted):
+    from hgbackup.errors import IntegrityError
+    from hgbackup.manifest import Manifest
+
+    doc = {"format": "hgbackup/v1", "id": "20260101T000000Z-abcdef012", "created": "2026-01-01T00:00:00Z",
+           "cluster": {"name": "c"}, "archive": {"size": 1, "sha256": "0" * 64, "unpacked_size": 1},
+           "objects": [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "a", "name": f"n{i}",
+                        "sha256": "0" * 64} for i in range(3)]}
+    from hgbackup import FORMAT
+    doc["format"] = FORMAT
+    doc["objects"][1][field] = value
+    data = json.dumps(doc).encode()
+    if accepted:
+        assert Manifest.from_bytes(data, "m").objects[1].namespace is None
+    else:
+        with pytest.raises(IntegrityError, match=rf"objects\[1\]\.{field} is not"):
+            Manifest.from_bytes(data, "m")
