@@ -17,8 +17,10 @@ from .errors import InvalidInput, NotFound
 
 try:
     SafeLoader = yaml.CSafeLoader
+    _NodeLoader = yaml.CBaseLoader  # libyaml's events, built into objects by _fast_load_all
 except AttributeError:  # PyYAML without libyaml
     SafeLoader = yaml.SafeLoader
+    _NodeLoader = None
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -81,10 +83,13 @@ def _load_json(text: str, source: str) -> list | None:
 
 def _load_yaml(text: str, source: str) -> list:
     try:
-        if (_DEEP_INDENT.search(text) or _DASH_RUN.search(text)
-                or len(_FLOW_OPENER.findall(text)) > FLOW_OPENERS_CHEAP):
-            _check_yaml_depth(text, source)  # libyaml's composer recurses: measure on the event stream first
-        docs = list(yaml.load_all(text, Loader=SafeLoader))
+        if _NodeLoader is not None and not _NEEDS_SAFE_LOADER.search(text):
+            docs = _fast_load_all(text, source)
+        else:
+            if (_DEEP_INDENT.search(text) or _DASH_RUN.search(text)
+                    or len(_FLOW_OPENER.findall(text)) > FLOW_OPENERS_CHEAP):
+                _check_yaml_depth(text, source)  # libyaml's composer recurses: measure on the event stream first
+            docs = list(yaml.load_all(text, Loader=SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -94,6 +99,103 @@ def _load_yaml(text: str, source: str) -> list:
         for doc in docs:
             _check_shape(doc, len(text), source)
     return docs
+
+
+# Explicit tags (`!!str 1`, `!Ref x`) and merge keys (`<<:`) need PyYAML's own constructor; everything else (what
+# kubectl and people write) takes the fast path below, which gives the same values.
+_NEEDS_SAFE_LOADER = re.compile(r"(?:^|[\s,\[{])!|<<")
+_STR = "tag:yaml.org,2002:str"
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _fast_load_all(text: str, source: str = "<text>") -> list:
+    """yaml.load_all(text, CSafeLoader) in a fraction of the time: libyaml's event stream becomes Python objects here
+    (PyYAML spends most of a large load in its Python composer, resolver and constructor, once per node). Scalars
+    resolve as SafeLoader resolves them, aliases give the same shared object, and nesting deeper than MAX_DEPTH is
+    refused on the way (so no separate depth pass is needed)."""
+    docs: list = []
+    stack: list = []  # open containers: [container, pending key or _NO_KEY]
+    anchors: dict[str, object] = {}
+    root: list = []
+
+    def add(value, event) -> None:
+        if not stack:
+            root.append(value)
+            return
+        frame = stack[-1]
+        container = frame[0]
+        if isinstance(container, list):
+            container.append(value)
+        elif frame[1] is _NO_KEY:
+            frame[1] = value
+        else:
+            try:
+                container[frame[1]] = value
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, "found unhashable key",
+                                                        event.start_mark) from None
+            frame[1] = _NO_KEY
+
+    def anchor(name, value, event) -> None:
+        if name is not None:
+            if name in anchors:
+                raise yaml.composer.ComposerError(None, None, f"found duplicate anchor {name!r}", event.start_mark)
+            anchors[name] = value
+
+    for event in yaml.parse(text, Loader=_NodeLoader):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            value = event.value if event.style or not event.implicit[0] else _plain_value(event.value)
+            anchor(event.anchor, value, event)
+            add(value, event)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if len(stack) >= MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise InvalidInput(f"{source}:{line}: nested deeper than {MAX_DEPTH} levels")
+            container = {} if kind is yaml.MappingStartEvent else []
+            anchor(event.anchor, container, event)
+            add(container, event)
+            stack.append([container, _NO_KEY])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+        elif kind is yaml.AliasEvent:
+            if event.anchor not in anchors:
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                                                  event.start_mark)
+            add(anchors[event.anchor], event)
+        elif kind is yaml.DocumentStartEvent:
+            anchors.clear()
+            root.clear()
+        elif kind is yaml.DocumentEndEvent:
+            docs.append(root[0] if root else None)
+    return docs
+
+
+_NO_KEY = object()
+
+
+def _plain_value(value: str):
+    """Plain scalars repeat (every key, most small values): their resolution is remembered (all results are
+    immutable: str, int, float, bool, None, date, datetime)."""
+    found = _PLAIN_CACHE.get(value, _NO_KEY)
+    if found is _NO_KEY:
+        found = _resolve_plain(value)
+        if len(_PLAIN_CACHE) < 200_000:
+            _PLAIN_CACHE[value] = found
+    return found
+
+
+_PLAIN_CACHE: dict[str, object] = {}
+
+
+def _resolve_plain(value: str):
+    for tag, regexp in _IMPLICIT.get(value[0] if value else "", []) + _IMPLICIT.get(None, []):
+        if regexp.match(value):
+            if tag == _STR:
+                return value
+            return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    return value
 
 
 def _check_yaml_depth(text: str, source: str) -> None:

@@ -161,3 +161,41 @@ def test_manifest_entries_are_type_checked_in_the_bulk_path(field, value, accept
     else:
         with pytest.raises(IntegrityError, match=rf"objects\[1\]\.{field} is not"):
             Manifest.from_bytes(data, "m")
+
+
+# -- the fast YAML path of --from-file (kubeyaml._fast_load_all) gives what PyYAML's SafeLoader gives --------------
+YAML_SAMPLES = [
+    "a: 1\nb: 0x1f\nc: yes\nd: ~\ne: 2026-01-01\nf: 2026-01-01T10:00:00Z\ng: 1_000\nh: .inf\ni: '1'\nj: 1.5e3\n"
+    "k: [1, two, {x: null}]\nl: &A {p: 1}\nm: *A\nn: 0o17\no: 017\np: 190:20:30\nq: ''\ns: on\nt: |\n  block\n"
+    "u: >-\n  folded\nv:\nw: [a, [b, [c]]]\n---\n- 1\n- x\n---\n",
+    "apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n  data: {k: \"v\", n: '1', t: true}\n",
+]
+
+
+def repository_yaml() -> list[str]:
+    import glob
+    import os
+
+    from conftest import ROOT
+
+    return sorted(glob.glob(os.path.join(ROOT, "tests", "migrate_corpus", "*.yaml")) + [EXAMPLE])
+
+
+@pytest.mark.parametrize("text", YAML_SAMPLES + [open(p, encoding="utf-8").read() for p in repository_yaml()])
+def test_fast_yaml_loading_equals_safe_loader(text):
+    from hgbackup import kubeyaml
+
+    assert kubeyaml._fast_load_all(text) == list(yaml.load_all(text, Loader=yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a: &x 1\nb: &x 2\n", "duplicate anchor"),
+    ("a: *nope\n", "undefined alias"),
+    ("a: " + "[" * 150 + "]" * 150 + "\n", "nested deeper than 100"),
+    ("? [a]\n: 1\n", "unhashable key"),
+])
+def test_fast_yaml_loading_refuses_what_safe_loader_refuses(text, message):
+    from hgbackup import kubeyaml
+
+    with pytest.raises(InvalidInput, match=message):
+        kubeyaml.load_text(text, "t.yaml")
