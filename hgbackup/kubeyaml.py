@@ -52,14 +52,14 @@ _ANCHOR = re.compile(r"(?:^|[\s,\[{:-])&[^\s]")
 FLOW_OPENERS_CHEAP = 1000
 
 
-def load_text(text: str, source: str, allow_generate_name: bool = False) -> list[dict]:
+def load_text(text: str, source: str, allow_generate_name: bool = False, progress=None) -> list[dict]:
     """Every Kubernetes object in a YAML/JSON text; `List` items are unpacked. Bounded: a text nested too deeply,
     or whose aliases expand far beyond its size (a "billion laughs"), is refused before it costs memory or stack."""
     if len(text) > MAX_BYTES:
         raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
     docs = _load_json(text, source) if text.lstrip()[:1] in ("{", "[") else None
     if docs is None:  # YAML, or a flow-style YAML document that is not JSON
-        docs = _load_yaml(text, source)
+        docs = _load_yaml(text, source, progress)
     objects: list[dict] = []
     for doc in docs:
         if doc is None:
@@ -81,10 +81,10 @@ def _load_json(text: str, source: str) -> list | None:
     return [doc]
 
 
-def _load_yaml(text: str, source: str) -> list:
+def _load_yaml(text: str, source: str, progress=None) -> list:
     try:
         if _NodeLoader is not None and not _NEEDS_SAFE_LOADER.search(text):
-            docs = _fast_load_all(text, source)
+            docs = _fast_load_all(text, source, progress)
         else:
             if (_DEEP_INDENT.search(text) or _DASH_RUN.search(text)
                     or len(_FLOW_OPENER.findall(text)) > FLOW_OPENERS_CHEAP):
@@ -109,7 +109,7 @@ _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
-def _fast_load_all(text: str, source: str = "<text>") -> list:
+def _fast_load_all(text: str, source: str = "<text>", progress=None) -> list:
     """yaml.load_all(text, CSafeLoader) in a fraction of the time: libyaml's event stream becomes Python objects here
     (PyYAML spends most of a large load in its Python composer, resolver and constructor, once per node). Scalars
     resolve as SafeLoader resolves them, aliases give the same shared object, and nesting deeper than MAX_DEPTH is
@@ -143,7 +143,9 @@ def _fast_load_all(text: str, source: str = "<text>") -> list:
                 raise yaml.composer.ComposerError(None, None, f"found duplicate anchor {name!r}", event.start_mark)
             anchors[name] = value
 
-    for event in yaml.parse(text, Loader=_NodeLoader):
+    for count, event in enumerate(yaml.parse(text, Loader=_NodeLoader)):
+        if progress and count % 100_000 == 0 and count:
+            progress(event.start_mark.index, len(text), f"parsing {os.path.basename(source)}")
         kind = type(event)
         if kind is yaml.ScalarEvent:
             value = event.value if event.style or not event.implicit[0] else _plain_value(event.value)
@@ -250,11 +252,15 @@ def _unpack(doc: dict, source: str, allow_generate_name: bool = False) -> list[d
     return [doc]
 
 
-def load_paths(paths: list[str], allow_generate_name: bool = False) -> list[dict]:
+def load_paths(paths: list[str], allow_generate_name: bool = False, progress=None) -> list[dict]:
     """Objects of files, folders or `-`; `allow_generate_name` accepts objects named only by generateName (for
-    conversions whose output is created, not applied)."""
+    conversions whose output is created, not applied). `progress(done, total, what)` hears of large YAML files as
+    they are parsed (in characters) and of each file of a folder."""
     objects = []
-    for path in files_in(paths):
+    files = files_in(paths)
+    for number, path in enumerate(files, 1):
+        if progress and len(files) > 1:
+            progress(number, len(files), "files")
         if path == "-":
             data = sys.stdin.buffer.read(MAX_BYTES + 1)
             objects.extend(load_text(_decode(data, "<stdin>"), "<stdin>", allow_generate_name))
@@ -264,7 +270,7 @@ def load_paths(paths: list[str], allow_generate_name: bool = False) -> list[dict
                 data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
             raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
-        objects.extend(load_text(_decode(data, path), path, allow_generate_name))
+        objects.extend(load_text(_decode(data, path), path, allow_generate_name, progress))
     return objects
 
 

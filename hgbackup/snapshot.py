@@ -62,9 +62,10 @@ def _finish(chosen: list[dict], cluster: ClusterInfo, **extra) -> Capture:
     return Capture(objects=objects, cluster=cluster, owner_refs=owner_refs, **extra)
 
 
-def capture_files(paths: list[str], scope: Scope, cluster_name: str | None = None) -> Capture:
+def capture_files(paths: list[str], scope: Scope, cluster_name: str | None = None,
+                  progress: Progress | None = None) -> Capture:
     """The objects a snapshot would hold if the manifests in `paths` were a live cluster."""
-    return capture_from_documents(kubeyaml.load_paths(paths), scope, cluster_name)
+    return capture_from_documents(kubeyaml.load_paths(paths, progress=progress), scope, cluster_name)
 
 
 def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | None = None) -> Capture:
@@ -247,7 +248,7 @@ def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Calla
         cluster: str | None = None, tags: list[str] = (), require_encryption: bool = False,
         allow_empty: bool = False, progress: Progress | None = None) -> SnapshotReport:
     """`hgbackup snapshot`: capture `files` (when given) or the live cluster, then `take`."""
-    capture = (capture_files(list(files), scope, cluster) if files
+    capture = (capture_files(list(files), scope, cluster, progress) if files
                else capture_live(connect(), scope, cluster, progress))
     return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)
 

@@ -199,3 +199,17 @@ def test_fast_yaml_loading_refuses_what_safe_loader_refuses(text, message):
 
     with pytest.raises(InvalidInput, match=message):
         kubeyaml.load_text(text, "t.yaml")
+
+
+def test_large_yaml_input_reports_progress(tmp_path):
+    from hgbackup import kubeyaml
+
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "a"},
+              "data": {f"k{j}": f"v{j}" for j in range(10)}} for i in range(2000)]
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    seen = []
+    objects = kubeyaml.load_paths([str(path)], progress=lambda done, total, what: seen.append((done, total, what)))
+    assert len(objects) == 2000
+    assert seen and all(0 < done < total for done, total, _ in seen) and seen[0][2] == "parsing big.yaml"
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
