@@ -205,11 +205,11 @@ def test_large_yaml_input_reports_progress(tmp_path):
     from hgbackup import kubeyaml
 
     items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "a"},
-              "data": {f"k{j}": f"v{j}" for j in range(10)}} for i in range(2000)]
+              "data": {f"k{j}": f"v{j}" for j in range(10)}} for i in range(5000)]
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
     seen = []
     objects = kubeyaml.load_paths([str(path)], progress=lambda done, total, what: seen.append((done, total, what)))
-    assert len(objects) == 2000
+    assert len(objects) == 5000
     assert seen and all(0 < done < total for done, total, _ in seen) and seen[0][2] == "parsing big.yaml"
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
