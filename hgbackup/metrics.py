@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import urllib.error
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import logs
 from .errors import EXIT_OK, Unreachable
@@ -18,6 +18,7 @@ from .manifest import Snapshot
 
 JOB = "hgbackup"
 MANUAL = "manual"  # the schedule label of `snapshot --pushgateway`
+UNKNOWN = "unknown"  # the cluster label of a run that failed before it knew its cluster (e.g. a bad kubeconfig)
 SERIES = {
     "hgbackup_last_success_timestamp_seconds": "End of the last run that wrote a complete snapshot (Unix time).",
     "hgbackup_last_attempt_timestamp_seconds": "End of the last run, whatever its outcome (Unix time).",
@@ -45,7 +46,6 @@ class RunOutcome:
     snapshot: Snapshot | None = None
     kept: int | None = None
     removed: int | None = None
-    extra_labels: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -84,14 +84,19 @@ def registry(run: RunOutcome):
 def push(url: str, run: RunOutcome, *, timeout: float = 10.0) -> None:
     """Push the run's series to the Pushgateway at `url`; retried on connection errors, 429 and 5xx.
     Raises Unreachable naming the gateway when it cannot be done."""
-    from prometheus_client import push_to_gateway, pushadd_to_gateway
+    from prometheus_client import delete_from_gateway, push_to_gateway, pushadd_to_gateway
 
     send = push_to_gateway if run.complete else pushadd_to_gateway
-    grouping = {"schedule": run.schedule, "cluster": run.cluster, **run.extra_labels}
+    grouping = {"schedule": run.schedule, "cluster": run.cluster}
     reg = registry(run)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             send(url, job=JOB, registry=reg, grouping_key=grouping, timeout=timeout)
+            if run.complete and run.cluster != UNKNOWN:
+                # a failure that could not name its cluster would otherwise keep HgbackupRunFailed firing after
+                # the schedule works again
+                delete_from_gateway(url, job=JOB, grouping_key={"schedule": run.schedule, "cluster": UNKNOWN},
+                                    timeout=timeout)
             logs.debug("metrics pushed", pushgateway=url, schedule=run.schedule, cluster=run.cluster)
             return
         except urllib.error.HTTPError as exc:
@@ -119,6 +124,6 @@ def push_reporting(url: str, run: RunOutcome) -> str | None:
 def push_failure(url: str, schedule: str, cluster: str | None, started: float, exit_code: int) -> None:
     """A run that wrote no snapshot: push `failed` (the error itself is reported by the caller; a push that fails
     too is a warning)."""
-    problem = push_reporting(url, RunOutcome(schedule, cluster or "unknown", started, time.time(), exit_code))
+    problem = push_reporting(url, RunOutcome(schedule, cluster or UNKNOWN, started, time.time(), exit_code))
     if problem:
         logs.warning(problem, schedule=schedule)

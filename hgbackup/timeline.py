@@ -14,6 +14,7 @@ as `changed` with `certain: false` unless `paths` reads both sides.
 from __future__ import annotations
 
 import fnmatch
+import json
 import operator
 import re
 from dataclasses import dataclass, field
@@ -113,8 +114,6 @@ class _Coverage:
         self.cache: dict[str, tuple[set[str], Scope]] = {}
 
     def covers(self, snap: Snapshot, ref: Ref, key: str | None) -> bool:
-        import json
-
         scope_key = json.dumps(snap.manifest.scope, sort_keys=True)
         if scope_key not in self.cache:
             try:

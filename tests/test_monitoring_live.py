@@ -202,10 +202,16 @@ def test_snapshot_pushgateway_pushes_a_manual_run(testenv, tmp_path):
 
     cluster = rand_name("manual")
     store = str(tmp_path / "store")
+    # a run that fails before it knows its cluster is pushed as cluster="unknown" ...
+    run("snapshot", "--from-file", str(tmp_path / "missing.yaml"), "--store", store,
+        "--pushgateway", testenv["HGBACKUP_TEST_PUSHGATEWAY"], code=5)
+    assert value(pushed(testenv, metrics.MANUAL), "hgbackup_last_run_failed", cluster=metrics.UNKNOWN) == 1
     out = json.loads(run("snapshot", "--from-file", EXAMPLE, "--store", store, "--cluster", cluster,
                          "--pushgateway", testenv["HGBACKUP_TEST_PUSHGATEWAY"], "-o", "json").stdout)
     series = pushed(testenv, metrics.MANUAL)
     assert value(series, "hgbackup_last_run_exit_code", cluster=cluster) == 0
+    # ... and the next complete run clears it, so HgbackupRunFailed does not fire forever
+    assert not [key for key in series if ("cluster", metrics.UNKNOWN) in key[1:]]
     assert value(series, "hgbackup_snapshot_objects", cluster=cluster, kind="secrets") == \
         Repository(open_store(store)).snapshot(Repository(open_store(store)).resolve(out["id"])).manifest.counts[
             "secrets"]
