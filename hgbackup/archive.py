@@ -7,13 +7,12 @@ says, and every object's sha256 must match its manifest entry. Anything else is 
 
 from __future__ import annotations
 
-import gzip
 import re
 import zlib
 
 from . import catalogue, crypto
 from .errors import IntegrityError
-from .manifest import ArchiveRecord, Encryption, Manifest, ObjectEntry
+from .manifest import ArchiveRecord, Manifest, ObjectEntry
 from .model import StoredObject, archive_entry_path
 from .sanitize import sha256_hex
 
@@ -33,62 +32,48 @@ MAX_ENTRY = 4 * 2**20
 
 
 def pack(objects: list[StoredObject]) -> bytes:
-    """A tar.gz with one JSON entry per object, sorted, with fixed metadata: same objects, same bytes.
+    """A tar.gz with one JSON entry per object in a fixed order with fixed metadata: same objects, same bytes
+    (packer.py writes it, a segment at a time; `_tar_members` reads it back)."""
+    from .packer import pack as pack_objects
 
-    Headers are written here rather than by tarfile (whose per-entry overhead dominated snapshot time); the format
-    is plain GNU tar (any tar reads it); `_tar_members` reads it back.
-    """
-    parts: list[bytes] = []
-    for obj in sorted(objects, key=lambda o: o.archive_path):
-        name = obj.archive_path.encode("utf-8")
-        if len(name) > 100:
-            parts.append(_tar_header(b"././@LongLink", len(name) + 1, b"L"))
-            parts.append(_padded(name + b"\0"))
-        parts.append(_tar_header(name[:100], len(obj.data), b"0"))
-        parts.append(_padded(obj.data))
-    parts.append(b"\0" * 1024)
-    return gzip.compress(b"".join(parts), compresslevel=6, mtime=0)
-
-
-def _padded(data: bytes) -> bytes:
-    return data + b"\0" * (-len(data) % 512)
-
-
-def _tar_header(name: bytes, size: int, typeflag: bytes) -> bytes:
-    head = (name.ljust(100, b"\0") + b"0000600\0" + b"0000000\0" + b"0000000\0" + b"%011o\0" % size
-            + b"00000000000\0")
-    tail = typeflag + b"\0" * 100 + b"ustar  \0" + b"\0" * 247
-    checksum = sum(head) + sum(tail) + 8 * 32
-    return head + b"%06o\0 " % checksum + tail
+    return pack_objects(objects)
 
 
 def seal(objects: list[StoredObject], snapshot_id: str, key: bytes | None) -> tuple[bytes, ArchiveRecord]:
     """Pack (and with a key encrypt) a snapshot's objects; returns the bytes to store and their record."""
-    data = pack(objects)
-    encryption = None
-    if key is not None:
-        data = crypto.encrypt(data, key, snapshot_id)
-        encryption = Encryption(crypto.ALG, crypto.fingerprint(key), crypto.DIGEST_ALG)
-    record = ArchiveRecord(len(data), sha256_hex(data), sum(len(o.data) for o in objects), encryption)
-    return data, record
+    from .packer import Digesting, packed_from, sealed_chunks
+
+    packer, _ = packed_from(objects, key)
+    try:
+        stream = Digesting(sealed_chunks(packer, snapshot_id, key), packer.unpacked_size)
+        data = b"".join(stream)
+        return data, stream.record(key)
+    finally:
+        packer.close()
 
 
-def check_readable(objects: list[StoredObject], record: ArchiveRecord, snapshot_id: str) -> None:
+def check_readable(objects, record: ArchiveRecord, snapshot_id: str) -> None:
     """Refuse to write what `open_archive` would refuse to read: every reason it has beyond damage (entry paths,
     object sizes, inflation relative to the stored size) is checked here against the same rules. With the stored
-    bytes read back and compared (Repository.save), a snapshot that cannot be read back is never written."""
+    bytes read back and compared (Repository.save), a snapshot that cannot be read back is never written.
+    `objects`: packer.Packed records (path, size, ref)."""
+    check_entries(objects, snapshot_id)
+    limit = record.unpacked_size + TAR_OVERHEAD_PER_ENTRY * (len(objects) + 2) + RECORDSIZE
+    if limit > min(MAX_UNPACKED, max(MIN_CAP, MAX_RATIO * record.size)):
+        raise IntegrityError(f"snapshot {snapshot_id}: {record.unpacked_size} bytes packed into {record.size}: more "
+                             "than a reader inflates; nothing was written")
+
+
+def check_entries(objects, snapshot_id: str) -> None:
+    """The part of `check_readable` that needs no archive: every entry's path and size."""
     for obj in objects:
         path = obj.archive_path
         if not ENTRY.match(path) or ".." in path.split("/"):
             raise IntegrityError(f"snapshot {snapshot_id}: {obj.ref} would be stored as {path!r}, which no reader "
                                  "accepts; nothing was written")
-        if len(obj.data) > MAX_ENTRY:
-            raise IntegrityError(f"snapshot {snapshot_id}: {obj.ref} is {len(obj.data)} bytes, more than a reader "
+        if obj.size > MAX_ENTRY:
+            raise IntegrityError(f"snapshot {snapshot_id}: {obj.ref} is {obj.size} bytes, more than a reader "
                                  "accepts; nothing was written")
-    limit = record.unpacked_size + TAR_OVERHEAD_PER_ENTRY * (len(objects) + 2) + RECORDSIZE
-    if limit > min(MAX_UNPACKED, max(MIN_CAP, MAX_RATIO * record.size)):
-        raise IntegrityError(f"snapshot {snapshot_id}: {record.unpacked_size} bytes packed into {record.size}: more "
-                             "than a reader inflates; nothing was written")
 
 
 def open_archive(data: bytes, manifest: Manifest, key: bytes | None) -> list[StoredObject]:

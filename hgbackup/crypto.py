@@ -165,3 +165,22 @@ def decrypt(data: bytes, key: bytes | None, encryption, snapshot_id: str) -> byt
         return AESGCM(subkeys(key).archive).decrypt(nonce, data[len(MAGIC) + NONCE_SIZE :], snapshot_id.encode())
     except InvalidTag:
         raise IntegrityError(f"snapshot {snapshot_id}: archive failed authentication (corrupt or tampered)") from None
+
+
+class Encryptor:
+    """`encrypt` a piece at a time: the same format (magic, nonce, AES-256-GCM ciphertext, tag), for archives
+    written as they are packed."""
+
+    def __init__(self, key: bytes, snapshot_id: str):
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        nonce = os.urandom(NONCE_SIZE)
+        self._cipher = Cipher(algorithms.AES(subkeys(key).archive), modes.GCM(nonce)).encryptor()
+        self._cipher.authenticate_additional_data(snapshot_id.encode())
+        self.header = MAGIC + nonce
+
+    def update(self, data: bytes) -> bytes:
+        return self._cipher.update(data)
+
+    def finalize(self) -> bytes:
+        return self._cipher.finalize() + self._cipher.tag

@@ -24,6 +24,7 @@ from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, InvalidInput,
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 DEFAULT_TIMEOUT = 30.0  # seconds one request may wait for an answer; retries stop at twice that
 _UNKNOWN = object()
+RESTART = None  # what Kube.pages yields before it lists a collection again from the start
 MAX_ATTEMPTS = 6
 PAGE_SIZE = 500
 USER_AGENT = f"hgbackup/{__version__}"
@@ -229,22 +230,42 @@ class Kube:
     def list(self, kind: catalogue.Kind, version: str, namespace: str | None = None,
              label_selector: str | None = None, page_size: int = PAGE_SIZE) -> list[dict]:
         """Every object of a kind, page by page (limit/continue); a 410 Gone restarts the list once more."""
+        items: list[dict] = []
+        for page in self.pages(kind, version, namespace, label_selector, page_size):
+            if page is RESTART:
+                items = []
+            else:
+                items.extend(page)
+        return items
+
+    def pages(self, kind: catalogue.Kind, version: str, namespace: str | None = None,
+              label_selector: str | None = None, page_size: int = PAGE_SIZE, prefetch=None):
+        """The items of a kind a page at a time. With `prefetch` (an executor) the next page is requested while the
+        caller works on this one. A continue token that expired (410 Gone) restarts the list, at most twice more:
+        RESTART is yielded first, and the caller forgets what it had from this list."""
         path = self.collection_path(kind, version, namespace)
-        for _ in range(3):
-            items: list[dict] = []
-            token = None
+
+        def fetch(token):
+            page = self.request("GET", path, query={"limit": page_size, "continue": token,
+                                                    "labelSelector": label_selector})
+            api_version = page.get("apiVersion") or kind.api_version(version)
+            items = page.get("items") or []
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind.kind)
+            return items, (page.get("metadata") or {}).get("continue")
+
+        for attempt in range(3):
+            if attempt:
+                yield RESTART
             try:
+                items, token = fetch(None)
                 while True:
-                    page = self.request("GET", path, query={"limit": page_size, "continue": token,
-                                                            "labelSelector": label_selector})
-                    api_version = page.get("apiVersion") or kind.api_version(version)
-                    for item in page.get("items", []):
-                        item.setdefault("apiVersion", api_version)
-                        item.setdefault("kind", kind.kind)
-                    items.extend(page.get("items", []))
-                    token = (page.get("metadata") or {}).get("continue")
+                    following = prefetch.submit(fetch, token) if token and prefetch is not None else None
+                    yield items
                     if not token:
-                        return items
+                        return
+                    items, token = following.result() if following is not None else fetch(token)
             except Gone:
                 continue
         raise ApiError(410, "Expired", f"listing {kind.key} kept expiring (the list changed too fast)")

@@ -134,12 +134,16 @@ class Manifest:
               not_served: list[str] = (), warnings: list[str] = (), owner_refs: list[str] = (),
               digest=None) -> Manifest:
         """The manifest of a snapshot about to be written; `partial` is the caller's word, not derived here.
-        `digest(obj)` gives each object's digest (default its plain sha256; keyed for encrypted snapshots)."""
+        `objects`: StoredObjects or packer.Packed records. `digest(obj)` gives each object's digest (default: a
+        record's own, else the plain sha256; keyed for encrypted snapshots)."""
         counts: dict[str, int] = {}
         for obj in objects:
             counts[obj.kind.key] = counts.get(obj.kind.key, 0) + 1
-        entries = tuple(ObjectEntry(o.api_version, o.ref.kind, o.ref.namespace, o.ref.name,
-                                    digest(o) if digest else o.sha256)
+
+        def digest_of(o) -> str:  # packer.Packed records carry theirs
+            return digest(o) if digest else getattr(o, "digest", o.sha256)
+
+        entries = tuple(ObjectEntry(o.api_version, o.ref.kind, o.ref.namespace, o.ref.name, digest_of(o))
                         for o in sorted(objects, key=lambda o: o.archive_path))
         return cls(id=snapshot_id, created=created.astimezone(timezone.utc).replace(microsecond=0), cluster=cluster,
                    archive=archive, objects=entries, scope=dict(scope), tags=tuple(sorted(set(tags))),

@@ -25,7 +25,6 @@ from . import archive, clusters, crypto
 from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .model import StoredObject
-from .sanitize import sha256_hex
 from .store import Store
 
 LATEST_RE = re.compile(r"^latest(?:~(\d+))?$")
@@ -209,28 +208,31 @@ class Repository:
         return chosen.key
 
     # -- reading and writing -------------------------------------------------------------------------------------
-    def save(self, key: SnapshotKey, manifest: Manifest, archive_bytes: bytes) -> Snapshot:
-        """Archive first, manifest last (signed when there is a key); if the manifest cannot be written, the archive
-        is removed again."""
-        snap = Snapshot(key, manifest)
-        if self.keyring.key is not None:
-            mac = crypto.manifest_mac(self.keyring.key, manifest.signed_payload(snap.folder))
-            manifest = dataclasses.replace(manifest, auth=Auth(crypto.MAC_ALG, crypto.fingerprint(self.keyring.key),
-                                                               mac))
-        # never a snapshot that cannot be read back: nothing the reader would refuse (archive.check_readable, run by
-        # the writer), and what the store holds is compared before the manifest makes the snapshot visible
+    def save(self, key: SnapshotKey, stream, make_manifest) -> Snapshot:
+        """Archive first, streamed from `stream` (a packer.Digesting: it counts and hashes what passes), then the
+        manifest `make_manifest(archive record)` returns, signed when there is a key. If anything fails after the
+        archive was written, it is removed again."""
+        encrypted = self.keyring.key is not None
         if any(self.store.exists(k) for k in (self.manifest_key(key), self.archive_key(key, False),
                                               self.archive_key(key, True))):
             raise FileExistsError(key.id)
-        self.store.put(self.archive_key(key, manifest.encrypted), archive_bytes, overwrite=False)
+        archive_key = self.archive_key(key, encrypted)
+        self.store.put_stream(archive_key, iter(stream))
         try:
-            stored = self.store.get(self.archive_key(key, manifest.encrypted))
-            if len(stored) != manifest.archive.size or sha256_hex(stored) != manifest.archive.sha256:
+            manifest = make_manifest(stream.record(self.keyring.key))
+            snap = Snapshot(key, manifest)
+            if self.keyring.key is not None:
+                mac = crypto.manifest_mac(self.keyring.key, manifest.signed_payload(snap.folder))
+                manifest = dataclasses.replace(manifest, auth=Auth(crypto.MAC_ALG,
+                                                                   crypto.fingerprint(self.keyring.key), mac))
+            # never a snapshot that cannot be read back: nothing the reader would refuse (archive.check_readable, in
+            # make_manifest), and what the store holds is compared before the manifest makes the snapshot visible
+            if self.store.digest(archive_key) != (manifest.archive.size, manifest.archive.sha256):
                 raise IntegrityError(f"snapshot {key.id}: the store did not keep the archive as written")
             self.store.put(self.manifest_key(key), manifest.to_bytes(), overwrite=False)
         except BaseException:
             try:
-                self.store.delete(self.archive_key(key, manifest.encrypted))
+                self.store.delete(archive_key)
             except HgbackupError:
                 pass
             raise

@@ -136,10 +136,15 @@ def run_monitored(sched: Schedule, connect, open_repository) -> ScheduleReport:
 
 def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
-    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster)
+    from .packer import Packer
+
+    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key))
     tag = f"schedule:{sched.name}"
-    taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
-                              require_encryption=sched.require_encryption, allow_empty=sched.allow_empty)
+    try:
+        taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
+                                  require_encryption=sched.require_encryption, allow_empty=sched.allow_empty)
+    finally:
+        capture.close()
     snap = taken.snapshot
     report = ScheduleReport(sched.name, snap)
     identity = snap.manifest.cluster.identity

@@ -341,38 +341,71 @@ def select_with_refs(candidates: list[dict], scope: Scope,
                      refused: list[str] | None = None) -> tuple[list[dict], set[tuple[str, str]]]:
     """`select`, plus the (namespace, name) of every Secret the selected objects reference; references not
     followed (another namespace) are described in `refused` when given."""
-    kinds = {k.key: k for k in scope.kinds()}
-    by_kind: dict[str, list[dict]] = {}
-    for obj in candidates:
-        kind = catalogue.kind_of(obj)
-        if kind is not None and kind.key in kinds:
-            by_kind.setdefault(kind.key, []).append(obj)
+    selector = Selector(scope, refused)
+    chosen = [obj for obj in candidates if selector.offer(obj)]
+    chosen += selector.finish()
+    return _dedupe(chosen), selector.secret_wanted
 
-    chosen: list[dict] = []
-    special = {catalogue.SECRETS.key, catalogue.CRDS.key, "services"}
-    for key, objs in by_kind.items():
-        if key in special:
-            continue
-        chosen.extend(o for o in objs if _keep_plain(o, kinds[key], scope))
 
-    grants = secret_grants(by_kind.get("referencegrants.gateway.networking.k8s.io", []))
-    secret_wanted = set().union(*(secret_refs(o, scope.higress_namespace, grants, refused) for o in chosen))
-    for obj in by_kind.get(catalogue.SECRETS.key, []):
-        if _keep_secret(obj, scope, secret_wanted):
-            chosen.append(obj)
-    if "services" in kinds:
-        service_wanted = set().union(*(service_refs(o) for o in chosen))
-        # the Higress namespace's own Services too: higress-gateway holds the load balancer's address
-        chosen.extend(
-            o for o in by_kind.get("services", [])
-            if ((_meta(o).get("namespace"), _meta(o).get("name")) in service_wanted
-                or _meta(o).get("namespace") == scope.higress_namespace)
-            and scope.wants_namespace(_meta(o).get("namespace"))
-        )
-    if catalogue.CRDS.key in kinds:
-        wanted_crds = crd_names(kinds.values())
-        chosen.extend(o for o in by_kind.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
-    return _dedupe(chosen), secret_wanted
+class Selector:
+    """The rules, an object at a time, for captures that cannot hold every candidate (a live snapshot packs each
+    LIST page as it arrives). `offer` says at once whether most objects are kept; the kinds whose rule depends on
+    the others (Secrets and Services: kept when referenced; CRDs: of the kinds in scope) are held and decided by
+    `finish`, which also follows Gateways' certificate references once every ReferenceGrant is known."""
+
+    HELD = frozenset({catalogue.SECRETS.key, catalogue.CRDS.key, "services"})
+
+    def __init__(self, scope: Scope, refused: list[str] | None = None):
+        self.scope = scope
+        self.kinds = {k.key: k for k in scope.kinds()}
+        self.refused = refused
+        self.held: dict[str, list[dict]] = {}
+        self.grants: list[dict] = []
+        self.gateways: list[dict] = []
+        self.secret_wanted: set[tuple[str, str]] = set()
+        self.service_wanted: set[tuple[str, str]] = set()
+        self.services = "services" in self.kinds
+
+    def offer(self, obj: dict, kind: catalogue.Kind | None = None) -> bool:
+        """True: `obj` belongs in the snapshot (and its references are noted). False: it does not, or it is held
+        for `finish`."""
+        kind = kind or catalogue.kind_of(obj)
+        if kind is None or kind.key not in self.kinds:
+            return False
+        if kind.key in self.HELD:
+            self.held.setdefault(kind.key, []).append(obj)
+            return False
+        if not _keep_plain(obj, kind, self.scope):
+            return False
+        if kind.kind == "ReferenceGrant":
+            self.grants.append(obj)
+        if kind.kind == "Gateway" and kind.group == catalogue.GATEWAY:
+            self.gateways.append(obj)  # its cross-namespace references depend on the grants
+        else:
+            self.secret_wanted |= secret_refs(obj, self.scope.higress_namespace, frozenset(), self.refused)
+        if self.services:
+            self.service_wanted |= service_refs(obj)
+        return True
+
+    def finish(self) -> list[dict]:
+        """The held objects the rules keep, now that every other object has been offered."""
+        grants = secret_grants(self.grants)
+        for gateway in self.gateways:
+            self.secret_wanted |= secret_refs(gateway, self.scope.higress_namespace, grants, self.refused)
+        chosen = [obj for obj in self.held.get(catalogue.SECRETS.key, [])
+                  if _keep_secret(obj, self.scope, self.secret_wanted)]
+        if self.services:
+            # the Higress namespace's own Services too: higress-gateway holds the load balancer's address
+            chosen.extend(
+                o for o in self.held.get("services", [])
+                if ((_meta(o).get("namespace"), _meta(o).get("name")) in self.service_wanted
+                    or _meta(o).get("namespace") == self.scope.higress_namespace)
+                and self.scope.wants_namespace(_meta(o).get("namespace"))
+            )
+        if catalogue.CRDS.key in self.kinds:
+            wanted_crds = crd_names(self.kinds.values())
+            chosen.extend(o for o in self.held.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
+        return _dedupe(chosen)
 
 
 def select_fetched(chosen: list[dict], fetched: list[dict], scope: Scope,

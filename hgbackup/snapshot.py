@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import archive, catalogue, crypto, kubeyaml, names, selection
+from . import archive, catalogue, kubeyaml, names, selection
+from . import packer as packing
 from .errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -21,7 +23,7 @@ from .errors import (
     NothingToDo,
     Unreachable,
 )
-from .kube import Kube
+from .kube import RESTART, Kube
 from .manifest import ClusterInfo, Manifest, Snapshot
 from .model import StoredObject
 from .repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
@@ -34,7 +36,8 @@ LIST_CONCURRENCY = 6
 
 @dataclass
 class Capture:
-    """What one capture found: objects in stored form, plus what the manifest needs to say about it."""
+    """What one capture found: objects in stored form (or, for a snapshot streamed into a Packer, the records of
+    the objects it packed), plus what the manifest needs to say about it."""
 
     objects: list[StoredObject]
     cluster: ClusterInfo
@@ -43,10 +46,21 @@ class Capture:
     notes: list[str] = field(default_factory=list)  # worth knowing, not a failure
     owner_refs: list[str] = field(default_factory=list)
     first_error: HgbackupError | None = None  # the exception behind errors[0], for callers that cannot go on
+    packer: packing.Packer | None = None  # the objects are already packed (objects is empty)
+    packed: list[packing.Packed] = field(default_factory=list)
 
     @property
     def partial(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def items(self) -> list:
+        """Every object captured, as StoredObjects or Packed records (both have .ref)."""
+        return self.packed if self.packer is not None else self.objects
+
+    def close(self) -> None:
+        if self.packer is not None:
+            self.packer.close()
 
     def require_complete(self, what: str) -> None:
         """For readers that must see everything (the live side of a diff): a partial capture is an error."""
@@ -60,6 +74,23 @@ def _finish(chosen: list[dict], cluster: ClusterInfo, **extra) -> Capture:
     objects = [StoredObject.from_object(o) for o in chosen]
     owner_refs = [str(s.ref) for o, s in zip(chosen, objects) if had_owner_references(o)]
     return Capture(objects=objects, cluster=cluster, owner_refs=owner_refs, **extra)
+
+
+class _Collected:
+    """Where a capture that is not streamed into a Packer puts its objects: a list per LIST, in task order."""
+
+    def __init__(self):
+        self.lanes: dict[object, list[StoredObject]] = {}
+
+    def add(self, obj: StoredObject, lane: object = None) -> bool:
+        self.lanes.setdefault(lane, []).append(obj)
+        return True
+
+    def drop_lane(self, lane: object) -> None:
+        self.lanes.pop(lane, None)
+
+    def objects(self, order: list) -> list[StoredObject]:
+        return [obj for lane in order for obj in self.lanes.get(lane, [])]
 
 
 def capture_files(paths: list[str], scope: Scope, cluster_name: str | None = None,
@@ -83,50 +114,69 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
 
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
-                 progress: Progress | None = None) -> Capture:
-    """List every kind in scope from the live cluster (concurrently, paginated) and apply the selection rules."""
+                 progress: Progress | None = None, packer: packing.Packer | None = None) -> Capture:
+    """List every kind in scope from the live cluster (concurrently, paginated) and apply the selection rules.
+
+    With a `packer`, each LIST page is selected, put in stored form and packed as it arrives, and the capture
+    holds only the packed records: memory grows with the manifest, not with the objects (see packer.py).
+    Without one, the capture holds every object (diff and restore compare them)."""
     served = kube.served()
     kinds = scope.kinds()
     not_served = [k.key for k in kinds if served[k.key].version is None]
     errors: list[str] = []
     notes: list[str] = []
     tasks = _list_tasks([k for k in kinds if served[k.key].version], scope)
-    raw: list[dict] = []
-    done = 0
-
+    selector = selection.Selector(scope, notes)
+    sink = packer if packer is not None else _Collected()
+    owner_refs: list[str] = []
+    lock = threading.Lock()
     denied = []
     failures: list[HgbackupError] = []
 
-    def run(task):
-        kind, namespace, label_selector = task
+    def keep(obj: dict, lane: object) -> None:
+        stored = StoredObject.from_object(obj)
+        if sink.add(stored, lane) and had_owner_references(obj):
+            owner_refs.append(str(stored.ref))
+
+    def run(lane: int):
+        kind, namespace, label_selector = tasks[lane]
         try:
-            return kube.list(kind, served[kind.key].version, namespace, label_selector), None
+            for page in kube.pages(kind, served[kind.key].version, namespace, label_selector, prefetch=prefetch):
+                if page is RESTART:
+                    sink.drop_lane(lane)
+                    continue
+                for item in page:
+                    with lock:
+                        wanted = selector.offer(item, kind)
+                    if wanted:
+                        keep(item, lane)
+            return None
         except Unreachable as exc:
             if not isinstance(exc, AccessDenied):
                 raise
             denied.append(kind.key)
             failures.append(exc)
-            return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            return f"cannot list {kind.key}{_where(namespace)}: {exc}"
         except HgbackupError as exc:
             failures.append(exc)
-            return [], f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            return f"cannot list {kind.key}{_where(namespace)}: {exc}"
 
-    with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool:
+    with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool, \
+            ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as prefetch:
         version = pool.submit(kube.version_info)
         identity = pool.submit(kube.cluster_identity)
-        for (kind, _, _), (items, error) in zip(tasks, pool.map(run, tasks)):
-            raw.extend(items)
+        for done, (lane, error) in enumerate(zip(range(len(tasks)), pool.map(run, range(len(tasks)))), 1):
             if error:
                 errors.append(error)
-            done += 1
             if progress:
-                progress(done, len(tasks), kind.key)
+                progress(done, len(tasks), tasks[lane][0].key)
 
         if tasks and len(denied) == len(tasks):
             raise AccessDenied(f"not allowed to list any of the {len(tasks)} kinds in scope "
                                f"(first refusal: {errors[0]}); nothing was written")
-        chosen, refs = selection.select_with_refs(raw, scope, notes)
-        wanted = _wanted_by_get(raw, refs, kinds, served, scope)
+        held = selector.finish()
+        listed_secrets = selector.held.get(catalogue.SECRETS.key, [])
+        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
         cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),
                               identity.result())
@@ -138,10 +188,13 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             errors.append(error)
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
-
-    chosen = selection.select_fetched(chosen, got, scope, refs)
-    return _finish(chosen, cluster, not_served=not_served, errors=errors, notes=notes,
-                   first_error=failures[0] if failures else None)
+    for obj in held + selection.select_fetched([], got, scope, selector.secret_wanted):
+        keep(obj, "held")
+    extra = {"not_served": not_served, "errors": errors, "notes": notes, "owner_refs": sorted(owner_refs),
+             "first_error": failures[0] if failures else None}
+    if packer is not None:
+        return Capture([], cluster, packer=packer, packed=packer.finish(), **extra)
+    return Capture(sink.objects([*range(len(tasks)), "held"]), cluster, **extra)
 
 
 def _where(namespace: str | None) -> str:
@@ -167,12 +220,12 @@ def _list_tasks(kinds: list[catalogue.Kind], scope: Scope) -> list[tuple]:
     return tasks
 
 
-def _wanted_by_get(raw: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope) -> list[tuple]:
+def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope) -> list[tuple]:
     """Objects fetched one by one: the console Secret, referenced Secrets and the CRDs of the kinds in scope."""
     wanted: list[tuple] = []
     keys = {k.key for k in kinds}
     if catalogue.SECRETS.key in keys:
-        have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in raw if o.get("kind") == "Secret"}
+        have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listed_secrets}
         refs = refs | {(scope.higress_namespace, selection.CONSOLE_SECRET)}
         wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
     if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
@@ -194,32 +247,48 @@ def _get(kube: Kube, served, kind: catalogue.Kind, namespace: str | None, name: 
 
 def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
           cluster: str | None = None, now: datetime | None = None, undo_prunes=None) -> Snapshot:
-    """Pack, encrypt with the repository's key (if any), and store a capture under `cluster` (default: the
-    captured cluster's name)."""
+    """Pack (unless the capture streamed into a Packer already), encrypt with the repository's key (if any), and
+    store a capture under `cluster` (default: the captured cluster's name), the archive streamed to the store."""
     now = now or datetime.now(timezone.utc)
-    for _ in range(5):  # an id already in the store is never written over: take another
-        try:
-            return _write_once(repo, capture, scope, new_snapshot_id(now), tags, cluster, now, undo_prunes)
-        except FileExistsError:
-            continue
-    raise HgbackupError("could not find a free snapshot id after 5 tries")
+    key = repo.encryption_key
+    if capture.packer is not None:
+        if capture.packer.key != key:
+            raise HgbackupError("internal error: the capture was packed for another encryption key")
+        packer, records = capture.packer, capture.packed
+    else:
+        packer, records = packing.packed_from(capture.objects, key)
+    try:
+        for _ in range(5):  # an id already in the store is never written over: take another
+            try:
+                return _write_once(repo, capture, packer, records, scope, new_snapshot_id(now), tags, cluster, now,
+                                   undo_prunes)
+            except FileExistsError:
+                continue
+        raise HgbackupError("could not find a free snapshot id after 5 tries")
+    finally:
+        if packer is not capture.packer:
+            packer.close()
 
 
-def _write_once(repo: Repository, capture: Capture, scope: Scope, snapshot_id: str, tags, cluster, now,
-                undo_prunes) -> Snapshot:
+def _write_once(repo: Repository, capture: Capture, packer: packing.Packer, records: list[packing.Packed],
+                scope: Scope, snapshot_id: str, tags, cluster, now, undo_prunes) -> Snapshot:
     key = SnapshotKey(cluster_key(cluster or capture.cluster.name), snapshot_id)
-    encryption_key = repo.encryption_key
-    data, record = archive.seal(capture.objects, snapshot_id, encryption_key)
-    archive.check_readable(capture.objects, record, snapshot_id)
-    manifest = Manifest.build(
-        snapshot_id, now, capture.cluster, capture.objects, record, scope=scope.as_json(), tags=list(tags),
-        partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
-        owner_refs=capture.owner_refs,
-        digest=(lambda o: crypto.object_digest(encryption_key, o.data)) if encryption_key else None,
-    )
-    if undo_prunes is not None:
-        manifest = dataclasses.replace(manifest, undo_prunes=tuple(sorted(undo_prunes)))
-    return repo.save(key, manifest, data)
+    archive.check_entries(records, snapshot_id)
+    stream = packing.Digesting(packing.sealed_chunks(packer, snapshot_id, repo.encryption_key),
+                               packer.unpacked_size)
+
+    def make_manifest(record):
+        archive.check_readable(records, record, snapshot_id)
+        manifest = Manifest.build(
+            snapshot_id, now, capture.cluster, records, record, scope=scope.as_json(), tags=list(tags),
+            partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
+            owner_refs=capture.owner_refs,
+        )
+        if undo_prunes is not None:
+            manifest = dataclasses.replace(manifest, undo_prunes=tuple(sorted(undo_prunes)))
+        return manifest
+
+    return repo.save(key, stream, make_manifest)
 
 
 @dataclass
@@ -248,19 +317,25 @@ def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Calla
         cluster: str | None = None, tags: list[str] = (), require_encryption: bool = False,
         allow_empty: bool = False, progress: Progress | None = None) -> SnapshotReport:
     """`hgbackup snapshot`: capture `files` (when given) or the live cluster, then `take`."""
-    capture = (capture_files(list(files), scope, cluster, progress) if files
-               else capture_live(connect(), scope, cluster, progress))
-    return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)
+    if files:
+        capture = capture_files(list(files), scope, cluster, progress)
+    else:
+        kube = connect()
+        capture = capture_live(kube, scope, cluster, progress, packer=packing.Packer(repo.encryption_key))
+    try:
+        return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)
+    finally:
+        capture.close()
 
 
 def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
          require_encryption: bool = False, allow_empty: bool = False, cluster: str | None = None) -> SnapshotReport:
     """The snapshot verb after capture: an empty scope, the encryption policy, then `write`."""
-    if not allow_empty and not any(o.ref.kind != "CustomResourceDefinition" for o in capture.objects):
+    if not allow_empty and not any(o.ref.kind != "CustomResourceDefinition" for o in capture.items):
         why = f" (and {capture.errors[0]})" if capture.errors else ""
         raise NothingToDo(f"the scope matched no object{why}; nothing was written (--allow-empty writes an empty "
                           "snapshot)")
-    secrets = sum(1 for o in capture.objects if o.ref.kind == "Secret" and o.ref.group == "")
+    secrets = sum(1 for o in capture.items if o.ref.kind == "Secret" and o.ref.group == "")
     notices = []
     if secrets and repo.encryption_key is None:
         message = f"snapshot holds {secrets} Secret(s) and no encryption key is set"

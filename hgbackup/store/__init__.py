@@ -19,7 +19,16 @@ class Store(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def put_stream(self, key: str, chunks) -> None:
+        """Write the chunks of an iterable as one new key, never holding them whole; an existing key is never
+        replaced (FileExistsError). Nothing is left under `key` when the iterable or the write fails."""
+        ...
+
     def get(self, key: str) -> bytes: ...
+
+    def digest(self, key: str) -> tuple[int, str]:
+        """Size and sha256 of what the store holds under `key`, read a piece at a time."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 

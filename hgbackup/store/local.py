@@ -6,6 +6,7 @@ a command run from another directory must not look like a store without backups.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 from ..errors import InvalidInput, NotFound, Unreachable
 
 TMP_PREFIX = ".tmp-"
+CHUNK = 2**20
 
 
 class LocalStore:
@@ -36,6 +38,14 @@ class LocalStore:
 
     def put(self, key: str, data: bytes, *, overwrite: bool = True) -> None:
         """Write atomically; with overwrite=False an existing key is never replaced (FileExistsError)."""
+        self._write(key, (data,), overwrite)
+
+    def put_stream(self, key: str, chunks) -> None:
+        self._write(key, chunks, False)
+
+    def _write(self, key: str, chunks, overwrite: bool) -> None:
+        """A temporary file in the key's folder, fsynced, then renamed (or linked, which fails when the key exists:
+        no other writer's file is ever replaced)."""
         path = self._path(key)
         folder = os.path.dirname(path)
         try:
@@ -43,14 +53,15 @@ class LocalStore:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                    for chunk in chunks:
+                        fh.write(chunk)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.chmod(tmp, 0o600)
                 if overwrite:
                     os.replace(tmp, path)
                 else:
-                    os.link(tmp, path)  # fails if the key exists: no other writer's file is ever replaced
+                    os.link(tmp, path)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -58,6 +69,20 @@ class LocalStore:
             raise
         except OSError as exc:
             raise Unreachable(f"cannot write {path}: {exc.strerror}") from None
+
+    def digest(self, key: str) -> tuple[int, str]:
+        path = self._path(key)
+        sha, size = hashlib.sha256(), 0
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    sha.update(chunk)
+                    size += len(chunk)
+        except FileNotFoundError:
+            raise NotFound(f"{key} not found in store {self.url}") from None
+        except OSError as exc:
+            raise Unreachable(f"cannot read {path}: {exc.strerror}") from None
+        return size, sha.hexdigest()
 
     def get(self, key: str) -> bytes:
         path = self._path(key)

@@ -6,16 +6,18 @@ are only sent when an operation requires them, so servers without the newest che
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import datetime
 
-from ..errors import AccessDenied, NotFound, Unreachable
+from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
 
 class S3Store:
     read_concurrency = 16
+    part_size = 16 * 2**20  # of archives written as they are packed (S3 takes parts of 5 MiB and more)
 
     def __init__(self, url: str, *, endpoint: str | None = None, sse: str | None = None,
                  kms_key_id: str | None = None):
@@ -66,6 +68,57 @@ class S3Store:
                 io.BytesIO(data), self.bucket, self._key(key), ExtraArgs=dict(self.extra) or None,
                 Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD),
             )
+
+    def put_stream(self, key: str, chunks) -> None:
+        """Up to one part: a conditional PUT. Beyond: a multipart upload of `part_size` parts, completed with
+        If-None-Match (an existing key is never replaced) and aborted when anything fails."""
+        buffer, upload, parts = bytearray(), None, []
+        try:
+            for chunk in chunks:
+                buffer += chunk
+                while len(buffer) >= self.part_size:
+                    if upload is None:
+                        if self.exists(key):
+                            raise FileExistsError(key)
+                        with _errors(self, key):
+                            upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=self._key(key),
+                                                                         **self.extra)["UploadId"]
+                    parts.append(self._part(key, upload, len(parts) + 1, bytes(buffer[:self.part_size])))
+                    del buffer[:self.part_size]
+            if upload is None:
+                self.put(key, bytes(buffer), overwrite=False)
+                return
+            if buffer:
+                parts.append(self._part(key, upload, len(parts) + 1, bytes(buffer)))
+            try:
+                with _errors(self, key):
+                    self.client.complete_multipart_upload(Bucket=self.bucket, Key=self._key(key), UploadId=upload,
+                                                          MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+            except _Exists:
+                raise FileExistsError(key) from None
+        except BaseException:
+            if upload is not None:
+                try:
+                    with _errors(self, key):
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=self._key(key), UploadId=upload)
+                except HgbackupError:  # the upload is a leftover `forget` removes later (remove_leftovers)
+                    pass
+            raise
+
+    def _part(self, key: str, upload: str, number: int, data: bytes) -> dict:
+        with _errors(self, key):
+            etag = self.client.upload_part(Bucket=self.bucket, Key=self._key(key), UploadId=upload,
+                                           PartNumber=number, Body=data)["ETag"]
+        return {"PartNumber": number, "ETag": etag}
+
+    def digest(self, key: str) -> tuple[int, str]:
+        sha, size = hashlib.sha256(), 0
+        with _errors(self, key):
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+            for chunk in body.iter_chunks(2**20):
+                sha.update(chunk)
+                size += len(chunk)
+        return size, sha.hexdigest()
 
     def get(self, key: str) -> bytes:
         with _errors(self, key):
