@@ -1,11 +1,13 @@
-"""Benchmark `hgbackup restore` against a sequential one-object-at-a-time apply loop (and kubectl).
+"""Benchmark `hgbackup restore` against the API server's limit: a minimal concurrent apply client (and kubectl).
 
 For N in 1,000 and 10,000 objects (Ingresses and ConfigMaps), each target a fresh namespace on the real API server
 of the test ground, measured in one run:
-  hgbackup     the whole `hgbackup restore ID --yes --no-safety-snapshot` process (default concurrency 8)
-  sequential   server-side apply of the same objects one at a time, in one Python process (same client library)
+  hgbackup     the whole `hgbackup restore ID --yes --no-safety-snapshot` process (default concurrency)
+  floor        the same server-side apply requests from a minimal client: no snapshot to read, no planning, no
+               ordering, one urllib3 pool and a thread pool; best of concurrency 8, 16 and 32
+  sequential   server-side apply one object at a time, in one Python process (same client library)
   kubectl      `kubectl apply --server-side -f FILE`, when kubectl is installed
-Prints JSON: seconds, objects per second, peak RSS, speedup against sequential.
+Prints JSON: seconds, objects per second, peak RSS, ratio to the floor, speedup against sequential.
 Usage: .venv/bin/python bench/restore.py [N ...]
 """
 
@@ -42,6 +44,35 @@ for obj in json.load(open(sys.argv[2])):
     resp = api.call_api("PATCH", url, header_params=headers, body=json.dumps(obj).encode())
     resp.read()
     assert resp.status in (200, 201), resp.status
+"""
+
+
+FLOOR = r"""
+import json, sys
+from concurrent.futures import ThreadPoolExecutor
+from kubernetes import client, config
+cfg = client.Configuration()
+config.load_kube_config(config_file=sys.argv[1], client_configuration=cfg)
+workers = int(sys.argv[3])
+cfg.connection_pool_maxsize = workers
+api = client.ApiClient(cfg)
+pool = api.rest_client.pool_manager
+headers = {"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"}
+auth = cfg.auth_settings().get("BearerToken")
+if auth and auth.get("value"):
+    headers["Authorization"] = auth["value"]
+PLURAL = {"Ingress": "ingresses", "ConfigMap": "configmaps"}
+
+def apply(obj):
+    group = obj["apiVersion"].rpartition("/")[0]
+    base = f"/apis/{obj['apiVersion']}" if group else f"/api/{obj['apiVersion']}"
+    path = f"{base}/namespaces/{obj['metadata']['namespace']}/{PLURAL[obj['kind']]}/{obj['metadata']['name']}"
+    resp = pool.request("PATCH", cfg.host + path + "?fieldManager=floor&force=true", body=json.dumps(obj),
+                        headers=headers)
+    assert resp.status in (200, 201), resp.status
+
+with ThreadPoolExecutor(max_workers=workers) as threads:
+    list(threads.map(apply, json.load(open(sys.argv[2]))))
 """
 
 
@@ -84,6 +115,17 @@ def run_case(env: dict, api_client, n: int, work: str) -> dict:
     assert summary["created"] == n + 1 and summary["failed"] == 0, summary  # + the namespace
     assert count_in(api_client, base[0]["metadata"]["namespace"]) == n
 
+    floors = {}
+    for workers in (8, 16, 32):
+        floor_ns = f"bench-floor-{n}-{workers}-{tag}"
+        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": floor_ns}})
+        floor_path = os.path.join(work, f"floor-{n}-{workers}.json")
+        with open(floor_path, "w") as fh:
+            json.dump(retarget(base, floor_ns), fh)
+        floors[workers] = timed([sys.executable, "-c", FLOOR, kubeconfig, floor_path, str(workers)])
+        assert count_in(api_client, floor_ns) == n
+    best = min(floors, key=lambda w: floors[w]["seconds"])
+
     seq_ns = f"bench-seq-{n}-{tag}"
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": seq_ns}})
     seq_path = os.path.join(work, f"seq-{n}.json")
@@ -97,6 +139,10 @@ def run_case(env: dict, api_client, n: int, work: str) -> dict:
                            "objects_per_second": round(n / ours["seconds"])},
               "sequential_apply": {**{k: sequential[k] for k in ("seconds", "peak_rss_mib")},
                                    "objects_per_second": round(n / sequential["seconds"])},
+              "floor_concurrent_apply": {"seconds": {w: f["seconds"] for w, f in floors.items()},
+                                         "best_concurrency": best,
+                                         "peak_rss_mib": floors[best]["peak_rss_mib"]},
+              "ratio_to_floor": round(ours["seconds"] / floors[best]["seconds"], 2),
               "speedup_vs_sequential": round(sequential["seconds"] / ours["seconds"], 2)}
     if shutil.which("kubectl"):
         k_ns = f"bench-kubectl-{n}-{tag}"

@@ -125,7 +125,7 @@ def run_case(env: dict, api_client, n: int) -> dict:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
+    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000, 50000]
     env = testenv()
     api_client = config.new_client_from_config(config_file=env["KUBECONFIG"])
     install_crds(api_client)

@@ -12,7 +12,7 @@ from .errors import IntegrityError
 from .sanitize import canonical_bytes, sha256_hex, stored_form
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: a snapshot's records hold one per object
 class Ref:
     """Identifies an object across snapshots and clusters: (group, kind, namespace, name)."""
 

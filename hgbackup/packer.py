@@ -13,6 +13,7 @@ its segment back into plain entries, sorted when the segment is closed: correct,
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import zlib
@@ -22,7 +23,7 @@ from typing import NamedTuple
 from . import catalogue, crypto
 from .manifest import ArchiveRecord, Encryption
 from .model import Ref, StoredObject, archive_entry_path
-from .sanitize import sha256_hex
+from .sanitize import canonical_bytes, sha256_hex, stored_form
 
 BLOCK = 512
 END_OF_ARCHIVE = b"\0" * (2 * BLOCK)
@@ -58,12 +59,18 @@ def _padded(data: bytes) -> bytes:
     return data + b"\0" * (-len(data) % BLOCK)
 
 
+_HEADER_MIDDLE = b"0000600\0" + b"0000000\0" + b"0000000\0"
+_HEADER_MTIME = b"00000000000\0"
+_HEADER_TAILS = {flag: flag + b"\0" * 100 + b"ustar  \0" + b"\0" * 247 for flag in (b"0", b"L")}
+_HEADER_FIXED = {flag: sum(_HEADER_MIDDLE) + sum(_HEADER_MTIME) + sum(tail) + 8 * 32
+                 for flag, tail in _HEADER_TAILS.items()}
+
+
 def _tar_header(name: bytes, size: int, typeflag: bytes) -> bytes:
-    head = (name.ljust(100, b"\0") + b"0000600\0" + b"0000000\0" + b"0000000\0" + b"%011o\0" % size
-            + b"00000000000\0")
-    tail = typeflag + b"\0" * 100 + b"ustar  \0" + b"\0" * 247
-    checksum = sum(head) + sum(tail) + 8 * 32
-    return head + b"%06o\0 " % checksum + tail
+    size_field = b"%011o\0" % size
+    checksum = _HEADER_FIXED[typeflag] + sum(name) + sum(size_field)
+    return (name.ljust(100, b"\0") + _HEADER_MIDDLE + size_field + _HEADER_MTIME + b"%06o\0 " % checksum
+            + _HEADER_TAILS[typeflag])
 
 
 def segment_of(obj: StoredObject) -> tuple[str, str, str]:
@@ -102,27 +109,31 @@ class _Segment:
         self.closed: tuple[int, int] | bytes | None = None  # spool (offset, length), or bytes (sensitive)
         self.lock = threading.Lock()
 
-    def add(self, name: str, record: Packed, entry: bytes, packer: Packer) -> bool:
-        """False: an entry of that name is already here (the first one stays)."""
+    def add_run(self, run: list[tuple[str, Packed, bytes]], packer: Packer) -> list[Packed]:
+        """Add entries (name, record, tar bytes); returns the records added (a name already here keeps its first
+        entry). Entries in name order after the last one are compressed in one call (which lets other threads
+        run); anything else makes the segment plain."""
         with self.lock:
             last = self.entries[-1][0] if self.entries else None
-            if not self.plain and (last is None or name > last) and self.closed is None:
+            if not self.plain and self.closed is None and all(
+                    (last is None or run[0][0] > last, *(a[0] < b[0] for a, b in zip(run, run[1:])))):
                 if self.compressor is None:
                     self.compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-                self.chunks.append(self.compressor.compress(entry))
-                self.crc = zlib.crc32(entry, self.crc)
-                self.raw_size += len(entry)
-                self.entries.append((name, record, None))
-                return True
-            if name == last:
-                return False
+                data = b"".join(entry for _, _, entry in run)
+                self.chunks.append(self.compressor.compress(data))
+                self.crc = zlib.crc32(data, self.crc)
+                self.raw_size += len(data)
+                self.entries.extend((name, record, None) for name, record, _ in run)
+                return [record for _, record, _ in run]
             if not self.plain:
                 self._to_plain(packer)
-            if name in self.names:
-                return False
-            self.names.add(name)
-            self.entries.append((name, record, entry))
-            return True
+            added = []
+            for name, record, entry in run:
+                if name not in self.names:
+                    self.names.add(name)
+                    self.entries.append((name, record, entry))
+                    added.append(record)
+            return added
 
     def _to_plain(self, packer: Packer) -> None:
         raw = zlib.decompressobj(-15).decompress(self._compressed(packer))  # no final block: not zlib.decompress
@@ -181,19 +192,54 @@ class Packer:
 
     def add(self, obj: StoredObject, lane: object = None) -> bool:
         """Pack one object; False when an object of the same kind, namespace and name was packed already."""
-        key = segment_of(obj)
+        digest = crypto.object_digest(self.key, obj.data) if self.key is not None else obj.sha256
+        path = obj.archive_path
+        record = Packed(obj.api_version, obj.ref, obj.kind, path, len(obj.data), obj.sha256, digest)
+        return bool(self._add_run(segment_of(obj), [(obj.ref.name, record, tar_entry(path, obj.data))], lane))
+
+    def add_items(self, kind: catalogue.Kind, items: list[dict], lane: object = None) -> list[Packed]:
+        """Pack live objects of one kind (a LIST page) in stored form; returns the records of those packed.
+        The same as `add(StoredObject.from_object(item))` for each, without the intermediate objects."""
+        key = self.key
+        group, group_dir, plural, namespaced = kind.group, kind.group_dir, kind.plural, kind.namespaced
+        prefix = f"resources/{group_dir}/{plural}/"
+        added: list[Packed] = []
+        run: list[tuple[str, Packed, bytes]] = []
+        segment = None
+        for item in items:
+            clean = stored_form(item, kind)
+            data = canonical_bytes(clean)
+            sha = sha256_hex(data)
+            meta = clean["metadata"]
+            name = meta.get("name", "")
+            namespace = (meta.get("namespace") or None) if namespaced else None
+            folder = namespace or "_cluster"
+            path = f"{prefix}{folder}/{name}.json"
+            # the same few apiVersion and kind strings for every object, not one copy each
+            record = Packed(sys.intern(clean["apiVersion"]), Ref(group, sys.intern(clean.get("kind", "")), namespace,
+                                                                   name), kind, path,
+                            len(data), sha, crypto.object_digest(key, data) if key is not None else sha)
+            if folder != segment and run:
+                added += self._add_run((group_dir, plural, segment), run, lane)
+                run = []
+            segment = folder
+            run.append((name, record, tar_entry(path, data)))
+        if run:
+            added += self._add_run((group_dir, plural, segment), run, lane)
+        return added
+
+    def _add_run(self, key: tuple[str, str, str], run: list, lane: object) -> list[Packed]:
         with self._lock:
             segment = self._segments.get(key)
             if segment is None:
-                segment = self._segments[key] = _Segment(key, obj.ref.kind == "Secret" and obj.ref.group == "")
+                sensitive = run[0][1].ref.kind == "Secret" and run[0][1].ref.group == ""
+                segment = self._segments[key] = _Segment(key, sensitive)
             previous = self._lanes.get(lane)
             self._lanes[lane] = segment
             self._touched.setdefault(lane, set()).add(key)
         if previous is not None and previous is not segment:
             previous.close(self)
-        digest = crypto.object_digest(self.key, obj.data) if self.key is not None else obj.sha256
-        record = Packed(obj.api_version, obj.ref, obj.kind, obj.archive_path, len(obj.data), obj.sha256, digest)
-        return segment.add(obj.ref.name, record, tar_entry(obj.archive_path, obj.data), self)
+        return segment.add_run(run, self)
 
     def drop_lane(self, lane: object) -> None:
         """Forget the segments a restarted LIST had filled (it lists them again from the start)."""

@@ -11,9 +11,7 @@ safety snapshots) goes through `cluster_key`, so a kube context name and its fol
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from typing import NamedTuple
 from . import archive, clusters, crypto
 from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
+from .memory import collector_paused
 from .model import StoredObject
 from .store import Store
 
@@ -68,18 +67,6 @@ class Listing(NamedTuple):
         return EXIT_INTEGRITY if self.problems else EXIT_OK
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()  # what was loaded is long-lived and acyclic: later collections need not scan it either
-        if enabled:
-            gc.enable()
-
-
 class Repository:
     def __init__(self, store: Store, keyring: crypto.Keyring | None = None):
         self.store = store
@@ -122,7 +109,7 @@ class Repository:
         loaded = []
         workers = getattr(self.store, "read_concurrency", READ_CONCURRENCY)
         # manifests are many small tuples with no cycles: the cyclic collector would rescan them over and over
-        with _collector_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
+        with collector_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
             for item in (pool.map(read, keys) if workers > 1 else map(read, keys)):
                 loaded.append(item)
                 if progress and len(loaded) % 50 == 0:
@@ -229,7 +216,7 @@ class Repository:
             # make_manifest), and what the store holds is compared before the manifest makes the snapshot visible
             if self.store.digest(archive_key) != (manifest.archive.size, manifest.archive.sha256):
                 raise IntegrityError(f"snapshot {key.id}: the store did not keep the archive as written")
-            self.store.put(self.manifest_key(key), manifest.to_bytes(), overwrite=False)
+            self.store.put_stream(self.manifest_key(key), manifest.chunks())
         except BaseException:
             try:
                 self.store.delete(archive_key)

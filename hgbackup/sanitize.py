@@ -29,7 +29,7 @@ METADATA_DROPPED = (
 ANNOTATIONS_DROPPED = ("deployment.kubernetes.io/revision",)
 
 
-def stored_form(obj: dict) -> dict:
+def stored_form(obj: dict, kind: catalogue.Kind | None = None) -> dict:
     """A copy of `obj` without server-set fields (see DESIGN.md, "Stored form of an object").
 
     Only the containers on the paths it changes are copied (top level, metadata, annotations, stripped paths), so
@@ -51,7 +51,7 @@ def stored_form(obj: dict) -> dict:
         meta.pop("labels")
     if not meta.get("namespace"):
         meta.pop("namespace", None)
-    kind = catalogue.kind_of(out)
+    kind = kind or catalogue.kind_of(out)
     if kind is not None:
         if not kind.namespaced:
             meta.pop("namespace", None)

@@ -25,7 +25,8 @@ from .errors import (
 )
 from .kube import RESTART, Kube
 from .manifest import ClusterInfo, Manifest, Snapshot
-from .model import StoredObject
+from .memory import collector_paused
+from .model import StoredObject, ref_of
 from .repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
 from .sanitize import had_owner_references
 from .selection import Scope
@@ -86,6 +87,11 @@ class _Collected:
         self.lanes.setdefault(lane, []).append(obj)
         return True
 
+    def add_items(self, kind: catalogue.Kind, items: list[dict], lane: object = None) -> list[StoredObject]:
+        objects = [StoredObject.from_object(item) for item in items]
+        self.lanes.setdefault(lane, []).extend(objects)
+        return objects
+
     def drop_lane(self, lane: object) -> None:
         self.lanes.pop(lane, None)
 
@@ -133,10 +139,14 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
     denied = []
     failures: list[HgbackupError] = []
 
-    def keep(obj: dict, lane: object) -> None:
-        stored = StoredObject.from_object(obj)
-        if sink.add(stored, lane) and had_owner_references(obj):
-            owner_refs.append(str(stored.ref))
+    def keep(kind: catalogue.Kind | None, objs: list[dict], lane: object) -> None:
+        owned = {ref_of(o) for o in objs if had_owner_references(o)}
+        if kind is None:  # held and fetched objects: any kind
+            stored = [StoredObject.from_object(o) for o in objs]
+            added = [o.ref for o in stored if sink.add(o, lane)]
+        else:
+            added = [o.ref for o in sink.add_items(kind, objs, lane)]
+        owner_refs.extend(str(ref) for ref in added if ref in owned)
 
     def run(lane: int):
         kind, namespace, label_selector = tasks[lane]
@@ -145,11 +155,9 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
                 if page is RESTART:
                     sink.drop_lane(lane)
                     continue
-                for item in page:
-                    with lock:
-                        wanted = selector.offer(item, kind)
-                    if wanted:
-                        keep(item, lane)
+                with lock:
+                    wanted = [item for item in page if selector.offer(item, kind)]
+                keep(kind, wanted, lane)
             return None
         except Unreachable as exc:
             if not isinstance(exc, AccessDenied):
@@ -161,7 +169,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             failures.append(exc)
             return f"cannot list {kind.key}{_where(namespace)}: {exc}"
 
-    with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool, \
+    with collector_paused(), ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool, \
             ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as prefetch:
         version = pool.submit(kube.version_info)
         identity = pool.submit(kube.cluster_identity)
@@ -188,8 +196,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             errors.append(error)
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
-    for obj in held + selection.select_fetched([], got, scope, selector.secret_wanted):
-        keep(obj, "held")
+    keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted), "held")
     extra = {"not_served": not_served, "errors": errors, "notes": notes, "owner_refs": sorted(owner_refs),
              "first_error": failures[0] if failures else None}
     if packer is not None:

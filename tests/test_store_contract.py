@@ -126,3 +126,45 @@ def test_a_local_store_that_does_not_exist_is_not_an_empty_one(tmp_path):
     with pytest.raises(NotFound, match="no store at"):
         store.list("")
     assert not (tmp_path / "missing").exists()
+
+
+def _pieces(data: bytes, size: int):
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+@pytest.mark.parametrize("length", [0, 1000, 11 * 2**20 + 17])
+def test_put_stream_writes_what_it_is_given_and_digest_reads_it_back(store, length):
+    import hashlib
+
+    store.part_size = 5 * 2**20  # S3's smallest part: 11 MiB go up in three parts (an attribute only S3 reads)
+    data = os.urandom(length)
+    store.put_stream("c/snapshots/1/archive.tar.gz", _pieces(data, 300_000))
+    assert store.get("c/snapshots/1/archive.tar.gz") == data
+    assert store.digest("c/snapshots/1/archive.tar.gz") == (length, hashlib.sha256(data).hexdigest())
+    assert store.list("") == ["c/snapshots/1/archive.tar.gz"]
+
+
+@pytest.mark.parametrize("length", [1000, 11 * 2**20])
+def test_put_stream_never_replaces_a_key(store, length):
+    store.part_size = 5 * 2**20
+    store.put("k", b"first")
+    with pytest.raises(FileExistsError):
+        store.put_stream("k", _pieces(os.urandom(length), 2**20))
+    assert store.get("k") == b"first"
+
+
+@pytest.mark.parametrize("length", [1000, 11 * 2**20])
+def test_a_stream_that_fails_half_way_leaves_nothing(store, length):
+    """A packer that fails mid-archive: no key, no temporary file, no unfinished multipart upload."""
+    store.part_size = 5 * 2**20
+
+    def failing():
+        yield from _pieces(os.urandom(length), 2**20)
+        raise RuntimeError("the packer failed")
+
+    with pytest.raises(RuntimeError):
+        store.put_stream("c/snapshots/1/archive.tar.gz", failing())
+    assert not store.exists("c/snapshots/1/archive.tar.gz")
+    assert store.list("") == []
+    assert store.leftovers(datetime.now(timezone.utc) + timedelta(minutes=1)) == []
