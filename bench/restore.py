@@ -8,7 +8,7 @@ of the test ground, measured in one run:
   sequential   server-side apply one object at a time, in one Python process (same client library)
   kubectl      `kubectl apply --server-side -f FILE`, when kubectl is installed
 Prints JSON: seconds, objects per second, peak RSS, ratio to the floor, speedup against sequential.
-Usage: .venv/bin/python bench/restore.py [N ...]
+Usage: .venv/bin/python bench/restore.py [N ...]   (BENCH_KUBECTL=0 leaves kubectl out)
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def run_case(env: dict, api_client, n: int, work: str) -> dict:
                                          "peak_rss_mib": floors[best]["peak_rss_mib"]},
               "ratio_to_floor": round(ours["seconds"] / floors[best]["seconds"], 2),
               "speedup_vs_sequential": round(sequential["seconds"] / ours["seconds"], 2)}
-    if shutil.which("kubectl"):
+    if shutil.which("kubectl") and os.environ.get("BENCH_KUBECTL", "1") != "0":  # 6 minutes at 10,000
         k_ns = f"bench-kubectl-{n}-{tag}"
         client.CoreV1Api(api_client).create_namespace({"metadata": {"name": k_ns}})
         k_path = os.path.join(work, f"kubectl-{n}.yaml")

@@ -49,6 +49,9 @@ class Capture:
     first_error: HgbackupError | None = None  # the exception behind errors[0], for callers that cannot go on
     packer: packing.Packer | None = None  # the objects are already packed (objects is empty)
     packed: list[packing.Packed] = field(default_factory=list)
+    # with keep_listed: every object each complete LIST returned, before selection, by (kind key, namespace or
+    # None for all namespaces); a restore plans against these instead of listing the same collections again
+    listed: dict[tuple[str, str | None], list[dict]] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -120,21 +123,24 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
 
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
-                 progress: Progress | None = None, packer: packing.Packer | None = None) -> Capture:
+                 progress: Progress | None = None, packer: packing.Packer | None = None,
+                 keep_listed: bool = False) -> Capture:
     """List every kind in scope from the live cluster (concurrently, paginated) and apply the selection rules.
 
     With a `packer`, each LIST page is selected, put in stored form and packed as it arrives, and the capture
     holds only the packed records: memory grows with the manifest, not with the objects (see packer.py).
-    Without one, the capture holds every object (diff and restore compare them)."""
+    Without one, the capture holds every object (diff and restore compare them); with `keep_listed`, also what
+    each LIST returned before selection (Capture.listed)."""
     served = kube.served()
     kinds = scope.kinds()
     not_served = [k.key for k in kinds if served[k.key].version is None]
     errors: list[str] = []
     notes: list[str] = []
-    tasks = _list_tasks([k for k in kinds if served[k.key].version], scope)
+    tasks = _list_tasks([k for k in kinds if served[k.key].version], scope, secrets_by_label=not keep_listed)
     selector = selection.Selector(scope, notes)
     sink = packer if packer is not None else _Collected()
     owner_refs: list[str] = []
+    listed: dict[tuple[str, str | None], list[dict]] = {}
     lock = threading.Lock()
     denied = []
     failures: list[HgbackupError] = []
@@ -150,14 +156,20 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
 
     def run(lane: int):
         kind, namespace, label_selector = tasks[lane]
+        seen: list[dict] | None = [] if keep_listed and label_selector is None else None
         try:
             for page in kube.pages(kind, served[kind.key].version, namespace, label_selector, prefetch=prefetch):
                 if page is RESTART:
                     sink.drop_lane(lane)
+                    seen = [] if seen is not None else None
                     continue
+                if seen is not None:
+                    seen.extend(page)
                 with lock:
                     wanted = [item for item in page if selector.offer(item, kind)]
                 keep(kind, wanted, lane)
+            if seen is not None:
+                listed[(kind.key, namespace)] = seen
             return None
         except Unreachable as exc:
             if not isinstance(exc, AccessDenied):
@@ -201,22 +213,25 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
              "first_error": failures[0] if failures else None}
     if packer is not None:
         return Capture([], cluster, packer=packer, packed=packer.finish(), **extra)
-    return Capture(sink.objects([*range(len(tasks)), "held"]), cluster, **extra)
+    return Capture(sink.objects([*range(len(tasks)), "held"]), cluster, listed=listed, **extra)
 
 
 def _where(namespace: str | None) -> str:
     return f" in namespace {namespace}" if namespace else ""
 
 
-def _list_tasks(kinds: list[catalogue.Kind], scope: Scope) -> list[tuple]:
-    """One LIST per kind (per namespace with --namespace). Secrets and CRDs are fetched narrowly instead."""
+def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: bool = True) -> list[tuple]:
+    """One LIST per kind (per namespace with --namespace). Secrets and CRDs are fetched narrowly instead: Secrets
+    of the Higress namespace by label (the rules match the labels again), unless `secrets_by_label` is False (a
+    restore plans against every Secret of that namespace, so it lists them once, whole)."""
     tasks = []
     for kind in kinds:
         if kind is catalogue.CRDS:
             continue
         if kind is catalogue.SECRETS:
             if scope.wants_namespace(scope.higress_namespace):
-                tasks.extend((kind, scope.higress_namespace, sel) for sel in scope.secret_selectors)
+                selectors = scope.secret_selectors if secrets_by_label else [None]
+                tasks.extend((kind, scope.higress_namespace, sel) for sel in selectors)
         elif kind is catalogue.CONFIGMAPS:
             if scope.wants_namespace(scope.higress_namespace):
                 tasks.append((kind, scope.higress_namespace, None))

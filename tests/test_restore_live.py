@@ -218,3 +218,41 @@ def test_the_safety_snapshot_is_filed_under_the_given_cluster(populated, kubecon
     rows = {r["id"]: r for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
     assert rows[doc["safety_snapshot"]]["cluster"] == "kubernetes-admin-prod"  # not the kube context's "testcluster"
     assert rows[doc["safety_snapshot"]]["tags"] == ["pre-restore"]
+
+
+def test_a_restore_lists_each_collection_once_and_sees_objects_the_scope_skips(populated, k8s, kubeconfig,
+                                                                                tmp_path):
+    """The safety snapshot's LISTs serve the plan too (no second LIST of the same collection), and the plan still
+    sees an object the snapshot's selection rules skip: an Ingress whose class no longer matches the scope exists,
+    so it is updated, not reported as created."""
+    from hgbackup import crypto
+    from hgbackup.repository import Repository
+    from hgbackup.restore import RestoreOptions
+    from hgbackup.restore.run import restore_snapshot
+    from hgbackup.store import open_store
+
+    hns, app, _ = populated
+    store = str(tmp_path / "store")
+    sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                         "-n", hns, "-n", app, "--ingress-class", "higress", "-o", "json").stdout)["id"]
+    net = client.NetworkingV1Api(k8s)
+    net.patch_namespaced_ingress("shop-api", app, {"spec": {"ingressClassName": "nginx"}})
+
+    kube = Kube(kubeconfig)
+    lists: list[str] = []
+    request = kube.request
+
+    def counting(method, path, **kwargs):  # a spy on our own client; the server is the real one
+        if method == "GET" and "limit" in (kwargs.get("query") or {}):
+            lists.append(path)
+        return request(method, path, **kwargs)
+
+    kube.request = counting
+    repo = Repository(open_store(store), crypto.Keyring())
+    report = restore_snapshot(repo, sid, RestoreOptions(), connect=lambda: kube, safety=True)
+    actions = {(r.ref.kind, r.ref.namespace, r.ref.name): r.action.value for r in report.results}
+    assert actions[("Ingress", app, "shop-api")] == "updated"
+    assert net.read_namespaced_ingress("shop-api", app).spec.ingress_class_name == "higress"
+    assert report.safety_snapshot and not [r for r in report.results if r.action.value == "failed"]
+    assert lists and len(lists) == len(set(lists)), sorted(p for p in lists if lists.count(p) > 1)
+    assert f"/apis/networking.k8s.io/v1/namespaces/{app}/ingresses" in lists

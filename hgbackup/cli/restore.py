@@ -32,7 +32,7 @@ from .base import (
               show_default=True, help="What to do with objects that exist and differ.")
 @click.option("--prune", is_flag=True, help="Also delete live objects in scope that the snapshot lacks (needs --yes).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1, 64), default=16, show_default=True,
               help="Objects applied at once within a tier.")
 @click.option("--preserve-nodeports", is_flag=True, help="Restore Service node ports too.")
 @click.option("--kind", "kinds", multiple=True, help="Only this Kind or plural.group (repeatable).")

@@ -7,13 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import catalogue, confine, selection
 from ..errors import NotFound
 from ..kube import Kube
-from ..model import Ref, StoredObject
+from ..model import Ref, StoredObject, ref_of
 from .choose import content_sha, desired_form
 from .records import Existing, Intent, Plan, RestoreOptions, Step
 
 
 def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
-         prune_candidates: list[StoredObject] | None = None, higress_namespace: str = "higress-system") -> Plan:
+         prune_candidates: list[StoredObject] | None = None, higress_namespace: str = "higress-system",
+         listed: dict[tuple[str, str | None], list[dict]] | None = None) -> Plan:
+    """`listed`: what a capture of the target just listed (Capture.listed): those collections are not listed
+    again."""
     served = kube.served()
     crds_in_snapshot = {o.ref.name: o for o in objects if o.ref.kind == "CustomResourceDefinition"}
     steps: list[Step] = []
@@ -23,7 +26,7 @@ def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
                           Intent.UNCHANGED if exists else Intent.CREATE_CRD, crd.obj,
                           message="exists; CRDs are never updated" if exists else "CRD missing in the target"))
     regular = [o for o in objects if o.ref.kind != "CustomResourceDefinition"]
-    live = _live_index(kube, regular, served)
+    live = _live_index(kube, regular, served, listed or {})
     namespace_steps = _namespace_steps(kube, regular)
     missing = {s.ref.name for s in namespace_steps}
     for obj in regular:
@@ -61,15 +64,22 @@ def prune_steps(objects: list[StoredObject], candidates: list[StoredObject], hig
     return steps
 
 
-def _live_index(kube: Kube, objects: list[StoredObject], served) -> dict[Ref, dict]:
-    """Live objects for comparison: one LIST per (kind, namespace) the restore touches."""
-    wanted = sorted({(o.kind.key, o.ref.namespace) for o in objects if served[o.kind.key].version})
+def _live_index(kube: Kube, objects: list[StoredObject], served,
+                listed: dict[tuple[str, str | None], list[dict]]) -> dict[Ref, dict]:
+    """Live objects for comparison: one LIST per (kind, namespace) the restore touches, unless a capture listed
+    that collection (or all namespaces of that kind) already, before selecting from it."""
+    wanted = sorted({(o.kind.key, o.ref.namespace if o.kind.namespaced else None) for o in objects
+                     if served[o.kind.key].version})
 
     def fetch(item):
         key, namespace = item
+        if (key, namespace) in listed:
+            return listed[(key, namespace)]
+        if (key, None) in listed:
+            return [o for o in listed[(key, None)] if (o.get("metadata") or {}).get("namespace") == namespace]
         kind = catalogue.BY_KEY[key]
         try:
-            return kube.list(kind, served[key].version, namespace if kind.namespaced else None)
+            return kube.list(kind, served[key].version, namespace)
         except NotFound:
             return []
 
@@ -77,7 +87,7 @@ def _live_index(kube: Kube, objects: list[StoredObject], served) -> dict[Ref, di
     with ThreadPoolExecutor(max_workers=6) as pool:
         for items in pool.map(fetch, wanted):
             for item in items:
-                index[StoredObject.from_object(item).ref] = item
+                index[ref_of(item)] = item
     return index
 
 

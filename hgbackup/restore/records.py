@@ -53,7 +53,7 @@ class RestoreOptions:
     existing: Existing = Existing.UPDATE
     dry_run: bool = False
     prune: bool = False
-    concurrency: int = 8
+    concurrency: int = 16
     preserve_nodeports: bool = False
     kinds: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from .. import confine
 from .. import snapshot as snapshot_mod
 from ..kube import Kube
+from ..memory import collector_paused
 from ..repository import Repository
 from .choose import choose, prune_scope, safety_scope
 from .execute import execute
@@ -28,11 +29,12 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     safety = request.safety_tag is not None and not options.dry_run
     capture = None
     if options.prune or safety:
-        capture = snapshot_mod.capture_live(kube, request.scope)
+        capture = snapshot_mod.capture_live(kube, request.scope, keep_listed=True)
     prune_candidates = None
     if options.prune and capture is not None:
         prune_candidates = prune_scope(capture.objects, options, request.prune_only)
-    the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace)
+    the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace,
+                    listed=capture.listed if capture is not None else None)
     the_plan.header = report.header()
     if notify:
         notify(the_plan.header)
@@ -48,7 +50,8 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
             if repo.encryption_key is None and any(o.ref.kind == "Secret" for o in capture.objects):
                 notify("warning: the safety snapshot holds live Secrets unencrypted (no key given)")
             notify(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)")
-    execution = execute(kube, the_plan, options, progress)
+    with collector_paused(freeze=False):  # responses are acyclic; the plan's objects need no rescanning per tier
+        execution = execute(kube, the_plan, options, progress)
     stopped = execution.stopped
     report.results, report.safety_snapshot = execution.results, safety_id
     report.stopped, report.stopped_code = (str(stopped), stopped.exit_code) if stopped else (None, None)
