@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+import orjson
 import yaml
 
 try:
@@ -36,7 +37,10 @@ SafeDumper = ReadableDumper
 def document(data, fmt: str) -> str:
     if fmt == "yaml":
         return yaml.dump(data, Dumper=SafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    try:  # what json.dumps(indent=2, ensure_ascii=False) writes, many times faster (a 10,000-object restore report)
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except TypeError:  # integers beyond 64 bits, types orjson does not know
+        return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def table(headers: list[str], rows: list[list]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import orjson
+
 from .. import catalogue, selection
 from ..errors import InvalidInput
 from ..model import StoredObject
@@ -102,7 +104,11 @@ def safety_scope(scope_json: dict, options: RestoreOptions) -> Scope:
 
 
 def desired_form(obj: StoredObject, preserve_nodeports: bool) -> dict:
-    data = copy.deepcopy(obj.obj)
+    obj.obj  # noqa: B018 (checks that the bytes decode to the object the manifest named)
+    try:
+        data = orjson.loads(obj.data)  # a private copy, a dozen times faster than copy.deepcopy
+    except ValueError:  # integers beyond 64 bits
+        data = copy.deepcopy(obj.obj)
     if obj.ref.kind == "Service" and obj.ref.group == "" and not preserve_nodeports:
         for port in (data.get("spec") or {}).get("ports") or []:
             port.pop("nodePort", None)
