@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from . import archive, clusters, crypto
+from . import archive, clusters, crypto, index
 from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .memory import collector_paused
@@ -86,10 +86,10 @@ class Repository:
         return f"{key.cluster}/snapshots/{key.id}/archive.tar.gz" + (".enc" if encrypted else "")
 
     # -- finding snapshots -------------------------------------------------------------------------------------
-    def snapshot_keys(self) -> list[SnapshotKey]:
-        """Complete snapshots (those with a manifest), newest first."""
+    def snapshot_keys(self, names: list[str] | None = None) -> list[SnapshotKey]:
+        """Complete snapshots (those with a manifest), newest first (`names`: the store's keys, when listed)."""
         found = []
-        for key in self.store.list(""):
+        for key in self.store.list("") if names is None else names:
             parts = key.split("/")
             if len(parts) == 4 and parts[1] == "snapshots" and parts[3] == MANIFEST and ID_RE.match(parts[2]):
                 found.append(SnapshotKey(parts[0], parts[2]))
@@ -98,11 +98,20 @@ class Repository:
     def snapshots(self, cluster: str | None = None, progress=None) -> Listing:
         """Every readable snapshot (of the one cluster `cluster` names, see clusters.choose), newest first, and a
         Problem for each manifest that could not be read."""
-        keys = self.snapshot_keys()
+        # a remote store lists ETags: manifests cached in the store (index.py) are used where they match
+        etags = self.store.etags("") if hasattr(self.store, "etags") else None
+        keys = self.snapshot_keys(list(etags) if etags is not None else None)
+        cache_name = index.current(etags) if etags is not None else None
+        cached = index.load(self.store, cache_name, etags) if etags is not None else {}
+        fetched: dict[str, bytes] = {}
 
         def read(key: SnapshotKey):
+            name = self.manifest_key(key)
             try:
-                return self.snapshot(key)
+                data = cached.get(name)
+                if data is None:
+                    data = fetched[name] = self.store.get(name)
+                return self._snapshot_from(key, data)
             except HgbackupError as exc:
                 return Problem(key, exc)
 
@@ -116,6 +125,8 @@ class Repository:
                     progress(len(loaded), len(keys), "manifests")
         snapshots = [s for s in loaded if isinstance(s, Snapshot)]
         problems = [p for p in loaded if isinstance(p, Problem)]
+        if etags is not None and len(fetched) >= index.MIN_MISSES:
+            index.save(self.store, {**cached, **fetched}, etags)
         if cluster:
             snapshots = clusters.choose(snapshots, cluster)
             folders = {s.cluster for s in snapshots}
@@ -123,7 +134,10 @@ class Repository:
         return Listing(snapshots, problems)
 
     def snapshot(self, key: SnapshotKey) -> Snapshot:
-        manifest = Manifest.from_bytes(self.store.get(self.manifest_key(key)), f"snapshot {key.id}")
+        return self._snapshot_from(key, self.store.get(self.manifest_key(key)))
+
+    def _snapshot_from(self, key: SnapshotKey, data: bytes) -> Snapshot:
+        manifest = Manifest.from_bytes(data, f"snapshot {key.id}")
         if manifest.id != key.id:
             raise IntegrityError(f"snapshot {key.id}: its manifest names another id ({manifest.id}): a copy?")
         snap = Snapshot(key, manifest)

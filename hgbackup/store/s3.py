@@ -135,6 +135,17 @@ class S3Store:
     def list(self, prefix: str) -> list[str]:
         return sorted(self.modified(prefix))
 
+    def etags(self, prefix: str) -> dict[str, str]:
+        """Keys under `prefix` with their ETags (for a single PUT, the MD5 of the content), from one LIST."""
+        found = {}
+        base = self._key("")
+        with _errors(self, prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            ):
+                found.update((item["Key"][len(base):], item["ETag"].strip('"')) for item in page.get("Contents", []))
+        return found
+
     def modified(self, prefix: str) -> dict[str, datetime]:
         found = {}
         base = self._key("")
