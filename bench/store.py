@@ -2,7 +2,8 @@
 
 Fills a fresh bucket of the test ground's MinIO with N snapshots of one cluster (M objects each, one hour apart),
 then measures in one run, each as a whole process:
-  list            `hgbackup list -o json`
+  list_cold       `hgbackup list -o json` on the store as written (no manifest cache yet: it writes one)
+  list            `hgbackup list -o json` again
   forget_dry_run  `hgbackup forget --keep-hourly 24 --keep-daily 7 --keep-monthly 12 --dry-run -o json`
   latest          `hgbackup show latest -o json`
   floor           the raw S3 calls any of them needs at least: LIST of every key, then GET of every manifest
@@ -84,6 +85,8 @@ def main() -> None:
     fill_seconds = fill(s3, bucket, n, m)
     store = ["--store", f"s3://{bucket}", "--s3-endpoint", endpoint]
     runs = {
+        # the first listing reads every manifest and leaves the cache (index.py) the following commands use
+        "list_cold": timed([*HGBACKUP, "list", *store, "-o", "json"]),
         "list": timed([*HGBACKUP, "list", *store, "-o", "json"]),
         "forget_dry_run": timed([*HGBACKUP, "forget", *store, "--keep-hourly", "24", "--keep-daily", "7",
                                  "--keep-monthly", "12", "--dry-run", "-o", "json"]),

@@ -117,10 +117,13 @@ class Repository:
 
         loaded = []
         workers = getattr(self.store, "read_concurrency", READ_CONCURRENCY)
-        # manifests are many small tuples with no cycles: the cyclic collector would rescan them over and over
+        # manifests are many small tuples with no cycles: the cyclic collector would rescan them over and over;
+        # cached manifests are only parsed, in this thread (threads would just contend for the GIL)
+        remote = [k for k in keys if self.manifest_key(k) not in cached]
         with collector_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
-            for item in (pool.map(read, keys) if workers > 1 else map(read, keys)):
-                loaded.append(item)
+            fetching = iter(pool.map(read, remote) if workers > 1 else map(read, remote))  # in `keys` order
+            for key in keys:
+                loaded.append(read(key) if self.manifest_key(key) in cached else next(fetching))
                 if progress and len(loaded) % 50 == 0:
                     progress(len(loaded), len(keys), "manifests")
         snapshots = [s for s in loaded if isinstance(s, Snapshot)]

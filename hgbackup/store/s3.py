@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
 
@@ -38,7 +38,9 @@ class S3Store:
             connect_timeout=10,
             read_timeout=60,
         )
-        self.client = boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
+        session = boto3.session.Session()
+        session._session.register_component("response_parser_factory", _parser_factory())
+        self.client = session.client("s3", endpoint_url=endpoint, config=config)
         self.extra: dict[str, str] = {}
         if sse:
             self.extra["ServerSideEncryption"] = sse
@@ -175,6 +177,82 @@ class S3Store:
     def delete(self, key: str) -> None:
         with _errors(self, key):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def _parser_factory():
+    """botocore's response parsers, with a fast path for successful ListObjectsV2 pages: its generic XML parsing
+    was nearly all the CPU a LIST of 10,000 keys took (2.3 s; 1.0 s with a faster timestamp parser, 0.3 s with
+    ElementTree). Anything else, and any page the fast path cannot read, goes to botocore's own parser."""
+    from botocore.parsers import ResponseParserFactory
+
+    class Factory(ResponseParserFactory):
+        def create_parser(self, protocol_name):
+            parser = super().create_parser(protocol_name)
+            return _ListParser(parser) if protocol_name == "rest-xml" else parser
+
+    factory = Factory()
+    factory.set_parser_defaults(timestamp_parser=_timestamp)
+    return factory
+
+
+class _ListParser:
+    NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def parse(self, response, shape):
+        if shape is None or shape.name != "ListObjectsV2Output" or not 200 <= response["status_code"] < 300:
+            return self.inner.parse(response, shape)
+        try:
+            return self._list(response)
+        except Exception:  # noqa: BLE001 (an unexpected page: botocore's parser decides what it means)
+            return self.inner.parse(response, shape)
+
+    def _list(self, response) -> dict:
+        from xml.etree import ElementTree
+
+        ns = self.NS
+        root = ElementTree.fromstring(response["body"])
+        if root.tag != ns + "ListBucketResult":
+            raise ValueError(root.tag)
+        out: dict = {"Contents": [{"Key": item.findtext(ns + "Key"), "ETag": item.findtext(ns + "ETag"),
+                                   "LastModified": _timestamp(item.findtext(ns + "LastModified")),
+                                   "Size": int(item.findtext(ns + "Size") or 0)}
+                                  for item in root.iterfind(ns + "Contents")]}
+        if not out["Contents"]:
+            del out["Contents"]
+        out["IsTruncated"] = root.findtext(ns + "IsTruncated") == "true"
+        for name in ("Name", "Prefix", "NextContinuationToken", "ContinuationToken", "StartAfter", "EncodingType",
+                     "Delimiter"):
+            value = root.findtext(ns + name)
+            if value is not None:
+                out[name] = value
+        for name in ("KeyCount", "MaxKeys"):
+            if root.findtext(ns + name):
+                out[name] = int(root.findtext(ns + name))
+        prefixes = [{"Prefix": p.findtext(ns + "Prefix")} for p in root.iterfind(ns + "CommonPrefixes")]
+        if prefixes:
+            out["CommonPrefixes"] = prefixes
+        headers = response["headers"]
+        out["ResponseMetadata"] = {"RequestId": headers.get("x-amz-request-id", ""),
+                                   "HostId": headers.get("x-amz-id-2", ""),
+                                   "HTTPStatusCode": response["status_code"], "HTTPHeaders": headers}
+        return out
+
+
+def _timestamp(value):
+    """S3's timestamps (ISO 8601 in XML, RFC 1123 in headers), as timezone-aware datetimes."""
+    from botocore.utils import parse_timestamp
+
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (AttributeError, TypeError, ValueError):
+        return parse_timestamp(value)
 
 
 class _Exists(Exception):
