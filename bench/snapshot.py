@@ -5,6 +5,7 @@ namespace, for N in 1,000 and 10,000, then measures in one run, each as a whole 
   hgbackup   `hgbackup snapshot` of that namespace into a local store
   floor      the same kinds' paginated LIST calls, decoded and discarded (bench/floor_list.py)
   kubectl    one `kubectl get <kind> -o yaml` per kind, when kubectl is installed
+and `snapshot --from-file` of 10,000 Ingresses as JSON and as YAML against loading the file alone.
 Prints JSON: seconds, peak RSS, ratio to the floor, archive size against the raw YAML size.
 Usage: .venv/bin/python bench/snapshot.py [N ...]
 """
@@ -124,12 +125,44 @@ def run_case(env: dict, api_client, n: int) -> dict:
         shutil.rmtree(store, ignore_errors=True)
 
 
+LOAD_FLOOR = r"""
+import json, sys, yaml
+with open(sys.argv[1], encoding="utf-8") as fh:
+    docs = json.load(fh) if sys.argv[1].endswith(".json") else list(yaml.load_all(fh, Loader=yaml.CSafeLoader))
+"""
+
+
+def run_files(n: int) -> dict:
+    """`snapshot --from-file` of n Ingresses (plus the other kinds) as one JSON and one YAML List, against just
+    loading the file (json.load; PyYAML's C loader)."""
+    work = tempfile.mkdtemp(prefix="hgb-bench-files-")
+    try:
+        items = objects("files", n)
+        doc = {"apiVersion": "v1", "kind": "List", "items": items}
+        result = {"ingresses": n, "objects": len(items)}
+        for fmt in ("json", "yaml"):
+            path = os.path.join(work, f"objects.{fmt}")
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh) if fmt == "json" else yaml.safe_dump(doc, fh)
+            ours = timed([*HGBACKUP, "snapshot", "--from-file", path, "--store", os.path.join(work, f"store-{fmt}"),
+                          "--higress-namespace", "files", "-o", "json"],
+                         env={**os.environ, "HGBACKUP_ENCRYPTION_KEY": ""})
+            floor = timed([sys.executable, "-c", LOAD_FLOOR, path])
+            result[fmt] = {"bytes": os.path.getsize(path),
+                           "hgbackup": {k: ours[k] for k in ("seconds", "peak_rss_mib")},
+                           "floor_load_only": {k: floor[k] for k in ("seconds", "peak_rss_mib")}}
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000, 50000]
     env = testenv()
     api_client = config.new_client_from_config(config_file=env["KUBECONFIG"])
     install_crds(api_client)
-    emit({"benchmark": "snapshot", "cases": [run_case(env, api_client, n) for n in sizes]})
+    emit({"benchmark": "snapshot", "cases": [run_case(env, api_client, n) for n in sizes],
+          "from_file": run_files(10000)})
 
 
 if __name__ == "__main__":

@@ -139,24 +139,19 @@ class S3Store:
 
     def etags(self, prefix: str) -> dict[str, str]:
         """Keys under `prefix` with their ETags (for a single PUT, the MD5 of the content), from one LIST."""
-        found = {}
-        base = self._key("")
-        with _errors(self, prefix):
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._key(prefix)
-            ):
-                found.update((item["Key"][len(base):], item["ETag"].strip('"')) for item in page.get("Contents", []))
-        return found
+        return {key: item["ETag"].strip('"') for key, item in self._listing(prefix)}
 
     def modified(self, prefix: str) -> dict[str, datetime]:
-        found = {}
+        return {key: item["LastModified"] for key, item in self._listing(prefix)}
+
+    def _listing(self, prefix: str):
         base = self._key("")
         with _errors(self, prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self._key(prefix)
             ):
-                found.update((item["Key"][len(base):], item["LastModified"]) for item in page.get("Contents", []))
-        return found
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(base):], item
 
     def leftovers(self, before: datetime) -> list[str]:
         """Multipart uploads started before `before` and never completed (a writer killed half-way)."""
