@@ -187,9 +187,6 @@ class Packer:
         self._spool_end = 0
         self.finished = False
 
-    def __len__(self) -> int:
-        return sum(len(s.entries) for s in self._segments.values())
-
     def add(self, obj: StoredObject, lane: object = None) -> bool:
         """Pack one object; False when an object of the same kind, namespace and name was packed already."""
         digest = crypto.object_digest(self.key, obj.data) if self.key is not None else obj.sha256
@@ -202,7 +199,6 @@ class Packer:
         The same as `add(StoredObject.from_object(item))` for each, without the intermediate objects."""
         key = self.key
         group, group_dir, plural, namespaced = kind.group, kind.group_dir, kind.plural, kind.namespaced
-        prefix = f"resources/{group_dir}/{plural}/"
         added: list[Packed] = []
         run: list[tuple[str, Packed, bytes]] = []
         segment = None
@@ -214,7 +210,7 @@ class Packer:
             name = meta.get("name", "")
             namespace = (meta.get("namespace") or None) if namespaced else None
             folder = namespace or "_cluster"
-            path = f"{prefix}{folder}/{name}.json"
+            path = archive_entry_path(kind, namespace, name)
             # the same few apiVersion and kind strings for every object, not one copy each
             record = Packed(sys.intern(clean["apiVersion"]), Ref(group, sys.intern(clean.get("kind", "")), namespace,
                                                                    name), kind, path,
@@ -340,7 +336,3 @@ def packed_from(objects: list[StoredObject], key: bytes | None) -> tuple[Packer,
     for obj in sorted(objects, key=lambda o: (segment_of(o), o.ref.name)):
         packer.add(obj)
     return packer, packer.finish()
-
-
-__all__ = ["Packed", "Packer", "pack", "sealed_chunks", "Digesting", "packed_from", "sha256_hex",
-           "archive_entry_path"]
