@@ -185,11 +185,11 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as prefetch:
         version = pool.submit(kube.version_info)
         identity = pool.submit(kube.cluster_identity)
-        for done, (lane, error) in enumerate(zip(range(len(tasks)), pool.map(run, range(len(tasks)))), 1):
+        for lane, error in enumerate(pool.map(run, range(len(tasks)))):
             if error:
                 errors.append(error)
             if progress:
-                progress(done, len(tasks), tasks[lane][0].key)
+                progress(lane + 1, len(tasks), tasks[lane][0].key)
 
         if tasks and len(denied) == len(tasks):
             raise AccessDenied(f"not allowed to list any of the {len(tasks)} kinds in scope "
