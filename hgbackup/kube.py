@@ -102,8 +102,10 @@ class Kube:
                 for ctx in contexts:
                     if ctx.get("name") == chosen:
                         self.context_cluster = ctx.get("context", {}).get("cluster") or chosen
-            else:
+            elif _in_cluster():
                 config.load_incluster_config(client_configuration=cfg)
+            else:
+                raise Unreachable(_no_configuration(paths))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -338,6 +340,28 @@ class Kube:
                          query={"dryRun": "All" if dry_run else None})
         except NotFound:
             pass
+
+
+IN_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+def _in_cluster() -> bool:
+    """Running in a pod, as client-go's InClusterConfig decides: the service's address in the environment."""
+    return all(os.environ.get(name) for name in IN_CLUSTER_ENV)
+
+
+def _no_configuration(paths: str) -> str:
+    """What was looked for, in kubectl's order, and how to point hgbackup at a cluster."""
+    env = os.environ.get("KUBECONFIG")
+    home = os.path.expanduser("~/.kube/config")
+    looked = ["--kubeconfig (not given)",
+              f"$KUBECONFIG ({env}: no such file)" if env else "$KUBECONFIG (not set)"]
+    if not env:
+        looked.append(f"{home} (no such file)")
+    looked.append("in-cluster config (not in a pod: KUBERNETES_SERVICE_HOST is not set)")
+    return ("no Kubernetes configuration found; looked for " + ", ".join(looked)
+            + ". Point hgbackup at a cluster with --kubeconfig FILE (or KUBECONFIG=FILE), as for kubectl")
 
 
 def _sleep(attempt: int, retry_after: str | None) -> None:

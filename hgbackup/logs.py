@@ -73,10 +73,16 @@ def configure(fmt: str = "text", verbose: int = 0) -> None:
     LOGGER.handlers[:] = [handler]
     LOGGER.propagate = False
     LOGGER.setLevel(logging.DEBUG if verbose else logging.INFO if fmt == "json" else logging.WARNING)
-    configure.format = fmt
+    configure.format, configure.verbose = fmt, verbose
 
 
-configure.format = "text"
+configure.format, configure.verbose = "text", 0
+
+
+def reconfigure(fmt: str | None = None, more_verbose: int = 0) -> None:
+    """Change the format and/or add verbosity, keeping what was set before (the global options may be given before
+    the command and again after it, as kubectl's are)."""
+    configure(fmt or configure.format, configure.verbose + more_verbose)
 
 
 def json_lines() -> bool:

@@ -27,7 +27,9 @@ from .model import StoredObject
 from .store import Store
 
 LATEST_RE = re.compile(r"^latest(?:~(\d+))?$")
-PREFIX_RE = re.compile(r"^\d{8}(T\d{0,6}(Z(-[0-9a-f]{0,12})?)?)?$")  # at least the date of an id
+# the start of an id (YYYYMMDDTHHMMSSZ-<12 hex>), at least MIN_PREFIX characters of it
+PREFIX_RE = re.compile(r"^\d{1,8}$|^\d{8}T\d{0,6}$|^\d{8}T\d{6}Z(-[0-9a-f]{0,12})?$")
+MIN_PREFIX = 4
 CLUSTER_RE = re.compile(r"[^A-Za-z0-9._-]+")
 MANIFEST = "manifest.json"
 READ_CONCURRENCY = 8
@@ -57,10 +59,13 @@ class Problem:
 
 
 class Listing(NamedTuple):
-    """The readable snapshots, newest first, and the ones that could not be read (exit 4 when there are any)."""
+    """The readable snapshots, newest first, and the ones that could not be read (exit 4 when there are any).
+    `labels`: each cluster group's name as people see it, decided over the whole store (clusters.labels), so a name
+    two identities share keeps its identity suffix in a listing narrowed to one of them."""
 
     snapshots: list[Snapshot]
     problems: list[Problem]
+    labels: dict[str, str]
 
     @property
     def exit_code(self) -> int:
@@ -130,11 +135,12 @@ class Repository:
         problems = [p for p in loaded if isinstance(p, Problem)]
         if etags is not None and len(fetched) >= index.MIN_MISSES:
             index.save(self.store, {**cached, **fetched}, etags)
+        labels = clusters.labels(snapshots)
         if cluster:
             snapshots = clusters.choose(snapshots, cluster)
             folders = {s.cluster for s in snapshots}
             problems = [p for p in problems if p.key.cluster in folders]
-        return Listing(snapshots, problems)
+        return Listing(snapshots, problems, labels)
 
     def snapshot(self, key: SnapshotKey) -> Snapshot:
         return self._snapshot_from(key, self.store.get(self.manifest_key(key)))
@@ -175,9 +181,10 @@ class Repository:
         else of the store only when the store holds one cluster."""
         latest = LATEST_RE.match(name)
         if not latest:
-            if not ID_RE.match(name) and not PREFIX_RE.match(name):
-                raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxx), a unique prefix of "
-                                   "one, 'latest' or 'latest~N'")
+            if not ID_RE.match(name) and not (PREFIX_RE.match(name) and len(name) >= MIN_PREFIX):
+                short = " (a prefix needs at least 4 characters)" if PREFIX_RE.match(name) else ""
+                raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxxxxxxxx), a unique prefix "
+                                   f"of one{short} such as 20261121 or 20261121T02, 'latest' or 'latest~N'")
             keys = self.snapshot_keys()
             matches = [k for k in keys if k.id == name]
             if not matches:  # a unique prefix, as restic and git take them
@@ -192,7 +199,7 @@ class Repository:
                 raise IntegrityError(f"snapshot id {name} is stored under several clusters "
                                      f"({', '.join(k.cluster for k in matches)}): a copy?")
             return matches[0]
-        snapshots, problems = self.snapshots()
+        snapshots, problems, _ = self.snapshots()
         if cluster:
             mine = clusters.choose(snapshots, cluster)
         elif identity is not None:

@@ -190,10 +190,9 @@ def forget(repo, policy: Policy, *, cluster: str | None = None, identity: str | 
     never counted or removed."""
     from . import clusters
 
-    snapshots, problems = repo.snapshots(cluster)
+    snapshots, problems, names = repo.snapshots(cluster)
     if identity is not None:
         snapshots = [s for s in snapshots if s.manifest.cluster.identity == identity]
-    names = clusters.labels(snapshots)
     wanted = set(tags)
     by_id = {s.id: s for s in snapshots}
     decision = apply_policy([Snap(s.id, s.manifest.created, names[clusters.group_of(s)], s.manifest.tags,

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 
 import pytest
@@ -228,23 +229,30 @@ BILLION_LAUGHS = "\n".join(
     + ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: x, namespace: higress-system}", "data: {k: *i}"])
 
 
-@pytest.mark.parametrize("text,refusal", [
-    (BILLION_LAUGHS, "expands far beyond its size"),
-    ("[" * 60000 + "]" * 60000, "nested deeper than 100 levels"),
-    ("a: " + "[" * 1000 + "]" * 1000, "nested deeper than 100 levels"),
-    ("x:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(500)) + " " * 502 + "v\n",
-     "nested deeper than 100 levels"),
-    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": [1, 2]}', "lacks apiVersion, kind or metadata.name"),
-    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 7}}', "metadata.name is not a string"),
+# The contract is: exit 2, one line, the file named, the cause named. The cause is matched loosely where a parser
+# library may refuse first in its own words (PyYAML 6.0.4's libyaml has its own nesting limit), so the test holds
+# for every version the project allows, not only the locked one.
+NESTING = r"nest"
+
+
+@pytest.mark.parametrize("text,cause", [
+    (BILLION_LAUGHS, r"expands far beyond its size"),
+    ("[" * 60000 + "]" * 60000, NESTING),
+    ("a: " + "[" * 1000 + "]" * 1000, NESTING),
+    ("x:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(500)) + " " * 502 + "v\n", NESTING),
+    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": [1, 2]}', r"lacks apiVersion, kind or metadata\.name"),
+    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 7}}', r"metadata\.name is not a string"),
     ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": 1}}}',
-     "metadata.labels is not a map of strings"),
-    ('{"apiVersion": ["v1"], "kind": "ConfigMap", "metadata": {"name": "x"}}', "apiVersion is not a string"),
+     r"metadata\.labels is not a map of strings"),
+    ('{"apiVersion": ["v1"], "kind": "ConfigMap", "metadata": {"name": "x"}}', r"apiVersion is not a string"),
 ])
-def test_hostile_input_is_exit_2_in_one_line(text, refusal, tmp_path):
+def test_hostile_input_is_exit_2_in_one_line(text, cause, tmp_path):
     path = tmp_path / "in.yaml"
     path.write_text(text)
     result = run("snapshot", "--from-file", str(path), "--store", str(tmp_path / "store"), code=2)
-    assert refusal in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert str(path) in lines[0] and re.search(cause, lines[0], re.IGNORECASE), lines[0]
     assert not (tmp_path / "store").exists()
 
 

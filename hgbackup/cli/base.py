@@ -48,7 +48,10 @@ class HgGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in self.commands and name in COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{COMMAND_MODULES[name]}")
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            _accept_global_options(command)
+        return command
 
     def invoke(self, ctx):
         try:
@@ -88,6 +91,34 @@ def cli(log_format, verbose):
     Example: hgbackup --log-format json -v snapshot --store s3://backups/higress --s3-endpoint http://minio:9000
     """
     logs.configure(log_format, verbose)
+
+
+def _set_log_format(ctx, param, value) -> None:
+    if value is not None:
+        logs.reconfigure(fmt=value)
+
+
+def _add_verbosity(ctx, param, value) -> None:
+    if value:
+        logs.reconfigure(more_verbose=value)
+
+
+def _accept_global_options(command: click.Command) -> None:
+    """The group's --log-format and -v are accepted after the command too (kubectl takes its global flags
+    anywhere): every command, nested ones included, gets them as options that only set the log configuration."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_options(sub)
+        return
+    if any(p.name == "global_log_format" for p in command.params):
+        return
+    command.params += [
+        click.Option(["--log-format", "global_log_format"], type=click.Choice(logs.FORMATS), default=None,
+                     expose_value=False, callback=_set_log_format,
+                     help="Log lines on stderr: text or json (also before the command) [env HGBACKUP_LOG_FORMAT]."),
+        click.Option(["-v", "--verbose", "global_verbose"], count=True, expose_value=False,
+                     callback=_add_verbosity, help="Also info and debug log lines (also before the command)."),
+    ]
 
 
 def finish(report) -> None:
@@ -150,7 +181,18 @@ output_option = click.option("-o", "--output", "fmt", type=click.Choice(["text",
 names_output_option = click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "yaml", "name"]),
                                    default="text", show_default=True,
                                    help="Output format (name: one id or object per line, for scripts).")
-cluster_option = click.option("--cluster", help="Cluster name in the store (default: the kube context's cluster).")
+# --cluster means a different thing to a command that writes a snapshot, one that reads the store only, and one that
+# also talks to a cluster: each says what it does there.
+CLUSTER_TO_WRITE = ("Cluster name to file the snapshot under (default: the kube context's cluster; `default` with "
+                    "--from-file).")
+CLUSTER_OF_LATEST = ("Which cluster's snapshots latest and latest~N mean when the store holds several: a name, a "
+                     "name@identity as list shows it, or an identity prefix.")
+CLUSTER_OF_LATEST_LIVE = ("Which cluster's snapshots latest and latest~N mean: a name, a name@identity as list "
+                          "shows it, or an identity prefix (default: the snapshots of the cluster it talks to).")
+
+
+def cluster_option(help_text: str):
+    return click.option("--cluster", metavar="NAME", help=help_text)
 
 SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
                 "with_cert_manager", "with_ingress_classes", "include", "exclude")

@@ -11,6 +11,7 @@ from ..output import ProgressLine, colour_enabled
 from ..selection import Scope
 from ..store import StoreSettings
 from .base import (
+    CLUSTER_OF_LATEST_LIVE,
     cli,
     cluster_option,
     emit,
@@ -56,7 +57,7 @@ def colour_hunks(text: str) -> str:
 @scope_options
 @store_options
 @kube_options
-@cluster_option
+@cluster_option(CLUSTER_OF_LATEST_LIVE)
 @key_option
 @names_output_option
 def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: StoreSettings, kube: KubeSettings,

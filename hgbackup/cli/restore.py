@@ -12,6 +12,7 @@ from ..kube import Kube, KubeSettings
 from ..output import ProgressLine, table
 from ..store import StoreSettings
 from .base import (
+    CLUSTER_OF_LATEST_LIVE,
     cli,
     cluster_option,
     emit,
@@ -47,7 +48,7 @@ from .base import (
               help="Restore CRDs that have a conversion webhook or a caBundle (refused by default).")
 @store_options
 @kube_options
-@cluster_option
+@cluster_option(CLUSTER_OF_LATEST_LIVE + ' The safety snapshot is filed under it too.')
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,

@@ -17,6 +17,8 @@ from ..selection import Scope
 from ..store import StoreSettings
 from ..verify import verify as verify_snapshots
 from .base import (
+    CLUSTER_OF_LATEST,
+    CLUSTER_TO_WRITE,
     cli,
     cluster_option,
     emit,
@@ -37,7 +39,7 @@ from .base import (
 @scope_options
 @store_options
 @kube_options
-@cluster_option
+@cluster_option(CLUSTER_TO_WRITE)
 @key_option
 @output_option
 @click.option("--from-file", "from_files", multiple=True, metavar="PATH",
@@ -108,7 +110,7 @@ def list_(store: StoreSettings, cluster, tags, keyring, fmt):
         progress.close()
     for problem in listing.problems:
         warn(f"{problem.key.cluster}/{problem.key.id}: {problem.error}")
-    rows = listing_rows([s for s in listing.snapshots if set(tags) <= set(s.manifest.tags)])
+    rows = listing_rows([s for s in listing.snapshots if set(tags) <= set(s.manifest.tags)], listing.labels)
     text = table(["ID", "CREATED", "CLUSTER", "OBJECTS", "SIZE", "TAGS", "ENCRYPTED", "AUTH", "PARTIAL"],
                  [[r["id"], r["created"], r["cluster"], r["objects"], size(r["size"]), ",".join(r["tags"]) or "-",
                    "yes" if r["encrypted"] else "no", r["auth"], "PARTIAL" if r["partial"] else "-"] for r in rows]
@@ -120,9 +122,8 @@ def list_(store: StoreSettings, cluster, tags, keyring, fmt):
     finish(listing)
 
 
-def listing_rows(snapshots: list[Snapshot]) -> list[dict]:
+def listing_rows(snapshots: list[Snapshot], names: dict[str, str]) -> list[dict]:
     """`list` rows; the cluster column is the cluster's label (a shared name gets an identity suffix)."""
-    names = clusters.labels(snapshots)
     return [{**s.summary(), "cluster": names[clusters.group_of(s)],
              "identity": s.manifest.cluster.identity} for s in snapshots]
 
@@ -163,7 +164,7 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
 @cli.command()
 @click.argument("snapshot_id", metavar="ID")
 @store_options
-@cluster_option
+@cluster_option(CLUSTER_OF_LATEST)
 @key_option
 @click.option("--objects", "with_objects", is_flag=True, help="Verify the archive and list every object.")
 @names_output_option
@@ -186,7 +187,8 @@ def show(snapshot_id, store: StoreSettings, cluster, keyring, with_objects, fmt)
 @click.argument("snapshot_ids", metavar="[ID]...", nargs=-1)
 @click.option("--all", "verify_all", is_flag=True, help="Verify every snapshot in the store (the default without IDs).")
 @store_options
-@cluster_option
+@cluster_option("Only this cluster's snapshots (with --all or no ID); with IDs, which cluster's snapshots latest "
+                "means. A name, a name@identity as list shows it, or an identity prefix.")
 @key_option
 @output_option
 def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt):
@@ -217,7 +219,7 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt
 @click.argument("folder", metavar="DIR", type=click.Path())
 @click.option("--overwrite", is_flag=True, help="Replace DIR's whole tree when it is not empty.")
 @store_options
-@cluster_option
+@cluster_option(CLUSTER_OF_LATEST)
 @key_option
 @output_option
 def export(snapshot_id, folder, overwrite, store: StoreSettings, cluster, keyring, fmt):
@@ -231,4 +233,6 @@ def export(snapshot_id, folder, overwrite, store: StoreSettings, cluster, keyrin
     repo = open_repository(store, keyring)
     _, objects = repo.load(repo.resolve(snapshot_id, cluster))
     written = export_objects(objects, folder, overwrite=overwrite)
-    emit({"files": written, "dir": folder}, fmt, f"wrote {len(written)} file(s) to {folder}")
+    namespaces = len(written) - len(objects)  # the Namespaces the objects need come first (00-namespaces/)
+    emit({"files": written, "dir": folder, "objects": len(objects), "namespaces": namespaces}, fmt,
+         f"wrote {len(objects)} object(s) and {namespaces} Namespace(s) they need ({len(written)} files) to {folder}")
