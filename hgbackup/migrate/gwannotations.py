@@ -45,6 +45,8 @@ class GwContext:
     regex: bool = False  # nginx matches this host's paths as regexes
     route: str = ""  # "HTTPRoute ns/name", for report targets
     grpc: bool = False
+    tls: bool = False  # one of its hosts has an HTTPS listener
+    plugin_namespace: str = "higress-system"
     headers: dict = field(default_factory=lambda: {"request": {}, "response": {}})
     hostname: str | None = None
     redirect: dict | None = None
@@ -158,6 +160,8 @@ def _redirect(ctx: GwContext, key: str) -> Entry:
     if key == "permanent-redirect-code":
         if not ctx.nginx("permanent-redirect"):
             return ctx.entry(key, CONVERTED, None, "no permanent-redirect: nothing to carry over")
+        if ctx.redirect is None:
+            return ctx.entry(key, MANUAL, None, "the redirect itself is manual work (see permanent-redirect)")
         code = parse_value("int", ctx.nginx(key))
         if code in (301, 302):
             return ctx.entry(key, CONVERTED, ctx.field(f"filters RequestRedirect statusCode {code}"))
@@ -180,17 +184,38 @@ def _ssl_redirect(ctx: GwContext, key: str) -> Entry:
     on = parse_bool(ctx.nginx(key))
     if key == "force-ssl-redirect":
         ctx.force_ssl = on
-    elif not on:
-        ctx.ssl_redirect = False
-        return ctx.entry(key, CONVERTED, ctx.field("parentRefs HTTP and HTTPS listeners"),
-                         "no redirect: the route is served on both listeners")
     else:
-        ctx.ssl_redirect = True
+        ctx.ssl_redirect = on
     if not on:
+        if key == "ssl-redirect" and ctx.tls:
+            return ctx.entry(key, CONVERTED, ctx.field("parentRefs HTTP and HTTPS listeners"),
+                             "no redirect: the route is served on both listeners")
         return ctx.entry(key, CONVERTED, None, "false: nothing to carry over")
-    return ctx.entry(key, CONVERTED, f"{ctx.route}-https-redirect (HTTPRoute on the HTTP listener)",
-                     "redirect to https with 301 (Gateway API has no 308, which nginx sends); applies to the "
-                     "hosts with an HTTPS listener")
+    if not ctx.tls:
+        if key == "force-ssl-redirect":
+            return ctx.entry(key, MANUAL, None, "nginx redirects plain HTTP to HTTPS here although the Ingress has "
+                                                "no TLS Secret (TLS ends in front of it?): no HTTPS listener was "
+                                                "generated for these hosts, so no redirect either")
+        return ctx.entry(key, CONVERTED, None, "no TLS Secret on this Ingress: nginx does not redirect either")
+    return ctx.entry(key, CONVERTED, redirect_target(ctx), REDIRECT_NOTE)
+
+
+REDIRECT_NOTE = ("redirect to https with 301 (Gateway API has no 308, which nginx sends); for the hosts with an "
+                 "HTTPS listener")
+
+
+def redirect_target(ctx: GwContext) -> str:
+    return f"{ctx.route}-https-redirect (HTTPRoute on the HTTP listener)"
+
+
+def implicit_ssl_redirect(ctx: GwContext) -> list[Entry]:
+    """ingress-nginx redirects TLS hosts to HTTPS when nothing says otherwise (config.go ssl-redirect: true)."""
+    if not ctx.tls or ctx.redirect is not None:
+        return []
+    if ctx.nginx("ssl-redirect") is not None or ctx.nginx("force-ssl-redirect") is not None:
+        return []
+    return [Entry(NGINX + "ssl-redirect", None, CONVERTED, redirect_target(ctx),
+                  "not set: ingress-nginx redirects TLS hosts to HTTPS by default; " + REDIRECT_NOTE)]
 
 
 def _timeout(ctx: GwContext, key: str) -> Entry:
@@ -238,7 +263,7 @@ def _allowlist(ctx: GwContext, key: str) -> Entry:
     if key == "whitelist-source-range" and ctx.nginx("allowlist-source-range"):
         return ctx.entry(key, CONVERTED, None, "allowlist-source-range is set too and is the one carried over")
     ctx.allow = parse_value("cidrs", ctx.nginx(key))
-    return ctx.entry(key, PLUGIN, "WasmPlugin migrated-ip-allowlist (ip-restriction allow)",
+    return ctx.entry(key, PLUGIN, f"WasmPlugin {ctx.plugin_namespace}/migrated-ip-allowlist (ip-restriction allow)",
                      "a second ip-restriction plugin: the plugin takes allow or deny, not both (main.go)")
 
 

@@ -20,7 +20,7 @@ from .convert import (
     wasm_plugin,
 )
 from .gateway import STANDARD, GatewayPlan, service_grants
-from .gwannotations import GATEWAY, GwContext, entries
+from .gwannotations import GATEWAY, GwContext, entries, implicit_ssl_redirect
 from .httproute import Built, Draft, apply_weight, backend_ref, build, canary_rules, ingress_paths
 from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, parse_bool
 
@@ -153,22 +153,25 @@ def _finding(key: str, value: str | None, note: str) -> Entry:
     return Entry(key, value, MANUAL, None, note)
 
 
-def _context(src: _Source, options: GatewayOptions, regex_hosts: set[str]) -> GwContext:
-    ctx = GwContext(src.ingress, src.namespace, src.name, options.channel, src.base)
+def _context(src: _Source, options: GatewayOptions, regex_hosts: set[str], plan: GatewayPlan | None = None
+             ) -> GwContext:
+    ctx = GwContext(src.ingress, src.namespace, src.name, options.channel, src.base,
+                    plugin_namespace=options.base.higress_namespace)
+    hosts = [r.get("host") or "" for r in (src.ingress.get("spec") or {}).get("rules") or []]
+    ctx.tls = plan is not None and any(plan.https_parent(h) for h in hosts)
     protocol = (ctx.nginx("backend-protocol") or "").strip().upper()
     ctx.grpc = protocol in ("GRPC", "GRPCS")
-    ctx.regex = not ctx.grpc and any((r.get("host") or "") in regex_hosts
-                                     for r in (src.ingress.get("spec") or {}).get("rules") or [])
+    ctx.regex = not ctx.grpc and any(h in regex_hosts for h in hosts)
     ctx.route = f"{'GRPCRoute' if ctx.grpc else 'HTTPRoute'} {src.namespace}/{src.name}"
     return ctx
 
 
 def _convert_main(src: _Source, options: GatewayOptions, plan: GatewayPlan, services: dict,
                   regex_hosts: set[str]) -> tuple[GwContext, Built]:
-    ctx = _context(src, options, regex_hosts)
+    ctx = _context(src, options, regex_hosts, plan)
     first = entries(ctx, skip=PATH_KEYS)
     built = build(ctx, plan, services)
-    src.report.entries = sorted(first + entries(ctx, only=PATH_KEYS) + [
+    src.report.entries = sorted(first + entries(ctx, only=PATH_KEYS) + implicit_ssl_redirect(ctx) + [
         e for e in src.report.entries if not e.key.startswith((NGINX, "higress.io/"))], key=lambda e: e.key)
     for problem in ctx.path_problems:
         if not any(problem in e.note for e in src.report.entries):

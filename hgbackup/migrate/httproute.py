@@ -190,7 +190,7 @@ def build(ctx: GwContext, plan: GatewayPlan, services: dict) -> Built:
     for number, ((_, tls), hosts) in enumerate(sorted(groups.items(), key=lambda g: sorted(g[1]))):
         name = ctx.name if number == 0 else suffixed(ctx.name, str(number + 1))
         hostnames = sorted(h for h in hosts if h)
-        redirect = tls and (ctx.ssl_redirect is not False) and ctx.redirect is None
+        redirect = tls and (ctx.force_ssl or ctx.ssl_redirect is not False) and ctx.redirect is None
         https = sorted({plan.https_parent(h) for h in hosts if plan.https_parent(h)}, key=str)
         parents = https if redirect else [plan.http_parent(), *https]
         draft = Draft(kind, ctx.namespace, name, hostnames, parents)
