@@ -178,7 +178,11 @@ def service_grants(needs: dict[tuple[str, str], set[str]]) -> list[dict]:
     Service names."""
     out = []
     for (source_ns, target_ns), services in sorted(needs.items()):
-        out.append(grant(target_ns, suffixed(f"from-{source_ns}", "httproutes"),
-                         {"group": GROUP, "kind": "HTTPRoute", "namespace": source_ns},
-                         [{"group": "", "kind": "Service", "name": n} for n in sorted(services)][:MAX_GRANT_TO]))
+        names = sorted(services)
+        for start in range(0, len(names), MAX_GRANT_TO):
+            part = start // MAX_GRANT_TO
+            out.append(grant(target_ns, suffixed(f"from-{source_ns}", "httproutes" if part == 0
+                                                 else f"httproutes-{part + 1}"),
+                             {"group": GROUP, "kind": "HTTPRoute", "namespace": source_ns},
+                             [{"group": "", "kind": "Service", "name": n} for n in names[start:start + MAX_GRANT_TO]]))
     return out
