@@ -242,6 +242,7 @@ def test_tls_listeners_grants_and_the_https_redirect():
     assert [p["sectionName"] for p in route(m, "web")["spec"]["parentRefs"]] == ["https-a-example-com"]
     redirect = route(m, "web-https-redirect")
     assert redirect["spec"]["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+    assert redirect["metadata"]["annotations"]["hgbackup.io/migrated-from"] == "Ingress shop/web"
     assert any(e.key == "spec.tls[0]" and e.status == "manual" for r in m.reports for e in r.entries)
 
 

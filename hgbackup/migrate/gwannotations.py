@@ -110,8 +110,9 @@ def _use_regex(ctx: GwContext, key: str) -> Entry:
         return ctx.entry(key, CONVERTED, None, "false: nothing to carry over")
     if ctx.path_problems:
         return ctx.entry(key, MANUAL, None, "; ".join(ctx.path_problems))
-    return ctx.entry(key, CONVERTED, ctx.field("matches path RegularExpression"),
-                     "nginx matches every path of the host as `~* ^<path>`: RegularExpression (?i)<path>.*")
+    return ctx.entry(key, CONVERTED, ctx.field("matches"),
+                     "nginx matches every path of the host as `~* ^<path>`: a RegularExpression (?i)<path>.*, or a "
+                     "PathPrefix where a rewrite-target needs one")
 
 
 def _vhost(ctx: GwContext, key: str) -> Entry:

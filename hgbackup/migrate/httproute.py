@@ -31,6 +31,7 @@ class Draft:
     parents: list[Parent]
     rules: list[dict] = field(default_factory=list)
     plugins: bool = True  # the Ingress's plugins attach to it (not to its https-redirect companion)
+    source: str = ""  # the Ingress it comes from (default: same namespace and name)
 
     def names(self) -> list[str]:
         count = max(1, -(-len(self.rules) // MAX_RULES))
@@ -50,7 +51,7 @@ class Draft:
                         "metadata": {"name": name, "namespace": self.namespace,
                                      "labels": {"app.kubernetes.io/managed-by": "hgbackup"},
                                      "annotations": {"hgbackup.io/migrated-from": f"Ingress {self.namespace}/"
-                                                                                  f"{self.name}"}},
+                                                                                  f"{self.source or self.name}"}},
                         "spec": spec})
         return out
 
@@ -193,7 +194,7 @@ def build(ctx: GwContext, plan: GatewayPlan, services: dict) -> Built:
         redirect = tls and (ctx.force_ssl or ctx.ssl_redirect is not False) and ctx.redirect is None
         https = sorted({plan.https_parent(h) for h in hosts if plan.https_parent(h)}, key=str)
         parents = https if redirect else [plan.http_parent(), *https]
-        draft = Draft(kind, ctx.namespace, name, hostnames, parents)
+        draft = Draft(kind, ctx.namespace, name, hostnames, parents, source=ctx.name)
         for path, rule, ref in by_host[hosts[0]]:
             draft.rules.append(copy.deepcopy(rule))
             for host in hosts:
@@ -210,7 +211,7 @@ def _https_redirect(main: Draft, plan: GatewayPlan) -> Draft:
         redirect = {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
         rules.append({**({"matches": rule["matches"]} if "matches" in rule else {}), "filters": [redirect]})
     return Draft("HTTPRoute", main.namespace, suffixed(main.name, "https-redirect"), main.hostnames,
-                 [plan.http_parent()], rules, plugins=False)
+                 [plan.http_parent()], rules, plugins=False, source=main.source or main.name)
 
 
 def cookie_pattern(name: str, value: str) -> str:
