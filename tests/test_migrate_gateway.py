@@ -307,6 +307,11 @@ def test_cli(tmp_path):
     assert text.index("## Security first") < text.index("## Switching over, and back") < text.index("## Per Ingress")
     assert "| `nginx.ingress.kubernetes.io/rewrite-target` | /$2 | converted |" in text
     run("migrate", "nginx", path, "--to", "gateway-api", "--strict", code=1)
+    configmap = tmp_path / "cm.yaml"
+    configmap.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n"
+                         "data: {use-gzip: 'true'}\n")
+    run("migrate", "nginx", path, "--to", "gateway-api", "--nginx-configmap", str(configmap), "--report", str(report))
+    assert "`ConfigMap n/c: use-gzip` | true | converted |" in report.read_text()
     for bad in (["--mode", "cutover"], ["--gateway", "nonamespace"]):
         result = run("migrate", "nginx", path, "--to", "gateway-api", *bad, code=2)
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -135,17 +135,23 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
     click.echo((gwreport.one_line if gateway_api else one_line)(migration), err=True)
     report = MigrationOutcome(migration, strict)
     if do_apply and report.exit_code == EXIT_OK:
-        target = kube.connect()
-        if gateway_api:
-            check_channel(target, channel)
-        merge_live_plugins(migration, target, migration.route_names if gateway_api else None)
-        request = apply_request(migration, options, dry_run=dry_run)
-        report.applied = run_restore(target, open_repository(store, keyring), request, yes=yes,
-                                     what="migrate nginx")
-        render_restore(report.applied, "text")
+        report.applied = _apply(migration, options, channel if gateway_api else None, dry_run, yes, store, kube,
+                                keyring)
     elif do_apply:
         warn("--strict: manual work is left, so nothing was applied")
     finish(report)
+
+
+def _apply(migration, options: MigrateOptions, channel: str | None, dry_run: bool, yes: bool, store, kube, keyring):
+    """The generated objects through the restore machinery; `channel` is the Gateway API one, checked first."""
+    target = kube.connect()
+    if channel is not None:
+        check_channel(target, channel)
+    merge_live_plugins(migration, target, migration.route_names if channel is not None else None)
+    request = apply_request(migration, options, dry_run=dry_run)
+    applied = run_restore(target, open_repository(store, keyring), request, yes=yes, what="migrate nginx")
+    render_restore(applied, "text")
+    return applied
 
 
 DEFAULT_CONFIGMAP = "ingress-nginx/ingress-nginx-controller"

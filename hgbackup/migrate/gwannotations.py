@@ -11,11 +11,11 @@ table of value types and sources); GATEWAY below lists every other key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .convert import Entry
-from .gateway import EXPERIMENTAL
+from .gwcontext import GwContext, ingress_only
+from .gwfilters import cors, mirror, retry
 from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, parse_bool, parse_value
 
 HIGRESS_HEADERS = {"request-header-control-add": ("request", "add"), "request-header-control-update":
@@ -23,76 +23,6 @@ HIGRESS_HEADERS = {"request-header-control-add": ("request", "add"), "request-he
                    "response-header-control-add": ("response", "add"), "response-header-control-update":
                    ("response", "set"), "response-header-control-remove": ("response", "remove")}
 PRECISE_HOST = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
-METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
-CORS_ORIGIN = re.compile(r"^([a-z]+://(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)?$")  # ingress-nginx cors/main.go
-CORS_DEFAULTS = {"methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS", "max_age": 1728000,
-                 "headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
-                            "Content-Type,Range,Authorization"}
-RETRY_CODES = {"http_500": 500, "http_502": 502, "http_503": 503, "http_504": 504, "http_403": 403,
-               "http_404": 404, "http_429": 429}
-
-
-@dataclass
-class GwContext:
-    """One Ingress on its way to routes: what its annotations ask of every rule."""
-
-    ingress: dict
-    namespace: str
-    name: str
-    channel: str
-    base: dict[str, Entry]  # the Ingress path's entry of each key
-    regex: bool = False  # nginx matches this host's paths as regexes
-    route: str = ""  # "HTTPRoute ns/name", for report targets
-    grpc: bool = False
-    tls: bool = False  # one of its hosts has an HTTPS listener
-    plugin_namespace: str = "higress-system"
-    headers: dict = field(default_factory=lambda: {"request": {}, "response": {}})
-    hostname: str | None = None
-    redirect: dict | None = None
-    app_root: str | None = None
-    timeouts: dict | None = None
-    retry: dict | None = None
-    mirror: dict | None = None
-    cors: dict | None = None
-    cors_note: str = ""
-    ssl_redirect: bool | None = None  # None: nginx's default (redirect when the host has TLS)
-    force_ssl: bool = False
-    allow: list | None = None
-    path_problems: list[str] = field(default_factory=list)
-    path_notes: list[str] = field(default_factory=list)
-    canary_target: str = ""
-    canary_problem: str = ""
-    grants: set = field(default_factory=set)  # (namespace, service) a mirror reaches in another namespace
-
-    @property
-    def annotations(self) -> dict:
-        return (self.ingress.get("metadata") or {}).get("annotations") or {}
-
-    def nginx(self, key: str):
-        value = self.annotations.get(NGINX + key)
-        entry = self.base.get(NGINX + key)
-        return None if entry is not None and entry.status == INVALID else value
-
-    def entry(self, key: str, status, target: str | None = None, note: str = "") -> Entry:
-        return Entry(NGINX + key, self.annotations.get(NGINX + key), status, target, note)
-
-    def field(self, what: str) -> str:
-        return f"{self.route}: {what}"
-
-
-def _experimental(ctx: GwContext, key: str, what: str) -> Entry | None:
-    if ctx.channel == EXPERIMENTAL:
-        return None
-    return ctx.entry(key, MANUAL, None, f"{what} is in Gateway API's experimental channel only: install its "
-                                        "experimental CRDs and convert with --channel experimental")
-
-
-def ingress_only(hint: str):
-    def handler(ctx: GwContext, key: str) -> Entry:
-        return ctx.entry(key, MANUAL, None, "Higress reads this only on Ingresses, not on HTTPRoutes, and no "
-                                            f"HTTPRoute field does it: {hint}")
-    return handler
 
 
 def _rewrite(ctx: GwContext, key: str) -> Entry:
@@ -239,27 +169,6 @@ def _timeout(ctx: GwContext, key: str) -> Entry:
                      f"{value}s")
 
 
-def _retry(ctx: GwContext, key: str) -> Entry:
-    if key == "proxy-next-upstream-timeout":
-        return ctx.entry(key, UNSUPPORTED, None, "no HTTPRoute field bounds the whole retry phase")
-    blocked = _experimental(ctx, key, "HTTPRoute retry")
-    if blocked or ctx.grpc:
-        return blocked or ctx.entry(key, MANUAL, None, "GRPCRoute has no retry field")
-    tokens = (ctx.nginx("proxy-next-upstream") or "error timeout").split()
-    tries_text = ctx.nginx("proxy-next-upstream-tries")
-    tries = parse_value("int", tries_text) if tries_text is not None else 3  # ingress-nginx default
-    if tries == 0:
-        return ctx.entry(key, MANUAL, None, "0 means unlimited tries to ingress-nginx: set the number you want")
-    if "off" in tokens:
-        ctx.retry = {"attempts": 0}
-        return ctx.entry(key, CONVERTED, ctx.field("retry attempts 0"))
-    codes = sorted({RETRY_CODES[t] for t in tokens if t in RETRY_CODES})
-    ctx.retry = {"attempts": max(tries - 1, 0), **({"codes": codes} if codes else {})}
-    note = ("Higress also retries connect failures and resets, for any method; nginx skips non-idempotent "
-            "requests unless non_idempotent is listed")
-    return ctx.entry(key, CONVERTED, ctx.field(f"retry attempts {ctx.retry['attempts']}"), note)
-
-
 def _allowlist(ctx: GwContext, key: str) -> Entry:
     if key == "whitelist-source-range" and ctx.nginx("allowlist-source-range"):
         return ctx.entry(key, CONVERTED, None, "allowlist-source-range is set too and is the one carried over")
@@ -285,89 +194,6 @@ def _backend_protocol(ctx: GwContext, key: str) -> Entry:
     return ctx.entry(key, MANUAL, ctx.route if upper == "GRPCS" else None, hints[upper])
 
 
-def _mirror(ctx: GwContext, key: str) -> Entry:
-    if key == "mirror-percentage":
-        if ctx.mirror is None:
-            return ctx.entry(key, CONVERTED, None, "no mirror target: nothing to carry over")
-        ctx.mirror["percent"] = max(0, min(100, parse_value("int", ctx.nginx(key))))
-        return ctx.entry(key, CONVERTED, ctx.field("filters RequestMirror percent"))
-    if key in ("mirror-target-fqdn", "mirror-target-fqdn-port"):
-        return ctx.entry(key, MANUAL, None, "mirroring to a host outside the cluster needs a McpBridge service "
-                                            "source and a backendRef of group networking.higress.io")
-    value = ctx.nginx(key).strip()
-    if key == "mirror-target-service":
-        ns, _, rest = value.rpartition("/")
-        name, _, port = rest.partition(":")
-    else:
-        base = value[: -len("$request_uri")] if value.endswith("$request_uri") else value
-        parts = urlsplit(base)
-        labels = (parts.hostname or "").split(".")
-        if (parts.scheme != "http" or "$" in base or parts.path not in ("", "/") or parts.query
-                or not (parts.hostname or "").endswith((".svc", ".svc.cluster.local")) or len(labels) < 3):
-            return ctx.entry(key, MANUAL, None, "RequestMirror sends whole requests to a Service: only "
-                                                "http://<svc>.<ns>.svc[:port]$request_uri carries over")
-        ns, name, port = labels[1], labels[0], str(parts.port or 80)
-    if not port.isdigit():
-        return ctx.entry(key, MANUAL, None, "a mirror backendRef needs the Service port number")
-    ref = {"name": name, "port": int(port)}
-    if ns and ns != ctx.namespace:
-        ref["namespace"] = ns
-        ctx.grants.add((ns, name))
-    ctx.mirror = {"backendRef": ref}
-    return ctx.entry(key, CONVERTED, ctx.field(f"filters RequestMirror {ns or ctx.namespace}/{name}:{port}"),
-                     "a ReferenceGrant lets the route reach the other namespace" if "namespace" in ref else "")
-
-
-def _cors_origins(raw: str | None) -> tuple[list[str], str]:
-    if raw is None or "$" in raw:
-        return ["*"], "" if raw is None else "nginx refuses the value and allows * (cors/main.go)"
-    origins = []
-    for origin in (o.strip() for o in raw.split(",")):
-        if origin == "*":
-            return ["*"], ""
-        if origin and CORS_ORIGIN.match(origin):
-            origins.append(origin)
-    odd = [o for o in origins if "*" in o or o == "null" or "://" not in o]
-    if odd:
-        return [], f"Higress matches CORS origins exactly: {', '.join(odd)} cannot carry over"
-    return origins, ""
-
-
-def _cors(ctx: GwContext, key: str) -> Entry:
-    if not parse_bool(ctx.nginx("enable-cors") or "false"):
-        return ctx.entry(key, CONVERTED, None, "CORS is not enabled on this Ingress: nothing to carry over")
-    blocked = _experimental(ctx, key, "the CORS filter")
-    if blocked or ctx.grpc:
-        return blocked or ctx.entry(key, MANUAL, None, "GRPCRoute has no CORS filter")
-    if ctx.cors is None:
-        origins, problem = _cors_origins(ctx.nginx("cors-allow-origin"))
-        if not origins:
-            return ctx.entry(key, MANUAL, None, problem)
-        ctx.cors = _cors_filter(ctx, origins)
-        ctx.cors_note = problem
-    note = ctx.cors_note if key in ("enable-cors", "cors-allow-origin") else ""
-    return ctx.entry(key, CONVERTED, ctx.field("filters CORS"), note)
-
-
-def _split(text: str, pattern: re.Pattern) -> list[str]:
-    return [p.strip() for p in text.split(",") if p.strip() and pattern.match(p.strip())]
-
-
-def _cors_filter(ctx: GwContext, origins: list[str]) -> dict:
-    methods = [m.upper() for m in (ctx.nginx("cors-allow-methods") or CORS_DEFAULTS["methods"]).split(",")]
-    credentials = ctx.nginx("cors-allow-credentials")
-    max_age = ctx.nginx("cors-max-age")
-    out = {"allowOrigins": origins,
-           "allowMethods": [m.strip() for m in methods if m.strip() in METHODS],
-           "allowHeaders": _split(ctx.nginx("cors-allow-headers") or CORS_DEFAULTS["headers"], HEADER_NAME),
-           "allowCredentials": parse_bool(credentials) if credentials is not None else True,
-           "maxAge": parse_value("int", max_age) if max_age is not None else CORS_DEFAULTS["max_age"]}
-    expose = _split(ctx.nginx("cors-expose-headers") or "", HEADER_NAME)
-    if expose:
-        out["exposeHeaders"] = expose
-    return out
-
-
 def _canary(ctx: GwContext, key: str) -> Entry:
     if key != "canary" and not parse_bool(ctx.nginx("canary") or "false"):
         return ctx.entry(key, CONVERTED, None, "canary is not true on this Ingress: nothing to carry over")
@@ -385,14 +211,14 @@ TLS = "set it on the Gateway listener's TLS options by hand"
 GATEWAY = {
     **{k: _canary for k in ("canary", "canary-by-header", "canary-by-header-value", "canary-by-header-pattern",
                             "canary-by-cookie", "canary-weight", "canary-weight-total")},
-    **{k: _cors for k in ("enable-cors", "cors-allow-origin", "cors-allow-methods", "cors-allow-headers",
+    **{k: cors for k in ("enable-cors", "cors-allow-origin", "cors-allow-methods", "cors-allow-headers",
                           "cors-expose-headers", "cors-allow-credentials", "cors-max-age")},
     "default-backend": ingress_only("the custom-response plugin, or a catch-all rule, can stand in"),
     "custom-http-errors": ingress_only("the custom-response plugin can stand in"),
     "rewrite-target": _rewrite, "use-regex": _use_regex, "upstream-vhost": _vhost, "app-root": _app_root,
     "temporal-redirect": _redirect, "permanent-redirect": _redirect, "permanent-redirect-code": _redirect,
     "ssl-redirect": _ssl_redirect, "force-ssl-redirect": _ssl_redirect,
-    "proxy-next-upstream": _retry, "proxy-next-upstream-tries": _retry, "proxy-next-upstream-timeout": _retry,
+    "proxy-next-upstream": retry, "proxy-next-upstream-tries": retry, "proxy-next-upstream-timeout": retry,
     "whitelist-source-range": _allowlist, "allowlist-source-range": _allowlist,
     "backend-protocol": _backend_protocol,
     **{k: ingress_only("a BackendTLSPolicy (which always verifies the backend certificate)")
@@ -405,7 +231,7 @@ GATEWAY = {
                                      "session-cookie-name", "session-cookie-path", "session-cookie-max-age",
                                      "session-cookie-expires")},
     "ignore-path-case": ingress_only("write the paths as case-insensitive RegularExpression matches by hand"),
-    **{k: _mirror for k in ("mirror-target", "mirror-target-service", "mirror-percentage", "mirror-target-fqdn",
+    **{k: mirror for k in ("mirror-target", "mirror-target-service", "mirror-percentage", "mirror-target-fqdn",
                             "mirror-target-fqdn-port")},
     **{k: _timeout for k in ("proxy-connect-timeout", "proxy-send-timeout", "proxy-read-timeout")},
     **{k: ingress_only("a per-client-IP limit is the cluster-key-rate-limit plugin (limit_by_per_ip), which needs "

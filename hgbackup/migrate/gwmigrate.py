@@ -20,7 +20,8 @@ from .convert import (
     wasm_plugin,
 )
 from .gateway import STANDARD, GatewayPlan, service_grants
-from .gwannotations import GATEWAY, GwContext, entries, implicit_ssl_redirect
+from .gwannotations import GATEWAY, entries, implicit_ssl_redirect
+from .gwcontext import GwContext
 from .httproute import Built, Draft, apply_weight, backend_ref, build, canary_rules, ingress_paths
 from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, parse_bool
 

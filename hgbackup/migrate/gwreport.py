@@ -56,6 +56,11 @@ def markdown(migration: GatewayMigration) -> str:
         lines += [f"{len(todo)} to do, {len(done)} carried over.", "",
                   "| key | value | status | Gateway API form | note |", "|---|---|---|---|---|"]
         lines += [_row(e) for e in todo + done] + [""]
+    if migration.globals is not None:
+        g = migration.globals
+        lines += ["## Global settings (ingress-nginx ConfigMap)", "", f"Read from {g.source}; they apply to the "
+                  "routes too (higress-config is global).", "", "| key | value | status | Higress form | note |",
+                  "|---|---|---|---|---|"] + [_row(e) for e in g.entries] + [""]
     if migration.skipped:
         lines += ["## Left out", "", "| Ingress | why | to include it |", "|---|---|---|"]
         lines += [f"| {s['namespace']}/{s['name']} | {_cell(s['reason'])} | `{s['flag']}` |" for s in migration.skipped]

@@ -2,7 +2,7 @@
 
 Hosts with the same paths share a route; each path is one rule (one match, as Higress's route sorting expects:
 conversion.go sortHTTPRoutes looks at match[0] only). Rules beyond the CRD's 16 go to `<name>-2`, ... The rule-level
-behaviour (filters, timeouts, retry, redirects) comes from gwannotations.GwContext. Canary Ingresses follow
+behaviour (filters, timeouts, retry, redirects) comes from gwcontext.GwContext. Canary Ingresses follow
 ingress-nginx's balancer.lua: header (value, pattern, or always/never), then cookie (always/never), then weight;
 Gateway API can say all three at once, as rules with header matches listed before the weighted rule.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .gateway import V1, GatewayPlan, Parent, route_name, suffixed
-from .gwannotations import GwContext
+from .gwcontext import GwContext
 from .gwpaths import PathMatch, grpc_match, path_match, re2_problem, rewrite_for
 
 MAX_RULES = 16  # httproutes/grpcroutes CRD: spec.rules maxItems
