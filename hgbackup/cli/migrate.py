@@ -16,11 +16,14 @@ from ..migrate import (
     MigrateOptions,
     MigrationOutcome,
     apply_request,
+    gwreport,
     merge_live_plugins,
     migrate,
 )
 from ..migrate import globals as globals_mod
 from ..migrate.convert import DEFAULT_REGISTRY
+from ..migrate.gateway import CHANNELS, STANDARD
+from ..migrate.gwmigrate import GatewayOptions, migrate_gateway
 from ..migrate.report import markdown, one_line
 from ..output import document, yaml_text
 from ..selection import Scope
@@ -47,6 +50,13 @@ def migrate_group():
 @click.option("--nginx-configmap", metavar="FILE|NAMESPACE/NAME",
               help="ingress-nginx's own ConfigMap, whose global settings are reported too [default with "
                    "--from-cluster: ingress-nginx/ingress-nginx-controller].")
+@click.option("--to", "to", type=click.Choice(["ingress", "gateway-api"]), default="ingress", show_default=True,
+              help="ingress: Ingresses Higress reads; gateway-api: Gateways, HTTPRoutes/GRPCRoutes and plugins.")
+@click.option("--gateway", "gateway", metavar="NAMESPACE/NAME",
+              help="With --to gateway-api: attach the routes to this existing Gateway instead of generating one.")
+@click.option("--channel", type=click.Choice(CHANNELS), default=STANDARD, show_default=True,
+              help="With --to gateway-api: the Gateway API CRD channel the cluster has (experimental adds the "
+                   "CORS filter and retries).")
 @click.option("--mode", type=click.Choice([SIDE_BY_SIDE, CUTOVER]), default=SIDE_BY_SIDE, show_default=True,
               help="side-by-side keeps ingress-nginx serving; cutover hands the Ingresses to Higress.")
 @click.option("--target-class", default="higress", show_default=True, help="ingressClassName set by cutover.")
@@ -69,7 +79,8 @@ def migrate_group():
 @store_options
 @kube_options
 @key_option
-def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, nginx_configmap, mode, target_class,
+def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, nginx_configmap, to, gateway, channel,
+          mode, target_class,
           higress_namespace,
           plugin_registry, plugin_version, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
           yes, store: StoreSettings, kube: KubeSettings, keyring):
@@ -78,7 +89,13 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
     Each annotation is reported once as native, converted, plugin, manual, unsupported or invalid. The objects go
     to stdout (or --output-dir), the report to --report, a one-line summary to stderr.
 
+    With --to gateway-api the Ingresses become Gateways of class higress (--target-class), HTTPRoutes or
+    GRPCRoutes, ReferenceGrants and WasmPlugins whose matchRules name the routes; the Ingresses are left as they
+    are, so ingress-nginx keeps serving until you switch.
+
     Example: hgbackup migrate nginx ingresses.yaml --mode cutover --report report.md --strict > higress.yaml
+
+    Example: hgbackup migrate nginx ingresses.yaml --to gateway-api --report report.md --output-dir routes/
     """
     options = MigrateOptions(mode=mode, ingress_class=ingress_class, include_unclassed=include_unclassed,
                       higress_namespace=higress_namespace, target_class=target_class,
@@ -92,7 +109,11 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
               else Source("snapshot", ref=snapshot_id))
     side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True,
                         repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
-    migration = migrate(side.documents or [o.obj for o in side.objects], options)
+    _check_target(to, gateway, mode)
+    documents = side.documents or [o.obj for o in side.objects]
+    gateway_api = to == "gateway-api"
+    migration = (migrate_gateway(documents, GatewayOptions(options, channel, gateway)) if gateway_api
+                 else migrate(documents, options))
     migration.globals = read_nginx_configmap(nginx_configmap or (DEFAULT_CONFIGMAP if from_cluster else None), kube,
                                              explicit=bool(nginx_configmap))
 
@@ -104,27 +125,63 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
         else:
             click.echo("---\n".join(yaml_text(o) for o in migration.objects), nl=False)
     if report_file:
-        text = markdown(migration) if report_format == "md" else document(migration.as_json(), "json")
+        render = gwreport.markdown if gateway_api else markdown
+        text = render(migration) if report_format == "md" else document(migration.as_json(), "json")
         if report_file == "-":
             click.echo(text)
         else:
             with open(report_file, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
-    click.echo(one_line(migration), err=True)
+    click.echo((gwreport.one_line if gateway_api else one_line)(migration), err=True)
     report = MigrationOutcome(migration, strict)
     if do_apply and report.exit_code == EXIT_OK:
-        target = kube.connect()
-        merge_live_plugins(migration, target)
-        request = apply_request(migration, options, dry_run=dry_run)
-        report.applied = run_restore(target, open_repository(store, keyring), request, yes=yes,
-                                     what="migrate nginx")
-        render_restore(report.applied, "text")
+        report.applied = _apply(migration, options, channel if gateway_api else None, dry_run, yes, store, kube,
+                                keyring)
     elif do_apply:
         warn("--strict: manual work is left, so nothing was applied")
     finish(report)
 
 
+def _apply(migration, options: MigrateOptions, channel: str | None, dry_run: bool, yes: bool, store, kube, keyring):
+    """The generated objects through the restore machinery; `channel` is the Gateway API one, checked first."""
+    target = kube.connect()
+    if channel is not None:
+        check_channel(target, channel)
+    merge_live_plugins(migration, target, migration.route_names if channel is not None else None)
+    request = apply_request(migration, options, dry_run=dry_run)
+    applied = run_restore(target, open_repository(store, keyring), request, yes=yes, what="migrate nginx")
+    render_restore(applied, "text")
+    return applied
+
+
 DEFAULT_CONFIGMAP = "ingress-nginx/ingress-nginx-controller"
+CHANNEL_ANNOTATION = "gateway.networking.k8s.io/channel"  # on every CRD of the gateway-api module
+
+
+def _check_target(to: str, gateway: str | None, mode: str) -> None:
+    """Options of one target are refused with the other rather than ignored."""
+    source = click.get_current_context().get_parameter_source
+    if to == "ingress" and (gateway or source("channel") != click.core.ParameterSource.DEFAULT):
+        raise InvalidInput("--gateway and --channel apply to --to gateway-api only")
+    if to == "gateway-api" and source("mode") != click.core.ParameterSource.DEFAULT:
+        raise InvalidInput("--mode applies to --to ingress: --to gateway-api leaves the Ingresses as they are")
+    if gateway is not None:
+        namespace, sep, name = gateway.partition("/")
+        if not (sep and namespace and name):
+            raise InvalidInput(f"--gateway {gateway!r}: give NAMESPACE/NAME of an existing Gateway")
+
+
+def check_channel(kube, channel: str) -> None:
+    """Refuse to apply routes written for one Gateway API channel to a cluster with the other's CRDs: the standard
+    CRDs refuse the CORS filter, and would drop an experimental field such as retry."""
+    crd = kube.get(catalogue.CRDS, "v1", None, "httproutes.gateway.networking.k8s.io")
+    if crd is None:
+        raise NotFound("the cluster has no Gateway API CRDs (httproutes.gateway.networking.k8s.io): install the "
+                       f"{channel} channel of sigs.k8s.io/gateway-api first")
+    live = ((crd.get("metadata") or {}).get("annotations") or {}).get(CHANNEL_ANNOTATION)
+    if live and live != channel:
+        raise InvalidInput(f"the cluster's Gateway API CRDs are the {live} channel, not {channel}: convert with "
+                           f"--channel {live}")
 
 
 def read_nginx_configmap(spec: str | None, kube: KubeSettings, explicit: bool = True):

@@ -29,16 +29,18 @@ class MigrationOutcome:
         return self.applied.exit_code if self.applied is not None else EXIT_OK
 
 
-def merge_live_plugins(migration: Migration, kube: Kube) -> None:
-    """Keep the matchRules that live `migrated-*` plugins hold for Ingresses outside this run: a migration of some
-    Ingresses must not take the plugins away from the ones migrated before. Rules of this run's Ingresses are
-    replaced by the new ones."""
+def merge_live_plugins(migration: Migration, kube: Kube, names: list[str] | None = None) -> None:
+    """Keep the matchRules that live `migrated-*` plugins hold for routes outside this run: a migration of some
+    Ingresses must not take the plugins away from the ones migrated before. Rules naming this run's routes are
+    replaced by the new ones. `names`: the route names this run's plugins match (default: the Ingresses' ns/name;
+    the Gateway API path passes Higress's names of the generated routes)."""
     kind = catalogue.BY_GROUP_KIND[(catalogue.HIGRESS_EXT, "WasmPlugin")]
     version = kube.served()[kind.key].version
     if not version:
         return
-    converted = {f"{(i.get('metadata') or {}).get('namespace', 'default')}/{i['metadata'].get('name')}"
-                 for i in migration.ingresses}
+    converted = set(names) if names is not None else {
+        f"{(i.get('metadata') or {}).get('namespace', 'default')}/{i['metadata'].get('name')}"
+        for i in migration.ingresses}
     for plugin in migration.plugins:
         meta = plugin["metadata"]
         live = kube.get(kind, version, meta["namespace"], meta["name"])
@@ -51,10 +53,11 @@ def merge_live_plugins(migration: Migration, kube: Kube) -> None:
 
 
 def apply_request(migration: Migration, options: MigrateOptions, *, dry_run: bool) -> RestoreRequest:
-    """A restore of the converted Ingresses and generated plugins; the safety snapshot covers their namespaces."""
+    """A restore of the generated objects (Ingresses or Gateway API objects, and plugins); the safety snapshot
+    covers their kinds in their namespaces."""
     stored = [StoredObject.from_object(o) for o in migration.objects]
     namespaces = sorted({o.ref.namespace for o in stored if o.ref.namespace})
-    scope = Scope(higress_namespace=options.higress_namespace, namespaces=namespaces,
-                  include=["Ingress", "WasmPlugin"])
+    kinds = sorted({o.ref.kind for o in stored}) or ["Ingress", "WasmPlugin"]
+    scope = Scope(higress_namespace=options.higress_namespace, namespaces=namespaces, include=kinds)
     return RestoreRequest(objects=stored, options=RestoreOptions(dry_run=dry_run), scope=scope,
                           safety_tag="pre-migrate")
