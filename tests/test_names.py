@@ -1,0 +1,99 @@
+"""Names in schedule files (issue 24): every name is checked as Kubernetes checks it (names.py, the one home of
+these rules), with exit 2 naming the field, and what `schedule render` prints for a shell is quoted."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+import yaml
+from conftest import invoke, rand_name
+
+from hgbackup import names, schedule
+from hgbackup.kube import ApiError
+
+BASE = {"name": "nightly", "schedule": "30 2 * * *", "store": "s3://b/p", "credentialsSecret": "hgbackup-creds",
+        "scope": {"higress_namespace": "higress-system"}}
+HOSTILE = ["x; touch /tmp/pwned", "$(id)", "`id`", "a b", "UPPER", "a_b", "-a", "a-", "", "a" * 64, "ns\nrm -rf ~"]
+FIELDS = {  # where a name goes in a schedule file, and how the error names it
+    "namespace": (lambda v: {"namespace": v}, "namespace"),
+    "credentialsSecret": (lambda v: {"credentialsSecret": v}, "credentialsSecret"),
+    "name": (lambda v: {"name": v}, "name"),
+    "secretNamespaces": (lambda v: {"secretNamespaces": ["higress-system", v]}, "secretNamespaces[1]"),
+    "dashboardNamespace": (lambda v: {"metrics": {"pushgateway": "http://pg:9091", "dashboardNamespace": v}},
+                           "metrics.dashboardNamespace"),
+    "scope.higress_namespace": (lambda v: {"scope": {"higress_namespace": v}}, "scope.higress_namespace"),
+    "scope.namespaces": (lambda v: {"scope": {"namespaces": ["shop", v]}}, "scope.namespaces[1]"),
+}
+
+
+def render(tmp_path, doc: dict, *extra, code=0):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = invoke("schedule", "render", str(path), *extra)
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    return result
+
+
+CASES = [(field, i) for field in sorted(FIELDS) for i, value in enumerate(HOSTILE)
+         if not (field == "credentialsSecret" and value == "a" * 64)]  # a valid Secret name (a subdomain)
+
+
+@pytest.mark.parametrize(("field", "case"), CASES)
+def test_every_name_in_a_schedule_file_is_checked(field, case, tmp_path):
+    value = HOSTILE[case]
+    make, shown = FIELDS[field]
+    result = render(tmp_path, {**BASE, **make(value)}, code=2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f": {shown}: " in lines[0], lines
+    assert result.stdout == ""  # nothing rendered
+
+
+def test_the_credentials_secret_is_a_subdomain_and_the_namespace_option_a_label(tmp_path):
+    assert render(tmp_path, {**BASE, "credentialsSecret": "creds.v2"}).exit_code == 0
+    render(tmp_path, {**BASE, "credentialsSecret": "a" * 254}, code=2)
+    result = render(tmp_path, BASE, "--namespace", "hgb;id", code=2)
+    assert "--namespace" in result.stderr and "namespace name" in result.stderr
+
+
+def test_a_schedule_name_is_as_long_as_its_cronjob_allows(tmp_path):
+    longest = "a" * (names.CRONJOB_NAME_MAX - len(schedule.OBJECT_PREFIX))
+    render(tmp_path, {**BASE, "name": longest})
+    result = render(tmp_path, {**BASE, "name": longest + "b"}, code=2)
+    assert "at most 52" in result.stderr
+
+
+def test_rule_labels_are_labels(tmp_path):
+    monitoring = {"pushgateway": "http://pg:9091"}
+    render(tmp_path, {**BASE, "metrics": {**monitoring, "ruleLabels": {"release": "kube-prometheus-stack"}}})
+    for labels in ({"release": "a b"}, {"a,b": "c"}, {"release": "x,y=z"}):
+        result = render(tmp_path, {**BASE, "metrics": {**monitoring, "ruleLabels": labels}}, code=2)
+        assert "metrics.ruleLabels" in result.stderr
+
+
+def test_the_printed_command_is_quoted_for_a_shell(tmp_path):
+    """Valid names pass through unchanged; every placeholder is one quoted word, so the command splits into exactly
+    the arguments kubectl gets (no redirection from `<access`, no second command)."""
+    result = render(tmp_path, {**BASE, "requireEncryption": True})
+    command = result.stderr.split("fill in the values):\n", 1)[1].split("\nhgbackup:", 1)[0]
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words == ["kubectl", "-n", "hgbackup", "create", "secret", "generic", "hgbackup-creds",
+                     "--from-literal=AWS_ACCESS_KEY_ID=<access key id>",
+                     "--from-literal=AWS_SECRET_ACCESS_KEY=<secret access key>",
+                     "--from-literal=AWS_DEFAULT_REGION=<region>",
+                     "--from-file=HGBACKUP_ENCRYPTION_KEY=./hgbackup.key"]
+
+
+@pytest.mark.kube
+def test_the_cronjob_name_limit_is_the_api_servers(kube, tmp_path):
+    """The longest schedule name renders a CronJob the real API server accepts; one character more, it refuses."""
+    longest = rand_name("s")[:6] + "a" * (names.CRONJOB_NAME_MAX - len(schedule.OBJECT_PREFIX) - 6)
+    cron = schedule.kubernetes_objects(schedule.parse(yaml.safe_dump({**BASE, "name": longest}), "t"),
+                                       namespace="default")[-1]
+    assert cron["kind"] == "CronJob" and len(cron["metadata"]["name"]) == names.CRONJOB_NAME_MAX
+    path = "/apis/batch/v1/namespaces/default/cronjobs"
+    kube.request("POST", path, query={"dryRun": "All"}, body=cron)
+    cron["metadata"]["name"] += "b"
+    with pytest.raises(ApiError) as refused:
+        kube.request("POST", path, query={"dryRun": "All"}, body=cron)
+    assert refused.value.status == 422 and "52" in str(refused.value)
