@@ -1,16 +1,18 @@
 """What a snapshot may hold: the store is untrusted input, so its content is checked before anything reaches a cluster.
 
 Two layers, both run at restore and verify time, before any cluster call:
-- hard limits no scope can lift: nothing in kube-system, kube-public or kube-node-lease; no service-account-token
-  or bootstrap-token Secrets; CRDs only for the kinds hgbackup knows, and none with a conversion webhook or a
-  `caBundle` unless the caller allows it; every entry's bytes decode to the kind, namespace and name its path names;
+- hard limits no scope can lift: every name and namespace is one Kubernetes accepts (names.py; a GatewayClass
+  named `..` would otherwise reach the HTTP stack, which rewrites it into the group's discovery URL); nothing in
+  kube-system, kube-public or kube-node-lease; no service-account-token or bootstrap-token Secrets; CRDs only for
+  the kinds hgbackup knows, and none with a conversion webhook or a `caBundle` unless the caller allows it; every
+  entry's bytes decode to the kind, namespace and name its path names;
 - the selection rules run again over the archive's objects with the snapshot's recorded scope: anything a snapshot
   of that scope could not have selected is refused.
 """
 
 from __future__ import annotations
 
-from . import catalogue, selection
+from . import catalogue, names, selection
 from .errors import HgbackupError, IntegrityError
 from .model import StoredObject
 from .selection import Scope
@@ -56,6 +58,8 @@ def check(objects: list[StoredObject], scope_json: dict, snapshot_id: str, *,
 
 def _hard_limits(obj: StoredObject, allow_crd_webhooks: bool) -> list[str]:
     ref, data = obj.ref, obj.obj
+    if not names.valid_ref(ref):
+        return [f"{ref} has a name or namespace Kubernetes does not accept (names.py)"]
     if ref.namespace in PROTECTED_NAMESPACES:
         return [f"{ref} is in {ref.namespace}, which hgbackup never writes to"]
     if ref.kind == "Secret" and ref.group == "" and data.get("type") in FORBIDDEN_SECRET_TYPES:

@@ -14,11 +14,11 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import orjson
 
-from . import __version__, catalogue, logs
+from . import __version__, catalogue, logs, names
 from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, InvalidInput, NotFound, Unreachable
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -236,13 +236,21 @@ class Kube:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def collection_path(self, kind: catalogue.Kind, version: str, namespace: str | None = None) -> str:
+        """A collection's URL path. A namespace Kubernetes would not accept is refused here, whoever asks: `..` or
+        `.` would be rewritten by the HTTP stack into another path (urllib3 removes dot segments)."""
         base = f"/apis/{kind.group}/{version}" if kind.group else f"/api/{version}"
         if kind.namespaced and namespace:
-            return f"{base}/namespaces/{quote(namespace)}/{kind.plural}"
+            if not names.valid_namespace(namespace):
+                raise InvalidInput(f"refusing a request for {kind.kind} in namespace {namespace!r:.80}: not a "
+                                   "namespace name Kubernetes accepts")
+            return f"{base}/namespaces/{namespace}/{kind.plural}"
         return f"{base}/{kind.plural}"
 
     def object_path(self, kind: catalogue.Kind, version: str, namespace: str | None, name: str) -> str:
-        return f"{self.collection_path(kind, version, namespace)}/{quote(name)}"
+        """An object's URL path; a name Kubernetes would not accept is refused (see collection_path)."""
+        if not names.valid_name(name):
+            raise InvalidInput(f"refusing a request for {kind.kind} {name!r:.80}: not a name Kubernetes accepts")
+        return f"{self.collection_path(kind, version, namespace)}/{name}"
 
     def list(self, kind: catalogue.Kind, version: str, namespace: str | None = None,
              label_selector: str | None = None, page_size: int = PAGE_SIZE) -> list[dict]:

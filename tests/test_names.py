@@ -97,3 +97,67 @@ def test_the_cronjob_name_limit_is_the_api_servers(kube, tmp_path):
     with pytest.raises(ApiError) as refused:
         kube.request("POST", path, query={"dryRun": "All"}, body=cron)
     assert refused.value.status == 422 and "52" in str(refused.value)
+
+
+# -- names read from an archive (the store is untrusted input) --------------------------------------------------------
+def forge_keyless(store: str, objects: list[dict]) -> str:
+    """A well-formed plaintext snapshot, as anyone who can write a keyless store can make it."""
+    import dataclasses
+
+    from conftest import manifest_for
+
+    from hgbackup.manifest import ClusterInfo
+    from hgbackup.model import StoredObject
+    from hgbackup.repository import Repository, SnapshotKey
+    from hgbackup.store import open_store
+
+    repo = Repository(open_store(store))
+    key = SnapshotKey("default", "20260101T000000Z-abcdef")
+    data, manifest = manifest_for([StoredObject.from_object(o) for o in objects], snapshot_id=key.id)
+    repo.store.put(repo.archive_key(key, False), data)
+    repo.store.put(repo.manifest_key(key), dataclasses.replace(manifest, cluster=ClusterInfo("default")).to_bytes())
+    return key.id
+
+
+GATEWAY_CLASS = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": ".."},
+                 "spec": {"controllerName": "higress.io/gateway-controller"}}
+
+
+@pytest.mark.kube
+def test_a_gatewayclass_named_dot_dot_is_refused_before_any_request(kubeconfig, kube, crds, tmp_path):
+    """urllib3 turns /apis/gateway.networking.k8s.io/v1/gatewayclasses/.. into the group's discovery URL, which
+    answers 200: the restore said "created" and exit 0 while nothing existed. Now: exit 4, nothing written, no
+    safety snapshot, and verify refuses the snapshot too."""
+    from conftest import run
+
+    from hgbackup import catalogue
+
+    store = str(tmp_path / "store")
+    sid = forge_keyless(store, [GATEWAY_CLASS])
+    kind = catalogue.BY_GROUP_KIND[("gateway.networking.k8s.io", "GatewayClass")]
+    version = kube.served()[kind.key].version
+    before = sorted(o["metadata"]["name"] for o in kube.list(kind, version))
+    result = run("restore", sid, "--store", store, "--kubeconfig", kubeconfig, "--yes", "-o", "json", code=4)
+    assert "holds what hgbackup will not restore" in result.stderr and "GatewayClass" in result.stderr
+    assert sorted(o["metadata"]["name"] for o in kube.list(kind, version)) == before
+    assert [k.name for k in (tmp_path / "store" / "default" / "snapshots").iterdir()] == [sid]  # no safety snapshot
+    verified = run("verify", sid, "--store", store, "-o", "json", code=4)
+    assert "name or namespace Kubernetes does not accept" in verified.stdout
+
+
+@pytest.mark.parametrize(("namespace", "name"), [(None, ".."), (None, "."), ("shop", "a/b"), ("shop", "A"),
+                                                 ("..", "x"), ("a/b", "x"), ("shop", "x?y")])
+@pytest.mark.kube
+def test_the_api_client_builds_no_path_from_a_name_kubernetes_refuses(namespace, name, kube):
+    """Defence in depth: whoever asks (a restore, a capture following a reference, a migration), kube.py refuses
+    to put such a name into a URL (exit 2)."""
+    from hgbackup import catalogue
+    from hgbackup.errors import InvalidInput
+
+    kind = catalogue.CONFIGMAPS if namespace else catalogue.BY_GROUP_KIND[("gateway.networking.k8s.io",
+                                                                           "GatewayClass")]
+    with pytest.raises(InvalidInput):
+        kube.object_path(kind, "v1", namespace, name)
+    with pytest.raises(InvalidInput):
+        kube.apply(kind, "v1", {"metadata": {"name": name, **({"namespace": namespace} if namespace else {})}})
+    assert kube.object_path(kind, "v1", "shop" if namespace else None, "ok.name").endswith("/ok.name")
