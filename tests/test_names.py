@@ -100,7 +100,7 @@ def test_the_cronjob_name_limit_is_the_api_servers(kube, tmp_path):
 
 
 # -- names read from an archive (the store is untrusted input) --------------------------------------------------------
-def forge_keyless(store: str, objects: list[dict]) -> str:
+def forge_keyless(store: str, objects: list[dict], scope: dict | None = None) -> str:
     """A well-formed plaintext snapshot, as anyone who can write a keyless store can make it."""
     import dataclasses
 
@@ -115,7 +115,8 @@ def forge_keyless(store: str, objects: list[dict]) -> str:
     key = SnapshotKey("default", "20260101T000000Z-abcdef")
     data, manifest = manifest_for([StoredObject.from_object(o) for o in objects], snapshot_id=key.id)
     repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), dataclasses.replace(manifest, cluster=ClusterInfo("default")).to_bytes())
+    manifest = dataclasses.replace(manifest, cluster=ClusterInfo("default"), scope=scope or manifest.scope)
+    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
     return key.id
 
 
