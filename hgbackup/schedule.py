@@ -29,7 +29,7 @@ from .store import StoreSettings
 DEFAULT_IMAGE = "ghcr.io/hgbackup/hgbackup:0.1.0"
 FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "s3ServerSideEncryption", "s3KmsKeyId", "cluster",
           "namespace", "scope", "retention", "tags", "credentialsSecret", "image", "requireEncryption",
-          "secretNamespaces", "allowEmpty", "metrics"}
+          "secretNamespaces", "consoleSecrets", "allowEmpty", "metrics"}
 METRICS_FIELDS = {"pushgateway", "ruleLabels", "dashboardNamespace"}
 SSE_MODES = ("AES256", "aws:kms")
 # Exit codes that a retry cannot fix (usage/configuration, integrity, not found): the Job fails at once.
@@ -64,6 +64,8 @@ class Schedule:
     image: str = DEFAULT_IMAGE
     require_encryption: bool = False
     secret_namespaces: list[str] = field(default_factory=list)
+    # console Secrets of the Higress namespace, by name: the job gets these instead of listing every Secret there
+    console_secrets: list[str] = field(default_factory=list)
     allow_empty: bool = False
     s3_sse: str | None = None
     s3_kms_key_id: str | None = None
@@ -140,7 +142,8 @@ def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
     from .packer import Packer
 
-    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key))
+    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key),
+                                        secret_names=sched.console_secrets or None)
     tag = f"schedule:{sched.name}"
     try:
         taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
@@ -205,6 +208,11 @@ def parse(text: str, where: str) -> Schedule:
         raise InvalidInput(f"{where}: secretNamespaces: must be a list of namespace names")
     for i, ns in enumerate(secret_namespaces):
         names.require_namespace(ns, f"{where}: secretNamespaces[{i}]")
+    console_secrets = data.get("consoleSecrets") or []
+    if not isinstance(console_secrets, list):
+        raise InvalidInput(f"{where}: consoleSecrets: must be a list of Secret names")
+    for i, secret in enumerate(console_secrets):
+        names.require_name(secret, f"{where}: consoleSecrets[{i}]")
     for key, check in (("namespace", names.require_namespace), ("credentialsSecret", names.require_name)):
         if data.get(key) is not None:
             check(data[key], f"{where}: {key}")
@@ -215,7 +223,8 @@ def parse(text: str, where: str) -> Schedule:
         scope=_scope(data.get("scope") or {}, where), retention=_retention(data.get("retention") or {}, where),
         tags=tags, credentials_secret=_string(data, "credentialsSecret", where),
         image=image, require_encryption=bool(data.get("requireEncryption")),
-        secret_namespaces=secret_namespaces, allow_empty=data.get("allowEmpty") is True, **monitoring,
+        secret_namespaces=secret_namespaces, console_secrets=sorted(set(console_secrets)),
+        allow_empty=data.get("allowEmpty") is True, **monitoring,
     )
 
 
@@ -368,7 +377,7 @@ def kubernetes_objects(sched: Schedule, *, image: str | None = None, namespace: 
     if ns != sched.scope.higress_namespace:
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
     objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
-    objects += rbac(sched.scope, name, ns, labels, sched.secret_reads())
+    objects += rbac(sched.scope, name, ns, labels, sched.secret_reads(), sched.console_secrets)
     objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                     "data": {"schedule.yaml": sched.source}})
     objects.append(cronjob(sched, name, ns, labels, image or sched.image))
@@ -494,10 +503,12 @@ def credentials_command(sched: Schedule, namespace: str | None = None) -> str | 
     return " \\\n    ".join(" ".join(shlex.quote(word) for word in line) for line in parts)
 
 
-def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list[str]) -> list[dict]:
+def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list[str],
+         console_secrets: list[str] = ()) -> list[dict]:
     """Read-only rights on exactly the kinds in scope; Secrets and ConfigMaps narrowed to where they are read:
-    console Secrets are listed in the Higress namespace, referenced ones are read by name (`get`) only in
-    `secret_namespaces`, never cluster-wide."""
+    console Secrets are listed in the Higress namespace (RBAC cannot filter a list by label, so that grant reads
+    every Secret there), or with `console_secrets` only those are got by name (`resourceNames`); referenced ones
+    are read by name (`get`) only in `secret_namespaces`, never cluster-wide."""
     kinds = scope.kinds()
     cluster_rules: list[dict] = [
         # the cluster identity recorded in each manifest
@@ -526,7 +537,11 @@ def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list
     if catalogue.SECRETS in kinds:
         # console Secrets are listed in the Higress namespace only; referenced ones are read one by one by name,
         # which RBAC cannot narrow further than `get` in a namespace (names are not known in advance)
-        if scope.wants_namespace(hns):
+        if scope.wants_namespace(hns) and console_secrets:
+            named = sorted({*console_secrets, selection.CONSOLE_SECRET})
+            ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
+                                                 "resourceNames": named, "verbs": ["get"]})
+        elif scope.wants_namespace(hns):
             ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
                                                  "verbs": ["get", "list", "watch"]})
         for target in secret_namespaces:
@@ -559,10 +574,20 @@ def grants(objects: list[dict]) -> list[str]:
             continue
         where = "cluster-wide" if obj["kind"] == "ClusterRole" else f"in namespace {obj['metadata']['namespace']}"
         for rule in obj["rules"]:
-            names = f" named {', '.join(rule['resourceNames'])}" if rule.get("resourceNames") else ""
+            named = f" named {', '.join(rule['resourceNames'])}" if rule.get("resourceNames") else ""
             resources = ", ".join(f"{r}.{g}" if g else r for g in rule["apiGroups"] for r in rule["resources"])
-            lines.append(f"{where}: {','.join(rule['verbs'])} {resources}{names}")
+            lines.append(f"{where}: {','.join(rule['verbs'])} {resources}{named}{_secret_reach(rule)}")
     return lines
+
+
+def _secret_reach(rule: dict) -> str:
+    """What a rule on Secrets really lets the job read, said beside it: a `list` cannot be narrowed by label."""
+    if rule["resources"] != ["secrets"] or rule.get("resourceNames"):
+        return ""
+    if "list" in rule["verbs"]:
+        return (" (every Secret there, service-account token and Helm release Secrets included: RBAC cannot filter "
+                "a list by label; only console Secrets are stored; consoleSecrets grants get on named ones instead)")
+    return " (any Secret there whose name it asks for)"
 
 
 def render_warnings(sched: Schedule, namespace: str | None = None, image: str | None = None) -> list[str]:

@@ -24,6 +24,7 @@ FIELDS = {  # where a name goes in a schedule file, and how the error names it
                            "metrics.dashboardNamespace"),
     "scope.higress_namespace": (lambda v: {"scope": {"higress_namespace": v}}, "scope.higress_namespace"),
     "scope.namespaces": (lambda v: {"scope": {"namespaces": ["shop", v]}}, "scope.namespaces[1]"),
+    "consoleSecrets": (lambda v: {"consoleSecrets": ["higress-console", v]}, "consoleSecrets[1]"),
 }
 
 
@@ -36,7 +37,7 @@ def render(tmp_path, doc: dict, *extra, code=0):
 
 
 CASES = [(field, i) for field in sorted(FIELDS) for i, value in enumerate(HOSTILE)
-         if not (field == "credentialsSecret" and value == "a" * 64)]  # a valid Secret name (a subdomain)
+         if not (field in ("credentialsSecret", "consoleSecrets") and value == "a" * 64)]  # a valid Secret name
 
 
 @pytest.mark.parametrize(("field", "case"), CASES)
