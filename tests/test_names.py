@@ -163,3 +163,13 @@ def test_the_api_client_builds_no_path_from_a_name_kubernetes_refuses(namespace,
     with pytest.raises(InvalidInput):
         kube.apply(kind, "v1", {"metadata": {"name": name, **({"namespace": namespace} if namespace else {})}})
     assert kube.object_path(kind, "v1", "shop" if namespace else None, "ok.name").endswith("/ok.name")
+
+
+@pytest.mark.parametrize("option", [["-n", "A_b"], ["--higress-namespace", ".."], ["-n", "shop", "-n", "x/y"]])
+def test_scope_namespaces_on_the_command_line_are_namespace_names(option, tmp_path):
+    """Checked before the cluster is contacted (the kubeconfig does not exist): exit 2, not a partial snapshot of
+    requests the API client refuses to build."""
+    from conftest import run
+
+    result = run("snapshot", *option, "--store", str(tmp_path / "s"), "--kubeconfig", "/nonexistent", code=2)
+    assert "is not a namespace name" in result.stderr

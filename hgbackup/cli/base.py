@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from .. import __version__, crypto, logs
+from .. import __version__, crypto, logs, names
 from ..errors import EXIT_INTERNAL, HgbackupError
 from ..kube import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..output import document
@@ -158,6 +158,9 @@ SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namesp
 
 def _scope_values(kwargs: dict) -> dict:
     values = {name: kwargs.pop(name) for name in SCOPE_PARAMS}
+    names.require_namespace(values["higress_namespace"], "--higress-namespace")
+    for namespace in values["namespaces"]:
+        names.require_namespace(namespace, "-n/--namespace")
     optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
                                       ("with_ingress_classes", "ingress_classes")) if values[flag]}
     scope = Scope(
