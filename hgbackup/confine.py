@@ -1,16 +1,18 @@
 """What a snapshot may hold: the store is untrusted input, so its content is checked before anything reaches a cluster.
 
 Two layers, both run at restore and verify time, before any cluster call:
-- hard limits no scope can lift: nothing in kube-system, kube-public or kube-node-lease; no service-account-token
-  or bootstrap-token Secrets; CRDs only for the kinds hgbackup knows, and none with a conversion webhook or a
-  `caBundle` unless the caller allows it; every entry's bytes decode to the kind, namespace and name its path names;
+- hard limits no scope can lift: every name and namespace is one Kubernetes accepts (names.py; a GatewayClass
+  named `..` would otherwise reach the HTTP stack, which rewrites it into the group's discovery URL); nothing in
+  kube-system, kube-public or kube-node-lease; no service-account-token or bootstrap-token Secrets; CRDs only for
+  the kinds hgbackup knows, and none with a conversion webhook (with its `caBundle`) unless the caller allows it; every
+  entry's bytes decode to the kind, namespace and name its path names;
 - the selection rules run again over the archive's objects with the snapshot's recorded scope: anything a snapshot
   of that scope could not have selected is refused.
 """
 
 from __future__ import annotations
 
-from . import catalogue, selection
+from . import catalogue, names, selection
 from .errors import HgbackupError, IntegrityError
 from .model import StoredObject
 from .selection import Scope
@@ -56,6 +58,8 @@ def check(objects: list[StoredObject], scope_json: dict, snapshot_id: str, *,
 
 def _hard_limits(obj: StoredObject, allow_crd_webhooks: bool) -> list[str]:
     ref, data = obj.ref, obj.obj
+    if not names.valid_ref(ref):
+        return [f"{ref} has a name or namespace Kubernetes does not accept (names.py)"]
     if ref.namespace in PROTECTED_NAMESPACES:
         return [f"{ref} is in {ref.namespace}, which hgbackup never writes to"]
     if ref.kind == "Secret" and ref.group == "" and data.get("type") in FORBIDDEN_SECRET_TYPES:
@@ -63,21 +67,24 @@ def _hard_limits(obj: StoredObject, allow_crd_webhooks: bool) -> list[str]:
     if ref.kind == "CustomResourceDefinition":
         if ref.name not in KNOWN_CRDS:
             return [f"{ref} is not the CRD of a kind hgbackup handles"]
-        if not allow_crd_webhooks and (_has_key(data, "caBundle")
-                                       or ((data.get("spec") or {}).get("conversion") or {}).get("strategy")
-                                       == "Webhook"):
-            return [f"{ref} has a conversion webhook or a caBundle (--allow-crd-webhooks to restore it)"]
+        if not allow_crd_webhooks and conversion_webhook(data):
+            return [f"{ref} has a conversion webhook or a caBundle in spec.conversion (--allow-crd-webhooks to "
+                    "restore it)"]
     return []
 
 
-def _has_key(node, key: str) -> bool:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if key in item:
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+def conversion_webhook(crd: dict) -> bool:
+    """Whether a CRD makes the API server call out: a conversion webhook, whose clientConfig holds the URL or
+    Service and the caBundle it trusts. These are the only fields of a CRD that install a webhook or a CA bundle
+    (k8s.io/apiextensions-apiserver pkg/apis/apiextensions/v1/types.go CustomResourceConversion; validation.go
+    validateCustomResourceConversion allows `webhook` only with strategy Webhook). A schema property that happens
+    to be called `caBundle` (cert-manager's `spec.acme.caBundle`) describes data, and installs nothing.
+    A `spec.conversion` of any other shape, or another strategy than None, counts as one."""
+    spec = crd.get("spec")
+    conversion = spec.get("conversion") if isinstance(spec, dict) else None
+    if conversion is None:
+        return False
+    if not isinstance(conversion, dict):
+        return True
+    return (conversion.get("strategy") not in (None, "None") or conversion.get("webhook") is not None
+            or conversion.get("webhookClientConfig") is not None)  # the v1beta1 spelling

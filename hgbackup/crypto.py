@@ -14,10 +14,10 @@ import binascii
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import IntegrityError, InvalidInput
+from .errors import IntegrityError, InvalidInput, WrongKey
 
 ALG = "AES-256-GCM"
 MAC_ALG = "HMAC-SHA256"
@@ -37,31 +37,6 @@ class Keyring:
     allow_unencrypted: bool = False
 
 
-@dataclass
-class KeyCheck:
-    """Which snapshots of a store a key opens (`key fingerprint FILE --store`): exit 1 when some need another."""
-
-    fingerprint: str
-    opens: list[str] = field(default_factory=list)
-    other: list[str] = field(default_factory=list)  # encrypted with another key
-    plaintext: list[str] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.other else 0
-
-    def as_json(self) -> dict:
-        return {"fingerprint": self.fingerprint, "opens": self.opens, "other_key": self.other,
-                "unencrypted": self.plaintext}
-
-    def text(self) -> str:
-        lines = [self.fingerprint]
-        if self.opens or self.other or self.plaintext:
-            lines.append(f"opens {len(self.opens)} snapshot(s); {len(self.other)} need another key; "
-                         f"{len(self.plaintext)} are not encrypted")
-        return "\n".join(lines)
-
-
 def write_key_file(path: str, key: str) -> None:
     """A new file, 0600 from its creation; an existing file is never replaced (a key is not to be lost)."""
     try:
@@ -78,25 +53,56 @@ def generate_key() -> str:
     return base64.b64encode(os.urandom(32)).decode("ascii")
 
 
+KEY_FORMS = ("32 raw bytes, or the base64 of 32 bytes (what `hgbackup key generate` writes) with or without a "
+             "trailing newline")
+MAX_KEY_FILE = 4096  # bytes read from a key file at most: a key is 32 bytes, or 44 in base64
+
+
 def parse_key(text: str, origin: str) -> bytes:
+    """A key given as text ($HGBACKUP_ENCRYPTION_KEY): the base64 of 32 bytes. No message holds key material."""
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidInput(f"encryption key from {origin} is not valid base64") from None
+        raise InvalidInput(f"encryption key from {origin} is not valid base64 (it must be the base64 of 32 "
+                           "bytes)") from None
     if len(key) != 32:
-        raise InvalidInput(f"encryption key from {origin} must be 32 bytes (base64), got {len(key)}")
+        raise InvalidInput(f"encryption key from {origin} must be the base64 of 32 bytes, got {len(key)} bytes")
     return key
+
+
+def parse_key_file(data: bytes, origin: str) -> bytes:
+    """A key file's bytes: exactly 32 raw bytes, or the base64 of 32 bytes with or without a trailing newline
+    (LF or CRLF). Anything else is refused (exit 2) naming the accepted forms, never quoting the file."""
+    if len(data) == 32:
+        return data
+    text = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith(b"\n") else data
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise InvalidInput(f"encryption key file {origin} ({len(data)} bytes) is not a key: a key file "
+                           f"holds {KEY_FORMS}")
+    return key
+
+
+def read_key_file(path: str) -> bytes:
+    """The key in a file, read as bytes (a key file need not be text)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_KEY_FILE + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read encryption key file {path}: {exc.strerror}") from None
+    if len(data) > MAX_KEY_FILE:
+        raise InvalidInput(f"encryption key file {path} is larger than any key file: it holds {KEY_FORMS}")
+    return parse_key_file(data, path)
 
 
 def load_key(key_file: str | None, key_text: str | None = None) -> bytes | None:
     """The key from a file (--encryption-key-file / $HGBACKUP_ENCRYPTION_KEY_FILE), else from the key text
     ($HGBACKUP_ENCRYPTION_KEY), else None. The caller reads the options and the environment."""
     if key_file:
-        try:
-            with open(key_file, encoding="utf-8") as fh:
-                return parse_key(fh.read(), key_file)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read encryption key file {key_file}: {exc.strerror}") from None
+        return read_key_file(key_file)
     if key_text:
         return parse_key(key_text, f"${KEY_ENV}")
     return None
@@ -157,7 +163,7 @@ def decrypt(data: bytes, key: bytes | None, encryption, snapshot_id: str) -> byt
         raise IntegrityError(f"snapshot {snapshot_id} is encrypted with key {expected}: give it with "
                              f"--encryption-key-file, ${KEY_FILE_ENV} or ${KEY_ENV}")
     if fingerprint(key) != expected:
-        raise IntegrityError(f"snapshot {snapshot_id}: wrong encryption key {fingerprint(key)}, expected {expected}")
+        raise WrongKey(f"snapshot {snapshot_id}: wrong encryption key {fingerprint(key)}, expected {expected}")
     if len(data) < len(MAGIC) + NONCE_SIZE + 16 or not data.startswith(MAGIC):
         raise IntegrityError(f"snapshot {snapshot_id}: encrypted archive is truncated or not an hgbackup archive")
     nonce = data[len(MAGIC) : len(MAGIC) + NONCE_SIZE]

@@ -41,6 +41,10 @@ class IntegrityError(HgbackupError):
     exit_code = EXIT_INTEGRITY
 
 
+class WrongKey(IntegrityError):
+    """A snapshot encrypted and signed with another key than the one given (its manifest names that key)."""
+
+
 class NotFound(HgbackupError):
     exit_code = EXIT_NOT_FOUND
 

@@ -14,18 +14,24 @@ import os
 import shutil
 import tempfile
 
-from .errors import InvalidInput, Unreachable
+from . import names
+from .errors import IntegrityError, InvalidInput, Unreachable
 from .model import StoredObject
 from .output import yaml_text
 
 MAX_FILE_NAME = 200  # bytes; most file systems allow 255
+SHORTENED_KEEP = 150  # characters of a long name kept in its file name
+SHORT_MARK = "_"  # between them and the hash: no Kubernetes name holds it (names.py), so no name's file is a short one
 
 
 def file_name(name: str) -> str:
-    """`<name>.yaml`, or for names too long for a file system a stable shortened form with a hash of the name."""
+    """`<name>.yaml`, or for names too long for a file system a stable shortened form: the name's first characters,
+    `_` and 16 hex digits of its sha256. Unique for every set of valid names (names.py: lower case, digits, `-`
+    and `.`): a name written as is has no `_`, and two shortened ones differ in their hash."""
     if len(name.encode("utf-8")) + len(".yaml") <= MAX_FILE_NAME:
         return f"{name}.yaml"
-    return f"{name[:150]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]}.yaml"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+    return f"{name[:SHORTENED_KEEP]}{SHORT_MARK}{digest}.yaml"
 
 
 def export_path(obj: StoredObject) -> str:
@@ -40,6 +46,10 @@ def _namespaces(objects: list[StoredObject]) -> list[dict]:
 
 def export_objects(objects: list[StoredObject], folder: str, *, overwrite: bool = False) -> list[str]:
     """Write every object (and the Namespaces they need); returns the files written, under `folder`."""
+    invalid = [str(o.ref) for o in objects if not names.valid_ref(o.ref)]
+    if invalid:  # their file names could be another object's: refused, as a restore refuses them (confine.py)
+        raise IntegrityError(f"the snapshot holds names Kubernetes does not accept: {', '.join(invalid[:5])}; "
+                             "nothing was exported")
     target = os.path.abspath(folder)
     if os.path.islink(target):
         raise InvalidInput(f"{folder} is a symlink: refusing to write through it")

@@ -7,6 +7,12 @@ So a snapshot deleted since is not seen, one rewritten is read again, and a cach
 write access to the bucket is ignored (and with a key, every manifest is still authenticated after it is read).
 Cache files are immutable and named by their content's hash; writers that race each write their own, readers take
 the newest, and a cache file deleted under a reader only makes that reader fetch the manifests themselves.
+
+A cache file is untrusted input like everything else in the store, and only an aid: one that is larger than a cache
+may be (MAX_BYTES, compressed or inflated), does not inflate, or does not parse, is ignored with one warning, and
+the listing reads the manifests instead. It is read with a bounded GET and inflated a piece at a time up to
+MAX_BYTES, so a gzip bomb costs at most that much memory. A name dated in the future (which no writer's clock
+gives) is never taken for the newest.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from datetime import datetime, timezone
+import zlib
+from datetime import datetime, timedelta, timezone
 
 import orjson
 
@@ -22,31 +29,44 @@ from . import logs
 from .errors import HgbackupError
 
 PREFIX = "_index/"
-NAME = re.compile(r"^_index/manifests-\d{8}T\d{6}Z-[0-9a-f]{16}\.json\.gz$")
+NAME = re.compile(r"^_index/manifests-(\d{8}T\d{6}Z)-[0-9a-f]{16}\.json\.gz$")
 FORMAT = "hgbackup-index/v1"
 MD5 = re.compile(r"^[0-9a-f]{32}$")
 MIN_MISSES = 16  # fewer manifests missing from the cache are read one by one and the cache left as it is
-MAX_BYTES = 256 * 2**20  # a cache that would hold more manifest bytes than this is not written
+MAX_BYTES = 256 * 2**20  # the most a cache document may hold, inflated (and so compressed): larger is not written
+CLOCK_SKEW = timedelta(days=1)  # a cache name dated later than this after now was not written by a real clock
+INFLATE_STEP = 4 * 2**20
+_warned: set[tuple[str, str]] = set()  # (store, cache name) warned about in this process: one warning each
+
+
+class Unusable(Exception):
+    """A cache file that is not one: too large, not gzip, not the cache format."""
 
 
 def current(etags: dict[str, str]) -> str | None:
-    """The newest cache file the listing shows (names start with their UTC write time)."""
-    names = [k for k in etags if NAME.match(k)]
+    """The newest cache file the listing shows (names start with their UTC write time), never one dated in the
+    future."""
+    names = [k for k in etags if NAME.match(k) and not _future(k)]
     return max(names) if names else None
 
 
 def load(store, name: str | None, etags: dict[str, str]) -> dict[str, bytes]:
-    """Cached manifests whose bytes match the ETag the listing shows for their key."""
+    """Cached manifests whose bytes match the ETag the listing shows for their key; {} when the cache cannot be
+    used (one warning naming why)."""
+    for future in (k for k in etags if NAME.match(k) and _future(k)):
+        _warn_once(store, future, "not dated by a real clock: in the future")
     if name is None:
         return {}
     try:
-        doc = orjson.loads(gzip.decompress(store.get(name)))
-        entries = doc["entries"] if isinstance(doc, dict) and doc.get("format") == FORMAT else {}
-    except (HgbackupError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        entries = parse(read(store, name))
+    except HgbackupError as exc:  # gone since the listing, or the store refused: fetch the manifests instead
         logs.debug("manifest cache not used", name=name, cause=str(exc)[:200])
         return {}
+    except Unusable as exc:
+        _warn_once(store, name, str(exc))
+        return {}
     found = {}
-    for key, text in entries.items() if isinstance(entries, dict) else ():
+    for key, text in entries.items():
         etag = etags.get(key)
         if not isinstance(text, str) or etag is None or not MD5.match(etag):
             continue
@@ -56,20 +76,67 @@ def load(store, name: str | None, etags: dict[str, str]) -> dict[str, bytes]:
     return found
 
 
+def read(store, name: str) -> bytes:
+    """A cache file's compressed bytes: at most MAX_BYTES are fetched (a larger file is Unusable)."""
+    data = store.get_at_most(name, MAX_BYTES) if hasattr(store, "get_at_most") else store.get(name)
+    if len(data) > MAX_BYTES:
+        raise Unusable(f"larger than {MAX_BYTES} bytes")
+    return data
+
+
+def parse(data: bytes) -> dict:
+    """The entries of a cache document, inflated a piece at a time up to MAX_BYTES."""
+    inflater = zlib.decompressobj(wbits=31)  # gzip, one member: what `save` writes
+    out, pending = bytearray(), data
+    try:
+        while pending and not inflater.eof:
+            out += inflater.decompress(pending, INFLATE_STEP)
+            if len(out) > MAX_BYTES:
+                raise Unusable(f"inflates beyond {MAX_BYTES} bytes")
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        raise Unusable("not a gzip file") from None
+    if not inflater.eof or inflater.unused_data:
+        raise Unusable("not one complete gzip stream")
+    try:
+        doc = orjson.loads(out)
+    except orjson.JSONDecodeError:
+        raise Unusable("not JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("entries"), dict):
+        raise Unusable(f"not a {FORMAT} document")
+    return doc["entries"]
+
+
 def save(store, manifests: dict[str, bytes], etags: dict[str, str]) -> None:
-    """Write a cache of `manifests` (those whose ETag is their MD5) and remove the older ones the listing shows.
+    """Write a cache of `manifests` (those whose ETag is their MD5) and remove the other caches the listing shows
+    (this one holds every manifest they could: older ones, and ones that could not be used).
     Failures (a store that refuses writes to this user, say) leave the store as it was: the cache is only an aid."""
     entries = {k: v.decode("utf-8") for k, v in manifests.items()
                if MD5.match(etags.get(k, "")) and hashlib.md5(v, usedforsecurity=False).hexdigest() == etags[k]}
-    if sum(len(v) for v in entries.values()) > MAX_BYTES:
+    document = orjson.dumps({"format": FORMAT, "entries": entries}, option=orjson.OPT_SORT_KEYS)
+    if len(document) > MAX_BYTES:
         return
-    data = gzip.compress(orjson.dumps({"format": FORMAT, "entries": entries}, option=orjson.OPT_SORT_KEYS),
-                         compresslevel=6, mtime=0)
+    data = gzip.compress(document, compresslevel=6, mtime=0)
     name = f"{PREFIX}manifests-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{hashlib.sha256(data).hexdigest()[:16]}" \
            ".json.gz"
     try:
         store.put(name, data, overwrite=False)
-        for older in (k for k in etags if NAME.match(k) and k < name):
-            store.delete(older)
+        for other in (k for k in etags if NAME.match(k) and k != name):
+            store.delete(other)
     except (HgbackupError, FileExistsError) as exc:
         logs.debug("manifest cache not written", name=name, cause=str(exc)[:200])
+
+
+def _future(name: str) -> bool:
+    """Dated after now (plus CLOCK_SKEW), or not a date at all: not the write time of a real writer."""
+    try:
+        written = datetime.strptime(NAME.match(name).group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return True
+    return written > datetime.now(timezone.utc) + CLOCK_SKEW
+
+
+def _warn_once(store, name: str, why: str) -> None:
+    if (store.url, name) not in _warned:
+        _warned.add((store.url, name))
+        logs.warning(f"manifest cache {name} ignored ({why}): the manifests are read instead", cache=name)

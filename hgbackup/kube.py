@@ -14,15 +14,19 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import orjson
 
-from . import __version__, catalogue, logs
+from . import __version__, catalogue, logs, names
 from .errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, InvalidInput, NotFound, Unreachable
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-DEFAULT_TIMEOUT = 30.0  # seconds one request may wait for an answer; retries stop at twice that
+DEFAULT_TIMEOUT = 30.0  # seconds one request may wait for an answer
+# The one limit on how long a request may take with its retries: RETRY_WINDOW x the request timeout. Every wait
+# (backoff, and a server's Retry-After) stays inside it; a server asking for a longer wait is an error at once.
+RETRY_WINDOW = 2
+RETRY_WINDOW_WORDS = "twice"  # how --help and the README say RETRY_WINDOW
 _UNKNOWN = object()
 RESTART = None  # what Kube.pages yields before it lists a collection again from the start
 MAX_ATTEMPTS = 6
@@ -133,9 +137,10 @@ class Kube:
     # -- raw requests --------------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
                 content_type: str = "application/json") -> dict:
-        """One API call, retried with backoff on 429, 5xx and connection errors within twice the request timeout
-        (a server that accepts connections but never answers, a stopped one, ends in exit 6, not a hang);
-        returns the decoded JSON.
+        """One API call, retried with backoff on 429, 5xx and connection errors within RETRY_WINDOW times the
+        request timeout (a server that accepts connections but never answers, a stopped one, ends in exit 6, not a
+        hang); a Retry-After is honoured within that window, and one beyond it is exit 6 at once. Returns the
+        decoded JSON.
 
         It goes straight to the client's authenticated urllib3 pool (TLS, client certificates and proxies as the
         kubeconfig says; the bearer token, refreshed by exec/OIDC plugins, from the client's auth settings):
@@ -149,7 +154,8 @@ class Kube:
             url += "?" + urlencode(params)
         data = orjson.dumps(body) if body is not None else None
         timeout = self.request_timeout
-        deadline = time.monotonic() + 2 * timeout
+        window = RETRY_WINDOW * timeout
+        deadline = time.monotonic() + window
         last_error = None
         reauthorized = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -157,7 +163,7 @@ class Kube:
             if left <= 0:
                 cause = f": {last_error}" if last_error else ""
                 raise Unreachable(f"cannot reach the Kubernetes API at {self.host}{cause} (no answer to "
-                                  f"{method} {path.split('?')[0]} within {2 * timeout:g}s)")
+                                  f"{method} {path.split('?')[0]} within {window:g}s)")
             headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             if data is not None:
                 headers["Content-Type"] = content_type
@@ -175,7 +181,7 @@ class Kube:
                 if attempt < MAX_ATTEMPTS and deadline - time.monotonic() > 0:
                     logs.debug("retrying a Kubernetes API request", method=method, path=path.split("?")[0],
                                attempt=attempt, cause=last_error)
-                    _sleep(attempt, None)
+                    _sleep(min(_backoff(attempt), deadline - time.monotonic()))
                     continue
                 raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {last_error}") from None
             if logs.LOGGER.isEnabledFor(logs.logging.DEBUG):
@@ -191,7 +197,15 @@ class Kube:
             if resp.status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                 logs.debug("retrying a Kubernetes API request", method=method, path=path.split("?")[0],
                            attempt=attempt, status=resp.status)
-                _sleep(attempt, resp.headers.get("Retry-After"))
+                wanted = _retry_after(resp.headers.get("Retry-After"))
+                left = deadline - time.monotonic()
+                if wanted is not None and wanted > left:
+                    raise Unreachable(
+                        f"the Kubernetes API at {self.host} answered {resp.status} to {method} {path.split('?')[0]} "
+                        f"and asked to be retried after {wanted:.0f}s (Retry-After), beyond the {max(left, 0):.0f}s "
+                        f"left of the {window:g}s a request may take with its retries (--request-timeout "
+                        f"{timeout:g}; retries stop at {RETRY_WINDOW_WORDS} that)")
+                _sleep(min(max(_backoff(attempt), wanted or 0.0), left))
                 continue
             raise _api_error(method, path, resp.status, resp.data, self.host, resp)
         raise AssertionError("unreachable")
@@ -238,13 +252,21 @@ class Kube:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def collection_path(self, kind: catalogue.Kind, version: str, namespace: str | None = None) -> str:
+        """A collection's URL path. A namespace Kubernetes would not accept is refused here, whoever asks: `..` or
+        `.` would be rewritten by the HTTP stack into another path (urllib3 removes dot segments)."""
         base = f"/apis/{kind.group}/{version}" if kind.group else f"/api/{version}"
         if kind.namespaced and namespace:
-            return f"{base}/namespaces/{quote(namespace)}/{kind.plural}"
+            if not names.valid_namespace(namespace):
+                raise InvalidInput(f"refusing a request for {kind.kind} in namespace {namespace!r:.80}: not a "
+                                   "namespace name Kubernetes accepts")
+            return f"{base}/namespaces/{namespace}/{kind.plural}"
         return f"{base}/{kind.plural}"
 
     def object_path(self, kind: catalogue.Kind, version: str, namespace: str | None, name: str) -> str:
-        return f"{self.collection_path(kind, version, namespace)}/{quote(name)}"
+        """An object's URL path; a name Kubernetes would not accept is refused (see collection_path)."""
+        if not names.valid_name(name):
+            raise InvalidInput(f"refusing a request for {kind.kind} {name!r:.80}: not a name Kubernetes accepts")
+        return f"{self.collection_path(kind, version, namespace)}/{name}"
 
     def list(self, kind: catalogue.Kind, version: str, namespace: str | None = None,
              label_selector: str | None = None, page_size: int = PAGE_SIZE) -> list[dict]:
@@ -364,14 +386,34 @@ def _no_configuration(paths: str) -> str:
             + ". Point hgbackup at a cluster with --kubeconfig FILE (or KUBECONFIG=FILE), as for kubectl")
 
 
-def _sleep(attempt: int, retry_after: str | None) -> None:
-    delay = min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random())
-    if retry_after:
-        try:
-            delay = max(delay, min(float(retry_after), 30.0))
-        except ValueError:
-            pass
-    time.sleep(delay)
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: about 0.2 s, 0.4 s, 0.8 s ... at most 12 s."""
+    return min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random())
+
+
+def _retry_after(value: str | None) -> float | None:
+    """A Retry-After header in seconds: delay-seconds or an HTTP date (RFC 9110 section 10.2.3); None when absent
+    or not either."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _sleep(seconds: float) -> None:
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 def _short(exc: Exception) -> str:

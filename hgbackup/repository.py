@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from . import archive, clusters, crypto, index
-from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound
+from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound, WrongKey
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .memory import collector_paused
 from .model import StoredObject
@@ -166,8 +166,11 @@ class Repository:
                                  "anyone with write access to the store could have made (--allow-unencrypted reads "
                                  "it anyway)")
         expected = crypto.fingerprint(key)
-        if m.auth.key_id != expected or m.archive.encryption.key_id != expected:
-            raise IntegrityError(f"snapshot {snap.id}: wrong encryption key {expected}, expected {m.auth.key_id}")
+        if m.auth.key_id != m.archive.encryption.key_id:
+            raise IntegrityError(f"snapshot {snap.id}: its manifest names two keys ({m.auth.key_id:.40} signed it, "
+                                 f"{m.archive.encryption.key_id:.40} encrypted it): edited")
+        if m.auth.key_id != expected:
+            raise WrongKey(f"snapshot {snap.id}: wrong encryption key {expected}, expected {m.auth.key_id}")
         if m.auth.alg != crypto.MAC_ALG or not crypto.same_digest(
                 m.auth.mac, crypto.manifest_mac(key, m.signed_payload(snap.folder))):
             raise IntegrityError(f"snapshot {snap.id}: manifest failed authentication (edited, or copied from "

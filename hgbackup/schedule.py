@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import yaml
 
-from . import catalogue, metrics, retention
+from . import catalogue, metrics, names, retention, selection
 from . import snapshot as snapshot_mod
 from .errors import EXIT_OK, EXIT_PARTIAL, HgbackupError, InvalidInput, NotFound
 from .kube import Kube
@@ -28,7 +29,7 @@ from .store import StoreSettings
 DEFAULT_IMAGE = "ghcr.io/hgbackup/hgbackup:0.1.0"
 FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "s3ServerSideEncryption", "s3KmsKeyId", "cluster",
           "namespace", "scope", "retention", "tags", "credentialsSecret", "image", "requireEncryption",
-          "secretNamespaces", "allowEmpty", "metrics"}
+          "secretNamespaces", "consoleSecrets", "allowEmpty", "metrics"}
 METRICS_FIELDS = {"pushgateway", "ruleLabels", "dashboardNamespace"}
 SSE_MODES = ("AES256", "aws:kms")
 # Exit codes that a retry cannot fix (usage/configuration, integrity, not found): the Job fails at once.
@@ -43,6 +44,7 @@ DEFAULT_NAMESPACE = "hgbackup"  # a namespace of its own: the job's credentials 
 SCOPE_FIELDS = {"higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "with_services",
                 "with_cert_manager", "with_ingress_classes", "include", "exclude"}
 MOUNT = "/etc/hgbackup"
+OBJECT_PREFIX = "hgbackup-"  # the rendered objects are named hgbackup-<schedule name>
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Schedule:
     image: str = DEFAULT_IMAGE
     require_encryption: bool = False
     secret_namespaces: list[str] = field(default_factory=list)
+    # console Secrets of the Higress namespace, by name: the job gets these instead of listing every Secret there
+    console_secrets: list[str] = field(default_factory=list)
     allow_empty: bool = False
     s3_sse: str | None = None
     s3_kms_key_id: str | None = None
@@ -138,7 +142,8 @@ def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
     from .packer import Packer
 
-    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key))
+    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key),
+                                        secret_names=sched.console_secrets or None)
     tag = f"schedule:{sched.name}"
     try:
         taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
@@ -194,15 +199,23 @@ def parse(text: str, where: str) -> Schedule:
     monitoring = _metrics(data.get("metrics"), where)
     image = _string(data, "image", where) or DEFAULT_IMAGE
     check_image(image, f"{where}: image")
-    if not _dns_label(data["name"]):
-        raise InvalidInput(f"{where}: name: {data['name']!r} must be a DNS label (lower case, digits, '-')")
+    check_schedule_name(data["name"], f"{where}: name")
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise InvalidInput(f"{where}: tags: must be a list of strings")
     secret_namespaces = data.get("secretNamespaces") or []
-    if not isinstance(secret_namespaces, list) or not all(isinstance(n, str) and _dns_label(n)
-                                                          for n in secret_namespaces):
+    if not isinstance(secret_namespaces, list):
         raise InvalidInput(f"{where}: secretNamespaces: must be a list of namespace names")
+    for i, ns in enumerate(secret_namespaces):
+        names.require_namespace(ns, f"{where}: secretNamespaces[{i}]")
+    console_secrets = data.get("consoleSecrets") or []
+    if not isinstance(console_secrets, list):
+        raise InvalidInput(f"{where}: consoleSecrets: must be a list of Secret names")
+    for i, secret in enumerate(console_secrets):
+        names.require_name(secret, f"{where}: consoleSecrets[{i}]")
+    for key, check in (("namespace", names.require_namespace), ("credentialsSecret", names.require_name)):
+        if data.get(key) is not None:
+            check(data[key], f"{where}: {key}")
     return Schedule(
         name=data["name"], schedule=data["schedule"], store=data["store"], source=text,
         time_zone=time_zone, s3_endpoint=_string(data, "s3Endpoint", where), s3_sse=sse, s3_kms_key_id=kms,
@@ -210,7 +223,8 @@ def parse(text: str, where: str) -> Schedule:
         scope=_scope(data.get("scope") or {}, where), retention=_retention(data.get("retention") or {}, where),
         tags=tags, credentials_secret=_string(data, "credentialsSecret", where),
         image=image, require_encryption=bool(data.get("requireEncryption")),
-        secret_namespaces=secret_namespaces, allow_empty=data.get("allowEmpty") is True, **monitoring,
+        secret_namespaces=secret_namespaces, console_secrets=sorted(set(console_secrets)),
+        allow_empty=data.get("allowEmpty") is True, **monitoring,
     )
 
 
@@ -254,6 +268,16 @@ def cron_interval(expression: str, time_zone: str) -> timedelta:
     return longest
 
 
+def check_schedule_name(name: str, where: str) -> None:
+    """A schedule's name names its objects `hgbackup-<name>`, the CronJob among them (names.CRONJOB_NAME_MAX), and is
+    a label value on each: a DNS-1123 label short enough for both."""
+    names.require_namespace(name, where)  # the label rule (namespaces are labels too)
+    if not names.valid_cronjob_name(f"{OBJECT_PREFIX}{name}"):
+        raise InvalidInput(f"{where}: {name!r} is too long: the CronJob {OBJECT_PREFIX}{name} would have "
+                           f"{len(OBJECT_PREFIX + name)} characters, and a CronJob's name has at most "
+                           f"{names.CRONJOB_NAME_MAX} (its Jobs add 11)")
+
+
 def check_image(image: str, where: str) -> None:
     """A container image reference: name[:tag][@sha256:digest] (lower-case name, 64-hex digest)."""
     if not IMAGE_REF.fullmatch(image):
@@ -280,9 +304,16 @@ def _metrics(data, where: str) -> dict:
     labels = data.get("ruleLabels") or {}
     if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
         raise InvalidInput(f"{where}: metrics.ruleLabels: must be a mapping of strings")
+    for key, value in labels.items():
+        try:  # Kubernetes' rules for label keys and values, as the selector parser holds them
+            valid = selection.parse_selector(f"{key}={value}") == [(key, "=", (value,))]
+        except InvalidInput:
+            valid = False
+        if not valid:
+            raise InvalidInput(f"{where}: metrics.ruleLabels: {key!r:.80}: {value!r:.80} is not a label")
     dash_ns = data.get("dashboardNamespace")
-    if dash_ns is not None and not (isinstance(dash_ns, str) and _dns_label(dash_ns)):
-        raise InvalidInput(f"{where}: metrics.dashboardNamespace: must be a namespace name")
+    if dash_ns is not None:
+        names.require_namespace(dash_ns, f"{where}: metrics.dashboardNamespace")
     return {"pushgateway": url, "rule_labels": dict(labels), "dashboard_namespace": dash_ns}
 
 
@@ -291,10 +322,6 @@ def _string(data: dict, key: str, where: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise InvalidInput(f"{where}: {key}: must be a string")
     return value
-
-
-def _dns_label(text: str) -> bool:
-    return bool(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?", text))
 
 
 def _scope(data: dict, where: str) -> Scope:
@@ -308,6 +335,10 @@ def _scope(data: dict, where: str) -> Scope:
             raise InvalidInput(f"{where}: scope.{key}: must be a list of strings")
     optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
                                       ("with_ingress_classes", "ingress_classes")) if data.get(flag)}
+    if data.get("higress_namespace") is not None:
+        names.require_namespace(data["higress_namespace"], f"{where}: scope.higress_namespace")
+    for i, ns in enumerate(data.get("namespaces") or []):
+        names.require_namespace(ns, f"{where}: scope.namespaces[{i}]")
     try:
         scope = Scope.from_json({**data, "optins": sorted(optins)})
         scope.kinds()  # validates include/exclude names
@@ -338,15 +369,15 @@ def kubernetes_objects(sched: Schedule, *, image: str | None = None, namespace: 
     if not sched.store.startswith("s3://"):
         raise InvalidInput(f"schedule {sched.name}: store {sched.store!r} is a local folder, which would live and "
                            "die with the CronJob's pod (no volume is mounted for it): use an s3:// store")
-    ns = namespace or sched.namespace
-    name = f"hgbackup-{sched.name}"
+    ns = names.require_namespace(namespace, "--namespace") if namespace is not None else sched.namespace
+    name = f"{OBJECT_PREFIX}{sched.name}"
     labels = {"app.kubernetes.io/name": "hgbackup", "app.kubernetes.io/instance": sched.name}
     meta = {"name": name, "namespace": ns, "labels": labels}
     objects: list[dict] = []
     if ns != sched.scope.higress_namespace:
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
     objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
-    objects += rbac(sched.scope, name, ns, labels, sched.secret_reads())
+    objects += rbac(sched.scope, name, ns, labels, sched.secret_reads(), sched.console_secrets)
     objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                     "data": {"schedule.yaml": sched.source}})
     objects.append(cronjob(sched, name, ns, labels, image or sched.image))
@@ -459,19 +490,25 @@ def credentials_command(sched: Schedule, namespace: str | None = None) -> str | 
     never renders them)."""
     if not sched.credentials_secret:
         return None
-    parts = [f"kubectl -n {namespace or sched.namespace} create secret generic {sched.credentials_secret}",
-             "--from-literal=AWS_ACCESS_KEY_ID=<access key id>",
-             "--from-literal=AWS_SECRET_ACCESS_KEY=<secret access key>",
-             "--from-literal=AWS_DEFAULT_REGION=<region>"]
+    ns = names.require_namespace(namespace, "--namespace") if namespace is not None else sched.namespace
+    secret = names.require_name(sched.credentials_secret, "credentialsSecret")  # checked when parsed, and here
+    parts = [["kubectl", "-n", ns, "create", "secret", "generic", secret],
+             ["--from-literal=AWS_ACCESS_KEY_ID=<access key id>"],
+             ["--from-literal=AWS_SECRET_ACCESS_KEY=<secret access key>"],
+             ["--from-literal=AWS_DEFAULT_REGION=<region>"]]
     if sched.require_encryption or catalogue.SECRETS in sched.scope.kinds():
-        parts.append("--from-file=HGBACKUP_ENCRYPTION_KEY=./hgbackup.key")
-    return " \\\n    ".join(parts)
+        parts.append(["--from-file=HGBACKUP_ENCRYPTION_KEY=./hgbackup.key"])
+    # every word quoted for a shell: the placeholders too, so a command pasted before filling them in fails
+    # harmlessly (an unknown literal) instead of redirecting from a file named "<access"
+    return " \\\n    ".join(" ".join(shlex.quote(word) for word in line) for line in parts)
 
 
-def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list[str]) -> list[dict]:
+def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list[str],
+         console_secrets: list[str] = ()) -> list[dict]:
     """Read-only rights on exactly the kinds in scope; Secrets and ConfigMaps narrowed to where they are read:
-    console Secrets are listed in the Higress namespace, referenced ones are read by name (`get`) only in
-    `secret_namespaces`, never cluster-wide."""
+    console Secrets are listed in the Higress namespace (RBAC cannot filter a list by label, so that grant reads
+    every Secret there), or with `console_secrets` only those are got by name (`resourceNames`); referenced ones
+    are read by name (`get`) only in `secret_namespaces`, never cluster-wide."""
     kinds = scope.kinds()
     cluster_rules: list[dict] = [
         # the cluster identity recorded in each manifest
@@ -500,7 +537,11 @@ def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list
     if catalogue.SECRETS in kinds:
         # console Secrets are listed in the Higress namespace only; referenced ones are read one by one by name,
         # which RBAC cannot narrow further than `get` in a namespace (names are not known in advance)
-        if scope.wants_namespace(hns):
+        if scope.wants_namespace(hns) and console_secrets:
+            named = sorted({*console_secrets, selection.CONSOLE_SECRET})
+            ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
+                                                 "resourceNames": named, "verbs": ["get"]})
+        elif scope.wants_namespace(hns):
             ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
                                                  "verbs": ["get", "list", "watch"]})
         for target in secret_namespaces:
@@ -533,10 +574,20 @@ def grants(objects: list[dict]) -> list[str]:
             continue
         where = "cluster-wide" if obj["kind"] == "ClusterRole" else f"in namespace {obj['metadata']['namespace']}"
         for rule in obj["rules"]:
-            names = f" named {', '.join(rule['resourceNames'])}" if rule.get("resourceNames") else ""
+            named = f" named {', '.join(rule['resourceNames'])}" if rule.get("resourceNames") else ""
             resources = ", ".join(f"{r}.{g}" if g else r for g in rule["apiGroups"] for r in rule["resources"])
-            lines.append(f"{where}: {','.join(rule['verbs'])} {resources}{names}")
+            lines.append(f"{where}: {','.join(rule['verbs'])} {resources}{named}{_secret_reach(rule)}")
     return lines
+
+
+def _secret_reach(rule: dict) -> str:
+    """What a rule on Secrets really lets the job read, said beside it: a `list` cannot be narrowed by label."""
+    if rule["resources"] != ["secrets"] or rule.get("resourceNames"):
+        return ""
+    if "list" in rule["verbs"]:
+        return (" (every Secret there, service-account token and Helm release Secrets included: RBAC cannot filter "
+                "a list by label; only console Secrets are stored; consoleSecrets grants get on named ones instead)")
+    return " (any Secret there whose name it asks for)"
 
 
 def render_warnings(sched: Schedule, namespace: str | None = None, image: str | None = None) -> list[str]:

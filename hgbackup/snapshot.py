@@ -124,19 +124,21 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
 
 def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
                  progress: Progress | None = None, packer: packing.Packer | None = None,
-                 keep_listed: bool = False) -> Capture:
+                 keep_listed: bool = False, secret_names: list[str] | None = None) -> Capture:
     """List every kind in scope from the live cluster (concurrently, paginated) and apply the selection rules.
 
     With a `packer`, each LIST page is selected, put in stored form and packed as it arrives, and the capture
     holds only the packed records: memory grows with the manifest, not with the objects (see packer.py).
     Without one, the capture holds every object (diff and restore compare them); with `keep_listed`, also what
-    each LIST returned before selection (Capture.listed)."""
+    each LIST returned before selection (Capture.listed). With `secret_names` (a schedule's consoleSecrets), the
+    Higress namespace's Secrets are not listed: those names are got one by one, and the same rules keep them."""
     served = kube.served()
     kinds = scope.kinds()
     not_served = [k.key for k in kinds if served[k.key].version is None]
     errors: list[str] = []
     notes: list[str] = []
-    tasks = _list_tasks([k for k in kinds if served[k.key].version], scope, secrets_by_label=not keep_listed)
+    tasks = _list_tasks([k for k in kinds if served[k.key].version], scope, secrets_by_label=not keep_listed,
+                        list_secrets=not secret_names)
     selector = selection.Selector(scope, notes)
     sink = packer if packer is not None else _Collected()
     owner_refs: list[str] = []
@@ -196,7 +198,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
                                f"(first refusal: {errors[0]}); nothing was written")
         held = selector.finish()
         listed_secrets = selector.held.get(catalogue.SECRETS.key, [])
-        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope)
+        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope, secret_names or ())
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
         cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),
                               identity.result())
@@ -220,7 +222,8 @@ def _where(namespace: str | None) -> str:
     return f" in namespace {namespace}" if namespace else ""
 
 
-def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: bool = True) -> list[tuple]:
+def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: bool = True,
+                list_secrets: bool = True) -> list[tuple]:
     """One LIST per kind (per namespace with --namespace). Secrets and CRDs are fetched narrowly instead: Secrets
     of the Higress namespace by label (the rules match the labels again), unless `secrets_by_label` is False (a
     restore plans against every Secret of that namespace, so it lists them once, whole)."""
@@ -229,7 +232,7 @@ def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: boo
         if kind is catalogue.CRDS:
             continue
         if kind is catalogue.SECRETS:
-            if scope.wants_namespace(scope.higress_namespace):
+            if list_secrets and scope.wants_namespace(scope.higress_namespace):
                 selectors = scope.secret_selectors if secrets_by_label else [None]
                 tasks.extend((kind, scope.higress_namespace, sel) for sel in selectors)
         elif kind is catalogue.CONFIGMAPS:
@@ -242,13 +245,15 @@ def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: boo
     return tasks
 
 
-def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope) -> list[tuple]:
-    """Objects fetched one by one: the console Secret, referenced Secrets and the CRDs of the kinds in scope."""
+def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope,
+                   secret_names=()) -> list[tuple]:
+    """Objects fetched one by one: the console Secret, `secret_names` of the Higress namespace, referenced Secrets
+    and the CRDs of the kinds in scope."""
     wanted: list[tuple] = []
     keys = {k.key for k in kinds}
     if catalogue.SECRETS.key in keys:
         have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listed_secrets}
-        refs = refs | {(scope.higress_namespace, selection.CONSOLE_SECRET)}
+        refs = refs | {(scope.higress_namespace, name) for name in (selection.CONSOLE_SECRET, *secret_names)}
         wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
     if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
         custom = [k for k in kinds if k.custom and served[k.key].version]

@@ -5,6 +5,7 @@ Nothing here mocks the API server or S3: tests marked `kube` or `s3` talk to the
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import secrets
@@ -389,12 +390,11 @@ def expected_example(higress_ns: str, app_ns: str, suffix: str) -> set[tuple[str
     return {(k, mapping[ns], n if ns != "-" else f"{n}-{suffix}") for k, ns, n in EXAMPLE_SELECTED}
 
 
-@pytest.fixture
-def empty_cluster(tmp_path):
-    """A second, brand-new API server (no CRDs, no objects) for disaster-recovery tests; yields its kubeconfig."""
+@contextlib.contextmanager
+def running_empty_cluster(folder):
+    """A brand-new API server (no CRDs, no objects) with its state in `folder`; yields its kubeconfig."""
     binary = subprocess.run([os.path.join(ROOT, "scripts", "testenv"), "cluster-binary"], check=True,
                             capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    folder = tmp_path / "empty-cluster"
     folder.mkdir()
     log = open(folder / "apiserver.log", "wb")
     proc = subprocess.Popen([binary, "-dir", str(folder)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -416,6 +416,13 @@ def empty_cluster(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def empty_cluster(tmp_path):
+    """A second, brand-new API server (no CRDs, no objects) for disaster-recovery tests; yields its kubeconfig."""
+    with running_empty_cluster(tmp_path / "empty-cluster") as kubeconfig:
+        yield kubeconfig
 
 
 @pytest.fixture

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import yaml
+from conftest import ROOT
 
 from hgbackup import crypto, index, snapshot
 from hgbackup.model import StoredObject
@@ -33,6 +41,10 @@ class CountingStore:
     def get(self, key):
         self.gets.append(key)
         return self.store.get(key)
+
+    def get_at_most(self, key, limit):
+        self.gets.append(key)
+        return self.store.get_at_most(key, limit)
 
 
 def fill(repo: Repository, n: int = N) -> list[str]:
@@ -93,7 +105,8 @@ def test_a_forged_cache_entry_is_ignored(repo):
     key = next(k for k in repo.snapshot_keys() if k.id == ids[3])
     doc = json.loads(repo.store.get(repo.manifest_key(key)))
     doc["tags"] = ["forged"]
-    name = f"{index.PREFIX}manifests-29990101T000000Z-{'0' * 16}.json.gz"  # newer than any real one
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)  # newer than the real one, and a plausible time
+    name = f"{index.PREFIX}manifests-{soon:%Y%m%dT%H%M%SZ}-{'0' * 16}.json.gz"
     repo.store.put(name, gzip.compress(json.dumps({"format": index.FORMAT, "entries": {
         repo.manifest_key(key): json.dumps(doc)}}).encode()))
     repo.store.gets.clear()
@@ -107,3 +120,112 @@ def test_a_cache_that_cannot_be_read_is_not_an_error(repo):
     name = next(k for k in repo.store.list("") if k.startswith(index.PREFIX))
     repo.store.put(name, b"not gzip")
     assert listed(repo) == before
+
+
+# -- hostile caches (issue 24): a cache is only an aid, never the reason a listing fails ---------------------------
+def gzip_bomb(inflated_gib: int = 4) -> bytes:
+    """A valid gzip file of about 4 MB that inflates to `inflated_gib` GiB of zeros (built from one fully flushed
+    deflate block repeated, so the test does not compress 4 GiB)."""
+    chunk = bytes(2**24)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    count = inflated_gib * 64
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(chunk, crc)
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + block * count + deflate.flush()
+            + struct.pack("<II", crc, (count * len(chunk)) & 0xFFFFFFFF))
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return gzip_bomb()
+
+
+def cache_name(data: bytes, when: str) -> str:
+    return f"{index.PREFIX}manifests-{when}-{hashlib.sha256(data).hexdigest()[:16]}.json.gz"
+
+
+LIMITED = """import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+from hgbackup.cli import cli
+sys.argv[0] = "hgbackup"
+cli()
+"""
+
+
+def run_limited(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a process of its own, with at most 2 GiB of address space (as the red team ran it)."""
+    return subprocess.run([sys.executable, "-c", LIMITED, *args], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env={**os.environ, "HGBACKUP_DEBUG": ""})
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("hgbackup: warning:")]
+
+
+@pytest.mark.parametrize("future", [True, False], ids=["future", "plausible"])
+def test_a_gzip_bomb_under_the_index_is_ignored_with_one_warning(future, bomb, testenv, bucket):
+    """4 MB that inflate to 4 GiB, named as the newest cache (the year 2999, or half an hour from now): every
+    listing command exits normally under a 2 GiB limit, with one warning, and lists what the manifests say."""
+    soon = datetime.now(timezone.utc) + timedelta(minutes=30)
+    when = "29991231T235959Z" if future else f"{soon:%Y%m%dT%H%M%SZ}"
+    store = open_store(f"s3://{bucket}/p", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+    ids = fill(Repository(store))
+    st = ["--store", f"s3://{bucket}/p", "--s3-endpoint", testenv["HGBACKUP_TEST_S3_ENDPOINT"]]
+    for args in (["list", "-o", "json"], ["forget", "--keep-last", "1", "--dry-run", "-o", "json"],
+                 ["show", "latest", "-o", "json"]):
+        store.put(cache_name(bomb, when), bomb)  # again each time: the listing replaced it with a real cache
+        result = run_limited(*args, *st)
+        assert result.returncode == 0, (args, result.returncode, result.stderr[-2000:])
+        warned = warnings_of(result.stderr)
+        assert len(warned) == 1 and "manifest cache" in warned[0] and "ignored" in warned[0], result.stderr
+        doc = json.loads(result.stdout)
+        if args[0] == "list":
+            assert [s["id"] for s in doc] == sorted(ids, reverse=True)
+        elif args[0] == "forget":
+            assert len(doc["keep"]) == 1 and len(doc["remove"]) == len(ids) - 1
+        else:
+            assert doc["id"] == max(ids)
+
+
+@pytest.mark.parametrize("content", ["inflates too far", "too large to fetch", "not json", "not the format",
+                                     "truncated", "empty"])
+def test_a_cache_that_is_not_one_is_ignored_and_replaced(content, repo, monkeypatch):
+    """Too big (a small MAX_BYTES here, so the test stays small), not JSON, another document, a cut-off gzip
+    stream, an empty file: the listing reads the manifests, and the cache it writes replaces the bad one."""
+    ids = fill(repo)
+    bodies = {"inflates too far": gzip.compress(json.dumps({"format": index.FORMAT,
+                                                            "entries": {"x": "y" * 300_000}}).encode()),
+              "too large to fetch": os.urandom(150_000),
+              "not json": gzip.compress(b"{" * 100000),
+              "not the format": gzip.compress(b'{"format": "other", "entries": []}'),
+              "truncated": gzip.compress(json.dumps({"format": index.FORMAT, "entries": {}}).encode())[:-6],
+              "empty": b""}
+    monkeypatch.setattr(index, "MAX_BYTES", 100_000)  # 20 real manifests need about 30 KB
+    bad = cache_name(bodies[content], "20260101T000000Z")
+    repo.store.put(bad, bodies[content])
+    assert [i for i, _, _ in listed(repo)] == sorted(ids, reverse=True)
+    caches = [k for k in repo.store.list("") if k.startswith(index.PREFIX)]
+    assert bad not in caches
+
+
+@pytest.mark.kube
+def test_schedule_run_with_a_bomb_in_the_index_writes_one_snapshot_and_exits_0(populated, kubeconfig, testenv,
+                                                                                bucket, bomb, tmp_path):
+    """The CronJob's command: the snapshot is written, retention runs over the manifests, exit 0 (not 70, which
+    the Job would retry into three snapshots a night and no retention)."""
+    hns, app, _ = populated
+    store = open_store(f"s3://{bucket}/backups", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+    store.put(cache_name(bomb, "29991231T235959Z"), bomb)
+    path = tmp_path / "sched.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "bomb", "schedule": "0 * * * *", "store": f"s3://{bucket}/backups",
+        "s3Endpoint": testenv["HGBACKUP_TEST_S3_ENDPOINT"], "cluster": "bomb",
+        "scope": {"higress_namespace": hns, "namespaces": [hns, app]}, "retention": {"keep_last": 1}}))
+    first = run_limited("schedule", "run", str(path), "--kubeconfig", kubeconfig)
+    second = run_limited("schedule", "run", str(path), "--kubeconfig", kubeconfig)
+    for result in (first, second):
+        assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+    assert json.loads(second.stdout)["removed"] == [json.loads(first.stdout)["snapshot"]]
+    assert [k.id for k in Repository(store).snapshot_keys()] == [json.loads(second.stdout)["snapshot"]]

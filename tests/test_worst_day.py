@@ -200,7 +200,7 @@ def test_key_fingerprint_checks_a_key_against_a_store(tmp_path):
                        "-o", "json").stdout)["id"]
     doc = json.loads(run("key", "fingerprint", str(mine), "--store", store, "-o", "json", code=1).stdout)
     assert doc == {"fingerprint": crypto.fingerprint(crypto.load_key(str(mine))), "opens": [a], "other_key": [b],
-                   "unencrypted": []}
+                   "unencrypted": [], "unreadable": []}
 
 
 # -- 10. scope gaps --------------------------------------------------------------------------------------------------
@@ -262,8 +262,8 @@ def test_export_is_private_ordered_and_handles_long_names(exported, tmp_path):
             assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o600
             assert len(name) <= 200
     long_files = os.listdir(out / "10-ingresses.networking.k8s.io" / "shop")
-    assert any(f.startswith("a" * 150 + "-") for f in long_files)
-    again = yaml.safe_load(open(next(out.glob(f"10-*/shop/{'a' * 150}-*.yaml"))))
+    assert any(f.startswith("a" * 150 + "_") for f in long_files)
+    again = yaml.safe_load(open(next(out.glob(f"10-*/shop/{'a' * 150}_*.yaml"))))
     assert again["metadata"]["name"] == long_name
     assert sorted(os.listdir(out))[0] == "00-namespaces"
 

@@ -14,9 +14,9 @@ import traceback
 
 import click
 
-from .. import __version__, crypto, logs
+from .. import __version__, crypto, logs, names
 from ..errors import EXIT_INTERNAL, HgbackupError
-from ..kube import DEFAULT_TIMEOUT, KubeSettings
+from ..kube import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..output import document
 from ..repository import Repository
 from ..selection import DEFAULT_SECRET_SELECTOR, Scope
@@ -162,8 +162,8 @@ kube_options = _option_group([
     click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default as kubectl)."),
     click.option("--context", help="Kubeconfig context to use."),
     click.option("--request-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
-                 metavar="SECONDS", help="How long one API request may wait for an answer (retries stop at twice "
-                                         "that)."),
+                 metavar="SECONDS", help="How long one API request may wait for an answer (retries, and a "
+                                         f"server's Retry-After, stop at {RETRY_WINDOW_WORDS} that)."),
 ], lambda kw: {"kube": KubeSettings(kw.pop("kubeconfig"), kw.pop("context"), kw.pop("request_timeout"), warn)})
 
 key_option = _option_group([
@@ -200,6 +200,9 @@ SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namesp
 
 def _scope_values(kwargs: dict) -> dict:
     values = {name: kwargs.pop(name) for name in SCOPE_PARAMS}
+    names.require_namespace(values["higress_namespace"], "--higress-namespace")
+    for namespace in values["namespaces"]:
+        names.require_namespace(namespace, "-n/--namespace")
     optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
                                       ("with_ingress_classes", "ingress_classes")) if values[flag]}
     scope = Scope(

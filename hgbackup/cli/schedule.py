@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .. import crypto, logs, retention
+from .. import crypto, keycheck, logs, retention
 from .. import schedule as schedule_mod
 from ..kube import KubeSettings
 from ..output import yaml_text
@@ -147,26 +147,19 @@ def generate(path):
 @key_group.command("fingerprint")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
 @click.option("--store", "store_url", envvar="HGBACKUP_STORE", metavar="URL",
-              help="Also say which snapshots of this store the key opens.")
+              help="Also say which snapshots of this store the key opens (each manifest authenticated with it).")
 @click.option("--s3-endpoint", envvar="HGBACKUP_S3_ENDPOINT", metavar="URL", help="S3-compatible endpoint.")
 @output_option
 def fingerprint_cmd(path, store_url, s3_endpoint, fmt):
     """Print a key's fingerprint; with --store, which snapshots it opens and which need another key.
 
+    A snapshot counts as opened only when its manifest authenticates with the key; manifests that do not (edited,
+    relabelled, unreadable) are listed, exit 4. Exit 1 when some snapshots need another key.
+
     Example: hgbackup key fingerprint hgbackup.key --store s3://backups/higress
     """
-    report = crypto.KeyCheck(crypto.fingerprint(crypto.load_key(path)))
-    if store_url:
-        report = key_check(report.fingerprint, open_repository(StoreSettings(store_url, s3_endpoint)))
+    key = crypto.load_key(path)
+    store = StoreSettings(store_url, s3_endpoint).open() if store_url else None
+    report = keycheck.check(store, key)
     emit(report.as_json(), fmt, report.text())
     finish(report)
-
-
-def key_check(fingerprint: str, repo: Repository):
-    listing = repo.snapshots()
-    check = crypto.KeyCheck(fingerprint)
-    for snap in listing.snapshots:
-        enc = snap.manifest.archive.encryption
-        target = check.opens if enc and enc.key_id == fingerprint else check.other if enc else check.plaintext
-        target.append(snap.id)
-    return check

@@ -6,7 +6,7 @@ import copy
 
 import orjson
 
-from .. import catalogue, selection
+from .. import catalogue, names, selection
 from ..errors import InvalidInput
 from ..model import StoredObject
 from ..sanitize import canonical_bytes, sha256_hex, stored_form
@@ -21,6 +21,7 @@ def parse_namespace_map(pairs: list[str]) -> dict[str, str]:
         old, sep, new = pair.partition(":")
         if not sep or not old or not new or ":" in new:
             raise InvalidInput(f"--namespace-map takes OLD:NEW, got {pair!r}")
+        names.require_namespace(new, f"--namespace-map {pair}")
         if old in mapping and mapping[old] != new:
             raise InvalidInput(f"--namespace-map maps {old!r} twice ({mapping[old]!r} and {new!r})")
         mapping[old] = new

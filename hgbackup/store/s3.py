@@ -126,6 +126,20 @@ class S3Store:
         with _errors(self, key):
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
 
+    def get_at_most(self, key: str, limit: int) -> bytes:
+        """The first `limit` + 1 bytes of a key at most (a ranged GET): more than `limit` means it is larger, and
+        the rest is never fetched (for caches, whose size the store's writer chose)."""
+        from botocore.exceptions import ClientError
+
+        with _errors(self, key):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(key),
+                                              Range=f"bytes=0-{limit}")["Body"].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "InvalidRange":  # an empty object has no byte 0
+                    return b""
+                raise
+
     def exists(self, key: str) -> bool:
         try:
             with _errors(self, key):
