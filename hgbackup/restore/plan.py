@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import catalogue, confine, selection
-from ..errors import NotFound
+from .. import catalogue, confine, references
+from ..errors import HgbackupError, NotFound
 from ..kube import Kube
 from ..model import Ref, StoredObject, ref_of
 from .choose import content_sha, desired_form
@@ -35,33 +35,74 @@ def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
         steps.append(step)
     steps += namespace_steps
     if options.prune and prune_candidates is not None:
-        steps += prune_steps(objects, prune_candidates, higress_namespace)
+        needers, unlisted = live_needers(kube, served, prune_candidates, higress_namespace, listed or {})
+        steps += prune_steps(objects, prune_candidates, higress_namespace, needers, unlisted)
     return Plan(sorted(steps, key=lambda s: (s.tier, s.ref)))
 
 
-def prune_steps(objects: list[StoredObject], candidates: list[StoredObject], higress_namespace: str) -> list[Step]:
+def prune_steps(objects: list[StoredObject], candidates: list[StoredObject], higress_namespace: str,
+                live: list[dict] | None = None, unlisted: dict[tuple[str, str], str] | None = None) -> list[Step]:
     """Live objects in scope that the snapshot lacks. Never a CRD, nothing in kube-system and the other protected
-    namespaces, and never a Secret that an object which remains (restored, or live and not pruned) references."""
+    namespaces, and never an object that something which remains needs (the reference table): a restored object,
+    any `live` object of the kinds that can need it (the whole cluster, whatever the filters), or a candidate kept.
+    `unlisted`: kinds that could need a candidate but could not be listed, with why: such candidates are skipped,
+    since nobody can say that nothing needs them."""
     wanted = {o.ref for o in objects}
-    doomed = [o for o in candidates if o.ref not in wanted and o.ref.kind != "CustomResourceDefinition"
-              and o.ref.namespace not in confine.PROTECTED_NAMESPACES]
-    doomed_refs = {o.ref for o in doomed}
-    remaining = list(objects) + [o for o in candidates if o.ref not in doomed_refs]
-    referenced: dict[tuple[str, str], str] = {}
-    grants = selection.secret_grants([o.obj for o in remaining])
-    for obj in remaining:
-        for target in selection.secret_refs(obj.obj, higress_namespace, grants):
-            referenced.setdefault(target, str(obj.ref))
+    doomed = {o.ref: o for o in candidates if o.ref not in wanted and o.ref.kind != "CustomResourceDefinition"
+              and o.ref.namespace not in confine.PROTECTED_NAMESPACES}
+    kept: dict[Ref, str] = {}
+    while True:  # a kept object keeps what it needs in turn (a Gateway kept for a route keeps its certificate)
+        remaining = [o.obj for o in objects] + [o for o in live or [] if ref_of(o) not in doomed or ref_of(o) in kept]
+        remaining += [o.obj for o in candidates if o.ref not in doomed or o.ref in kept]
+        found = references.needs(remaining, higress_namespace, {(r.group, r.kind) for r in doomed})
+        more = {r: holder for r in doomed if r not in kept
+                for holder in [references.needed_by(found, r.group, r.kind, r.namespace, r.name)] if holder}
+        if not more:
+            break
+        kept.update(more)
+    blind = unlisted or {}
     steps = []
-    for obj in doomed:
-        holder = referenced.get((obj.ref.namespace, obj.ref.name)) if obj.ref.kind == "Secret" else None
-        if holder:
-            steps.append(Step(obj.ref, obj.api_version, catalogue.PRUNE_TIER, Intent.UNCHANGED,
-                              message=f"not pruned: still referenced by {holder}"))
+    for ref, obj in doomed.items():
+        unknown = [why for (group, kind), why in blind.items() if _can_need(group, kind, ref)]
+        if ref in kept:
+            steps.append(Step(ref, obj.api_version, catalogue.PRUNE_TIER, Intent.UNCHANGED,
+                              message=f"not pruned: still referenced by {kept[ref]}"))
+        elif unknown:
+            steps.append(Step(ref, obj.api_version, catalogue.PRUNE_TIER, Intent.SKIP,
+                              message=f"not pruned: {unknown[0]}, so whether a live object needs it is unknown"))
         else:
-            steps.append(Step(obj.ref, obj.api_version, catalogue.PRUNE_TIER, Intent.PRUNE,
+            steps.append(Step(ref, obj.api_version, catalogue.PRUNE_TIER, Intent.PRUNE,
                               message="not in the snapshot"))
     return steps
+
+
+def _can_need(group: str, kind: str, target: Ref) -> bool:
+    return (group, kind) in references.needing_kinds({(target.group, target.kind)})
+
+
+def live_needers(kube: Kube, served, candidates: list[StoredObject], higress_namespace: str,
+                 listed: dict[tuple[str, str | None], list[dict]]) -> tuple[list[dict], dict[tuple[str, str], str]]:
+    """Every live object, in every namespace, of the kinds that can need a prune candidate: reused from what the
+    safety capture listed where it listed a whole kind, else one LIST each. Also the kinds that could not be
+    listed, with why."""
+    kinds = references.needing_kinds({(o.ref.group, o.ref.kind) for o in candidates})
+    found: list[dict] = []
+    unlisted: dict[tuple[str, str], str] = {}
+    for (group, kind_name), home_only in sorted(kinds.items()):
+        kind = catalogue.BY_GROUP_KIND.get((group, kind_name))
+        if kind is None or not served[kind.key].version:
+            continue
+        namespace = higress_namespace if home_only else None
+        if (kind.key, None) in listed or (kind.key, namespace) in listed:
+            found += listed.get((kind.key, None), listed.get((kind.key, namespace)))
+            continue
+        try:
+            found += kube.list(kind, served[kind.key].version, namespace)
+        except NotFound:
+            continue
+        except HgbackupError as exc:
+            unlisted[(group, kind_name)] = f"cannot list {kind.key}{' in ' + namespace if namespace else ''} ({exc})"
+    return found, unlisted
 
 
 def _live_index(kube: Kube, objects: list[StoredObject], served,
