@@ -8,15 +8,19 @@ from .. import catalogue, confine, references
 from ..errors import HgbackupError, NotFound
 from ..kube import Kube
 from ..model import Ref, StoredObject, ref_of
+from ..sanitize import stored_form
 from .choose import content_sha, desired_form
+from .closure import Closure, merge_rules
 from .records import Existing, Intent, Plan, RestoreOptions, Step
 
 
 def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
          prune_candidates: list[StoredObject] | None = None, higress_namespace: str = "higress-system",
-         listed: dict[tuple[str, str | None], list[dict]] | None = None) -> Plan:
+         listed: dict[tuple[str, str | None], list[dict]] | None = None, closure: Closure | None = None) -> Plan:
     """`listed`: what a capture of the target just listed (Capture.listed): those collections are not listed
-    again."""
+    again. `closure`: the dependencies a selective restore added (created only when missing) and the plugins
+    whose rules it merges."""
+    closure = closure or Closure()
     served = kube.served()
     crds_in_snapshot = {o.ref.name: o for o in objects if o.ref.kind == "CustomResourceDefinition"}
     steps: list[Step] = []
@@ -30,7 +34,12 @@ def plan(kube: Kube, objects: list[StoredObject], options: RestoreOptions,
     namespace_steps = _namespace_steps(kube, regular)
     missing = {s.ref.name for s in namespace_steps}
     for obj in regular:
-        step = _plan_object(obj, served, crds_in_snapshot, live, options)
+        if obj.ref in closure.merges:
+            step = _plan_merge(obj, served, live, closure.merges[obj.ref], higress_namespace)
+        else:
+            step = _plan_object(obj, served, crds_in_snapshot, live, options)
+        if obj.ref in closure.needed_by:
+            _only_when_missing(step, closure.needed_by[obj.ref])
         step.namespace_missing = obj.ref.namespace in missing
         steps.append(step)
     steps += namespace_steps
@@ -154,6 +163,35 @@ def _plan_object(obj: StoredObject, served, crds_in_snapshot, live, options: Res
         step.intent, step.message = Intent.FAIL, "exists and differs (--existing fail)"
     else:
         step.intent = Intent.UPDATE
+    return step
+
+
+def _only_when_missing(step: Step, needed_by: str) -> None:
+    """A dependency the user did not ask for: created when missing, else left as it is."""
+    step.reason = f"needed by {needed_by}"
+    if step.live_sha is not None and step.intent in (Intent.UPDATE, Intent.SKIP, Intent.FAIL):
+        step.intent, step.desired = Intent.UNCHANGED, None
+        step.message = f"exists; left as it is (needed by {needed_by}: a dependency is restored only when missing)"
+
+
+def _plan_merge(obj: StoredObject, served, live, rules: list[dict], higress_namespace: str) -> Step:
+    """A WasmPlugin whose rules named restored routes: those rules merged into the live plugin."""
+    names = ", ".join(n for rule in rules for n in rule["ingress"])
+    step = Step(obj.ref, obj.api_version, obj.kind.tier, Intent.SKIP, reason=f"merges its rules naming {names}")
+    current = live.get(obj.ref) if served[obj.kind.key].version else None
+    if current is None:
+        step.message = (f"not merged: it does not exist in the target, so its rules naming {names} were not "
+                        f"restored (restore it whole with --kind WasmPlugin --name {obj.ref.name})")
+        return step
+    desired, added, kept = merge_rules(stored_form(current), rules, higress_namespace)
+    step.live_sha = content_sha(current)
+    if not added:
+        step.intent = Intent.UNCHANGED
+        step.message = f"the live plugin has its own rules naming {', '.join(kept)}; left as they are"
+        return step
+    step.intent, step.desired, step.api_version = Intent.UPDATE, desired, current.get("apiVersion", obj.api_version)
+    if kept:
+        step.reason += f" (the live plugin's own rules naming {', '.join(kept)} are kept)"
     return step
 
 
