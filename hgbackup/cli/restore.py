@@ -54,9 +54,8 @@ from .base import (
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,
-                selector, namespace_map, no_dependencies, no_safety_snapshot, crd_timeout, allow_crd_webhooks, store: StoreSettings,
-                kube: KubeSettings,
-                cluster, keyring, fmt):
+                selector, namespace_map, no_dependencies, no_safety_snapshot, crd_timeout, allow_crd_webhooks,
+                store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt):
     """Restore a snapshot in dependency order (CRDs, namespaces, secrets ... ingresses, plugins).
 
     The archive is verified before the cluster is contacted. Before a real restore, the live objects in scope are
