@@ -109,8 +109,8 @@ def _rows() -> tuple[Row, ...]:
             HIGRESS_SRC + "pkg/ingress/kube/annotations/destination.go, common/tool.go (SplitServiceFQDN)"),
         Row("Ingress", NETWORKING, 'metadata.annotations["higress.io/rpc-destination-name"]', ((HIGRESS, "Http2Rpc"),),
             ANY, "name", HIGRESS_SRC + "pkg/ingress/config/ingress_config.go (http2rpcs keyed by name alone)"),
-        Row("Ingress", NETWORKING, "spec.ingressClassName", ((NETWORKING, "IngressClass"),), CLUSTER, "name",
-            "kubernetes/api networking/v1/types.go (IngressSpec.IngressClassName)"),
+        # spec.ingressClassName is no row: Higress matches the class by name, with or without an IngressClass
+        # object (ingressv1/controller.go shouldProcessIngressWithClass)
         Row("Gateway", GATEWAY, "spec.gatewayClassName", ((GATEWAY, "GatewayClass"),), CLUSTER, "name",
             GATEWAY_SRC + "gateway_types.go"),
         Row("Gateway", GATEWAY, "spec.listeners[].tls.certificateRefs[]", (SECRET,), GRANTED, "object",
