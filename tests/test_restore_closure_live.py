@@ -98,11 +98,12 @@ def test_a_namespace_map_restores_only_its_namespaces_and_rewrites_cluster_local
         ingress("web", shop, tls="shop-tls",
                 annotations={"higress.io/destination": f"90% {host}:8080\n10% search-v2.{shop}.svc.cluster.local"}),
         ingress("admin", ops),
-        {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "s", "namespace": shop},
+        {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+         "metadata": {"name": "s", "namespace": shop},
          "spec": {"hosts": ["search.example.com"], "gateways": [f"{hns}/gw"],
                   "http": [{"route": [{"destination": {"host": host}}]}]}},
-        {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": {"name": "s", "namespace": shop},
-         "spec": {"host": host}},
+        {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+         "metadata": {"name": "s", "namespace": shop}, "spec": {"host": host}},
     ], cleanup=cleanup)
     store = str(tmp_path / "store")
     sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,

@@ -172,6 +172,8 @@ def _only_when_missing(step: Step, needed_by: str) -> None:
     if step.live_sha is not None and step.intent in (Intent.UPDATE, Intent.SKIP, Intent.FAIL):
         step.intent, step.desired = Intent.UNCHANGED, None
         step.message = f"exists; left as it is (needed by {needed_by}: a dependency is restored only when missing)"
+    elif step.intent == Intent.UNCHANGED:
+        step.message += f" ({step.reason})"
 
 
 def _plan_merge(obj: StoredObject, served, live, rules: list[dict], higress_namespace: str) -> Step:
