@@ -250,8 +250,10 @@ class Reference:
 
     @property
     def source(self) -> str:
+        """The referring object, spelled as everywhere else (model.Ref): `Kind.group ns/name`."""
+        kind = f"{self.row.kind}.{self.row.group}" if self.row.group else self.row.kind
         where = f"{self.source_namespace}/" if self.source_namespace else ""
-        return f"{self.row.kind} {where}{self.source_name}"
+        return f"{kind} {where}{self.source_name}"
 
     @property
     def cross(self) -> bool:

@@ -48,11 +48,11 @@ def test_check_reports_each_dangling_reference_live_and_in_a_snapshot(k8s, crds,
     live = json.loads(run("check", "live", "--kubeconfig", kubeconfig, *scope, "-o", "json", code=1).stdout)
     found = {(d["object"], d["target"], d["problem"]) for d in live["dangling"]}
     assert found == {
-        (f"Ingress {app}/bad", f"Secret {app}/missing-tls", "does not exist"),
-        (f"McpBridge {hns}/default", f"Secret {hns}/gone-auth", "does not exist"),
-        (f"HTTPRoute {app}/r", f"Gateway {hns}/missing-gw", "does not exist"),
-        (f"HTTPRoute {app}/r", f"Service {app}/no-svc", "does not exist"),
-        (f"Gateway {hns}/orphan", f"GatewayClass {unserved}",
+        (f"Ingress.networking.k8s.io {app}/bad", f"Secret {app}/missing-tls", "does not exist"),
+        (f"McpBridge.networking.higress.io {hns}/default", f"Secret {hns}/gone-auth", "does not exist"),
+        (f"HTTPRoute.gateway.networking.k8s.io {app}/r", f"Gateway {hns}/missing-gw", "does not exist"),
+        (f"HTTPRoute.gateway.networking.k8s.io {app}/r", f"Service {app}/no-svc", "does not exist"),
+        (f"Gateway.gateway.networking.k8s.io {hns}/orphan", f"GatewayClass {unserved}",
          "no controller has accepted (its status has no Accepted=True condition)"),
     }
     text = run("check", "live", "--kubeconfig", kubeconfig, *scope, code=1).stdout.strip().splitlines()
@@ -62,9 +62,10 @@ def test_check_reports_each_dangling_reference_live_and_in_a_snapshot(k8s, crds,
     sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, *scope, "-o", "json",
                          code=0).stdout)["id"]
     snap = json.loads(run("check", sid, "--store", store, "-o", "json", code=1).stdout)
-    assert {(d["object"], d["target"]) for d in snap["dangling"]} == {
-        (f"Ingress {app}/bad", f"Secret {app}/missing-tls"), (f"McpBridge {hns}/default", f"Secret {hns}/gone-auth"),
-        (f"HTTPRoute {app}/r", f"Gateway {hns}/missing-gw")}  # no status, no Services in that snapshot's scope
+    assert {(d["object"], d["target"]) for d in snap["dangling"]} == {  # no status, no Services in its scope
+        (f"Ingress.networking.k8s.io {app}/bad", f"Secret {app}/missing-tls"),
+        (f"McpBridge.networking.higress.io {hns}/default", f"Secret {hns}/gone-auth"),
+        (f"HTTPRoute.gateway.networking.k8s.io {app}/r", f"Gateway {hns}/missing-gw")}
     assert any("Service" in why for why in snap["not_checked"])
 
     # the plain case: once the missing objects exist, nothing dangles

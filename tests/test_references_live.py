@@ -74,7 +74,7 @@ def test_prune_never_deletes_a_secret_a_live_ingress_uses_whatever_the_filters(k
                              *filters, "-o", "json").stdout)
         by_name = {r["ref"]["name"]: r for r in doc["results"] if r["ref"]["kind"] == "Secret"}
         assert by_name["new-tls"]["action"] == "unchanged", (filters, by_name)
-        assert f"still referenced by Ingress {hns}/web" in by_name["new-tls"]["message"]
+        assert f"still referenced by Ingress.networking.k8s.io {hns}/web" in by_name["new-tls"]["message"]
         assert by_name["unused"]["action"] == "pruned"  # the plain case: nothing needs it, so it goes
 
     doc = json.loads(run("restore", sid, "--store", store, "--kubeconfig", kubeconfig, "--prune", "--yes",

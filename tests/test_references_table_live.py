@@ -145,7 +145,7 @@ def test_every_row_is_snapshotted_restored_and_mapped_with_its_target(table_clus
                              "-o", "json").stdout)
         found = [r for r in doc["results"] if (r["ref"]["kind"], r["ref"]["namespace"], r["ref"]["name"])
                  == (target["kind"], meta.get("namespace"), meta["name"])]
-        assert found and f"{row.kind} " in found[0]["message"] and "needed by" in found[0]["message"], (row, found)
+        assert found and f"needed by {row.kind}" in found[0]["message"], (row, found)
 
     staging = rand_name("staging")
     cleanup(lambda: client.CoreV1Api(k8s).delete_namespace(staging))

@@ -66,7 +66,7 @@ def test_a_one_object_restore_brings_its_secret_and_merges_the_plugin_rules_nami
 
     planned = results(restore(sid, store, kubeconfig, *only, "--dry-run"))
     assert planned[("Secret", "web-tls")]["action"] == "created"
-    assert f"needed by Ingress {app}/web-01" in planned[("Secret", "web-tls")]["message"]
+    assert f"needed by Ingress.networking.k8s.io {app}/web-01" in planned[("Secret", "web-tls")]["message"]
     assert planned[("WasmPlugin", "key-auth")]["action"] == "updated"
     assert f"merges its rules naming {app}/web-01" in planned[("WasmPlugin", "key-auth")]["message"]
 

@@ -70,6 +70,10 @@ def choose(objects: list[StoredObject], options: RestoreOptions, notes: list[str
     if not options.namespace_map:
         return chosen
     mapped = [map_namespaces(o, options.namespace_map, notes, higress_namespace) for o in chosen]
+    taken = {o.ref for o in chosen}
+    for other in objects:  # not restored, but naming a mapped namespace: the mapped copies are not covered by it
+        if other.ref not in taken and other.ref.namespace not in options.namespace_map:
+            map_namespaces(other, options.namespace_map, notes, higress_namespace)
     if closure is not None:
         closure.rekey({o.ref: m.ref for o, m in zip(chosen, mapped)})
     return mapped
