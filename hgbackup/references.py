@@ -367,23 +367,52 @@ def _resolve(row: Row, given: str | None, name: str, own: str | None, higress_na
     return None, name, ""  # CLUSTER
 
 
+_ROWS_FOR: dict[tuple, tuple] = {}
+
+
+def _rows_for(group: str, kind: str, kinds) -> tuple:
+    """(row, leading dict fields, the rest of its path, the leading fields' path) of each row of a kind naming
+    one of `kinds` (all when None), cached."""
+    key = (group, kind, kinds if kinds is None or isinstance(kinds, frozenset) else frozenset(kinds))
+    if key not in _ROWS_FOR:
+        picked = []
+        for row in BY_SOURCE.get((group, kind), ()):
+            if kinds is None or set(kinds).intersection(row.targets):
+                tokens = _PATHS[row.path]
+                lead = []
+                for token in tokens[:-1]:
+                    if not isinstance(token, str) or token == "**":
+                        break
+                    lead.append(token)
+                where = ""
+                for token in lead:
+                    where = f'{where}["{token}"]' if "/" in token or "." in token else (
+                        f"{where}.{token}" if where else token)
+                picked.append((row, tuple(lead), tokens[len(lead):], where))
+        _ROWS_FOR[key] = tuple(picked)
+    return _ROWS_FOR[key]
+
+
 def of(obj: dict, higress_namespace: str, kinds=None, *, rewritable: bool = True) -> list[Reference]:
     """Every reference `obj` holds, by the table (followed or not: see Reference.refused, `followed`); only those
     naming one of `kinds` ((group, kind) pairs) when given. `rewritable=False`: the references do not keep hold
     of the object (a capture keeps references of objects already packed and freed)."""
-    rows = BY_SOURCE.get((group_of(obj.get("apiVersion", "")), obj.get("kind", "")))
+    rows = _rows_for(group_of(obj.get("apiVersion", "")), obj.get("kind", ""), kinds)
     if not rows:
         return []
     meta = obj.get("metadata") or {}
     own, source_name = meta.get("namespace") or None, meta.get("name", "")
     found = []
-    for row in rows:
-        if (kinds is not None and not kinds.intersection(row.targets)) or (row.when is not None
-                                                                          and not row.when(obj)):
+    for row, lead, rest, lead_where in rows:
+        node = obj
+        for token in lead:  # the path's leading fields, looked up without a generator (most objects lack most)
+            node = node.get(token) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if node is None or (row.when is not None and not row.when(obj)) or (row.home_only
+                                                                           and own != higress_namespace):
             continue
-        if row.home_only and own != higress_namespace:
-            continue
-        for value, where, container, key in _values(obj, _PATHS[row.path], ""):
+        for value, where, container, key in _values(node, rest, lead_where):
             for given, name, explicit, token in _named(row, value, own, higress_namespace):
                 namespace, name, refused = _resolve(row, given, name, own, higress_namespace)
                 found.append(Reference(row, own, source_name, namespace, name, where, explicit, refused,
