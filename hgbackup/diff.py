@@ -47,6 +47,17 @@ class DiffResult:
     unchanged: int
     pairs: dict[Ref, tuple[StoredObject | None, StoredObject | None]] = field(default_factory=dict)
     labels: tuple[str, str] = ("a", "b")
+    # CRDs on both sides that differ while one side is live: a restore never changes an existing CRD, so they are
+    # reported, not counted as differences
+    crds_kept: list[Ref] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        if not self.crds_kept:
+            return []
+        return [f"{len(self.crds_kept)} CustomResourceDefinition(s) differ from the live ones "
+                f"({', '.join(r.name for r in self.crds_kept[:3])}{' ...' if len(self.crds_kept) > 3 else ''}); "
+                "a restore never changes an existing CRD, so they are not counted as differences"]
 
     @property
     def same(self) -> bool:
@@ -67,12 +78,15 @@ class DiffResult:
             "removed": [c.ref_json() for c in self.changes if c.op == REMOVED],
             "changed": [{"ref": c.ref_json(), "paths": list(c.paths)} for c in self.changes if c.op == CHANGED],
             "summary": self.summary(),
+            "crds_kept": [r.name for r in self.crds_kept],
+            "notes": self.notes,
         }
 
 
 def compare(a: list[StoredObject], b: list[StoredObject], *, kinds: set[tuple[str, str]] | None = None,
-            namespaces: set[str] | None = None) -> DiffResult:
-    """Changes that turn `a` into `b`, optionally limited to (group, kind) pairs and namespaces."""
+            namespaces: set[str] | None = None, live: bool = False) -> DiffResult:
+    """Changes that turn `a` into `b`, optionally limited to (group, kind) pairs and namespaces. `live`: one side
+    is the live cluster, so a CRD present on both sides is compared by presence only (see DiffResult.crds_kept)."""
 
     def wanted(obj: StoredObject) -> bool:
         ref = obj.ref
@@ -85,8 +99,14 @@ def compare(a: list[StoredObject], b: list[StoredObject], *, kinds: set[tuple[st
     changes: list[Change] = []
     pairs: dict[Ref, tuple] = {}
     unchanged = 0
+    crds_kept: list[Ref] = []
     for ref in sorted(left.keys() | right.keys()):
         old, new = left.get(ref), right.get(ref)
+        if live and old is not None and new is not None and ref.kind == "CustomResourceDefinition" \
+                and old.sha256 != new.sha256:
+            crds_kept.append(ref)
+            unchanged += 1
+            continue
         if old is None:
             changes.append(Change(ADDED, ref, new.api_version))
         elif new is None:
@@ -101,7 +121,7 @@ def compare(a: list[StoredObject], b: list[StoredObject], *, kinds: set[tuple[st
                 continue
             changes.append(Change(CHANGED, ref, new.api_version, tuple(paths)))
         pairs[ref] = (old, new)
-    return DiffResult(changes, unchanged, pairs)
+    return DiffResult(changes, unchanged, pairs, crds_kept=crds_kept)
 
 
 def compare_sources(a: sources.Source, b: sources.Source, *, scope: Scope, scope_from_snapshot: bool,
@@ -127,7 +147,12 @@ def compare_sources(a: sources.Source, b: sources.Source, *, scope: Scope, scope
                 scope = Scope.from_json(taken[0].manifest.scope)
         sides[source] = sources.load(source, scope=scope, progress=progress, kube_factory=kube, identity=identity,
                                      **load_args)
-    result = compare(sides[a].objects, sides[b].objects, kinds=kinds, namespaces=set(scope.namespaces) or None)
+    if not scope_from_snapshot:  # the user's scope: a snapshot side is narrowed by the same rules as a live capture
+        for side in sides.values():
+            if side.snapshot is not None:
+                side.objects = sources.within(side.objects, scope)
+    result = compare(sides[a].objects, sides[b].objects, kinds=kinds, namespaces=set(scope.namespaces) or None,
+                     live="live" in (a.kind, b.kind))
     result.labels = (sides[a].label, sides[b].label)
     return result
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import catalogue
+from . import catalogue, references
 from .errors import InvalidInput
 
 GENERATED_CONFIGMAPS = tuple(catalogue.LEFT_OUT_CONFIGMAPS)
 EXCLUDED_SECRET_TYPES = tuple(catalogue.LEFT_OUT_SECRET_TYPES)
 CONSOLE_SECRET = "higress-console"
 DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
-SECRET_ANNOTATIONS = ("auth-tls-secret", "proxy-ssl-secret", "auth-secret")
-ANNOTATION_PREFIXES = ("nginx.ingress.kubernetes.io/", "higress.io/")
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
 
 
 @dataclass
@@ -191,144 +188,21 @@ def ingress_class(obj: dict) -> str | None:
     )
 
 
-def _split_ref(value: str, default_ns: str) -> tuple[str, str]:
-    ns, _, name = value.rpartition("/")
-    return (ns or default_ns, name)
+def secret_refs(obj: dict, higress_namespace: str, grants: references.Grants | None = None) -> set[tuple[str, str]]:
+    """(namespace, name) of every Secret an object names that the controllers follow (the reference table)."""
+    return _followed(obj, higress_namespace, grants, references.SECRET)
 
 
-@dataclass(frozen=True)
-class Grant:
-    """A ReferenceGrant's permission: Gateways of `from_namespace` may name Secrets in `namespace` (`name`: any
-    when None)."""
-
-    namespace: str
-    from_namespace: str
-    name: str | None
+def service_refs(obj: dict, higress_namespace: str = "higress-system",
+                 grants: references.Grants | None = None) -> set[tuple[str, str]]:
+    """(namespace, name) of every Service an object sends traffic to (the reference table)."""
+    return _followed(obj, higress_namespace, grants, references.SERVICE)
 
 
-def secret_grants(candidates: list[dict]) -> set[Grant]:
-    """What the ReferenceGrants among `candidates` allow Gateways to reference across namespaces."""
-    grants: set[Grant] = set()
-    for obj in candidates:
-        if obj.get("kind") != "ReferenceGrant" or catalogue.group_of(obj.get("apiVersion", "")) != catalogue.GATEWAY:
-            continue
-        spec = obj.get("spec") or {}
-        sources = [f.get("namespace") for f in spec.get("from") or []
-                   if f.get("group") == catalogue.GATEWAY and f.get("kind") == "Gateway" and f.get("namespace")]
-        targets = [t.get("name") for t in spec.get("to") or []
-                   if t.get("group", "") in ("", "core") and t.get("kind") == "Secret"]
-        grants |= {Grant(_meta(obj).get("namespace") or "", src, name) for src in sources for name in targets}
-    return grants
-
-
-def _granted(grants: set[Grant], gateway_ns: str, secret_ns: str, name: str) -> bool:
-    return any(g.namespace == secret_ns and g.from_namespace == gateway_ns and g.name in (None, name)
-               for g in grants)
-
-
-def secret_refs(obj: dict, higress_namespace: str, grants: set[Grant] = frozenset(),
-                refused: list[str] | None = None) -> set[tuple[str, str]]:
-    """(namespace, name) of every Secret an object names, followed as the controllers follow them: an Ingress's
-    TLS and auth Secrets only in its own namespace, a Gateway's certificateRefs in another namespace only where a
-    ReferenceGrant allows it. References that are not followed are described in `refused` when given."""
-    ns = _meta(obj).get("namespace") or ""
-    spec = obj.get("spec") or {}
-    kind, group = obj.get("kind"), catalogue.group_of(obj.get("apiVersion", ""))
-    refs: set[tuple[str, str]] = set()
-    if kind == "Ingress":
-        refs |= {(ns, tls["secretName"]) for tls in spec.get("tls") or [] if tls.get("secretName")}
-        annotations = _meta(obj).get("annotations") or {}
-        for prefix in ANNOTATION_PREFIXES:
-            for key in SECRET_ANNOTATIONS:
-                value = annotations.get(prefix + key)
-                if not isinstance(value, str) or not value:
-                    continue
-                target = _split_ref(value, ns)
-                if target[0] == ns:
-                    refs.add(target)
-                elif refused is not None:
-                    refused.append(f"{kind} {ns}/{_meta(obj).get('name')}: {prefix}{key} names Secret {value} in "
-                                   "another namespace; Higress "
-                                   "reads it only from the Ingress's own namespace, so it was not fetched")
-    elif kind == "Gateway" and group == catalogue.GATEWAY:
-        for listener in spec.get("listeners") or []:
-            for ref in (listener.get("tls") or {}).get("certificateRefs") or []:
-                if ref.get("kind", "Secret") == "Secret" and ref.get("group", "") in ("", "core"):
-                    target = (ref.get("namespace") or ns, ref.get("name") or "")
-                    if target[0] == ns or _granted(grants, ns, *target):
-                        refs.add(target)
-                    elif refused is not None:
-                        refused.append(f"{kind} {ns}/{_meta(obj).get('name')}: certificateRef "
-                                       f"{target[0]}/{target[1]} is in another namespace "
-                                       "and no ReferenceGrant allows it, so it was not fetched")
-    elif kind == "Gateway" and group == catalogue.ISTIO:
-        for server in spec.get("servers") or []:
-            if (server.get("tls") or {}).get("credentialName"):
-                refs.add((ns, server["tls"]["credentialName"]))
-    elif kind == "DestinationRule":
-        name = ((spec.get("trafficPolicy") or {}).get("tls") or {}).get("credentialName")
-        if name:
-            refs.add((ns, name))
-    elif group == catalogue.CERT_MANAGER and kind in ("Issuer", "ClusterIssuer", "Certificate"):
-        # ACME account keys, DNS-01 solver credentials, CA keys, Vault/Venafi credentials, the issued certificate
-        home = ns if kind != "ClusterIssuer" else catalogue.CERT_MANAGER_NAMESPACE
-        refs |= {(home, name) for name in _cert_manager_secrets(spec)}
-        refs |= {(ns, r["authSecretName"]) for r in spec.get("registries") or [] if r.get("authSecretName")}
-    elif kind == "ConfigMap" and (_meta(obj).get("labels") or {}).get("higress.io/config-map-type") == "domain":
-        cert = (obj.get("data") or {}).get("cert")
-        if cert:
-            refs.add((higress_namespace, cert))
-    return {r for r in refs if r[1]}
-
-
-def _cert_manager_secrets(spec: dict) -> set[str]:
-    """Secret names in a cert-manager spec: every `...SecretRef`/`secretRef`/`credentialsRef` with a name, and
-    `secretName` (a Certificate's issued Secret, a CA issuer's key pair)."""
-    names: set[str] = set()
-    stack = [spec]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if (key.endswith(("SecretRef", "secretRef")) or key == "credentialsRef") and isinstance(value, dict):
-                    if isinstance(value.get("name"), str) and value["name"]:
-                        names.add(value["name"])
-                elif key == "secretName" and isinstance(value, str) and value:
-                    names.add(value)
-                else:
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(node)
-    return names
-
-
-def service_refs(obj: dict) -> set[tuple[str, str]]:
-    """(namespace, name) of every Service a route sends traffic to."""
-    ns = _meta(obj).get("namespace") or ""
-    spec = obj.get("spec") or {}
-    refs: set[tuple[str, str]] = set()
-    kind = obj.get("kind")
-    if kind == "Ingress":
-        backends = [spec.get("defaultBackend") or {}]
-        for rule in spec.get("rules") or []:
-            backends += [p.get("backend") or {} for p in (rule.get("http") or {}).get("paths") or []]
-        refs |= {(ns, b["service"]["name"]) for b in backends if (b.get("service") or {}).get("name")}
-    elif kind in ROUTE_KINDS:
-        for rule in spec.get("rules") or []:
-            for ref in rule.get("backendRefs") or []:
-                if ref.get("kind", "Service") == "Service" and ref.get("group", "") in ("", "core"):
-                    refs.add((ref.get("namespace") or ns, ref["name"]))
-    elif kind == "VirtualService":
-        for section in ("http", "tcp", "tls"):
-            for route in spec.get(section) or []:
-                for dest in route.get("route") or []:
-                    host = (dest.get("destination") or {}).get("host", "")
-                    parts = host.split(".")
-                    if len(parts) == 1 and host:
-                        refs.add((ns, host))
-                    elif len(parts) >= 3 and parts[2] == "svc":
-                        refs.add((parts[1], parts[0]))
-    return refs
+def _followed(obj: dict, higress_namespace: str, grants, kind: tuple[str, str]) -> set[tuple[str, str]]:
+    grants = grants if grants is not None else references.Grants()
+    return {(r.namespace, r.name) for r in references.of(obj, higress_namespace, {kind})
+            if kind in r.row.targets and references.followed(r, grants)}
 
 
 # -- the rules ---------------------------------------------------------------------------------------------------
@@ -351,7 +225,11 @@ class Selector:
     """The rules, an object at a time, for captures that cannot hold every candidate (a live snapshot packs each
     LIST page as it arrives). `offer` says at once whether most objects are kept; the kinds whose rule depends on
     the others (Secrets and Services: kept when referenced; CRDs: of the kinds in scope) are held and decided by
-    `finish`, which also follows Gateways' certificate references once every ReferenceGrant is known."""
+    `finish`, which follows the references (the table in references.py) once every ReferenceGrant is known.
+
+    Everything an object brings (its references, a held object, a grant) is filed under the `lane` it was offered
+    in (one LIST): a LIST that restarts (410 Gone on a continue page) drops its lane, so the references of objects
+    deleted in between are forgotten with them."""
 
     HELD = frozenset({catalogue.SECRETS.key, catalogue.CRDS.key, "services"})
 
@@ -359,53 +237,81 @@ class Selector:
         self.scope = scope
         self.kinds = {k.key: k for k in scope.kinds()}
         self.refused = refused
-        self.held: dict[str, list[dict]] = {}
-        self.grants: list[dict] = []
-        self.gateways: list[dict] = []
+        self.services = "services" in self.kinds
+        self.follow = references.FOLLOWED if self.services else frozenset({references.SECRET})
+        self.lanes: dict[object, _Lane] = {}
         self.secret_wanted: set[tuple[str, str]] = set()
         self.service_wanted: set[tuple[str, str]] = set()
-        self.services = "services" in self.kinds
 
-    def offer(self, obj: dict, kind: catalogue.Kind | None = None) -> bool:
+    @property
+    def held(self) -> dict[str, list[dict]]:
+        """Held objects by kind key, over every lane."""
+        out: dict[str, list[dict]] = {}
+        for lane in self.lanes.values():
+            for key, objs in lane.held.items():
+                out.setdefault(key, []).extend(objs)
+        return out
+
+    def offer(self, obj: dict, kind: catalogue.Kind | None = None, lane: object = None) -> bool:
         """True: `obj` belongs in the snapshot (and its references are noted). False: it does not, or it is held
         for `finish`."""
         kind = kind or catalogue.kind_of(obj)
         if kind is None or kind.key not in self.kinds:
             return False
+        state = self.lanes.get(lane)
+        if state is None:
+            state = self.lanes[lane] = _Lane()
         if kind.key in self.HELD:
-            self.held.setdefault(kind.key, []).append(obj)
+            state.held.setdefault(kind.key, []).append(obj)
             return False
         if not _keep_plain(obj, kind, self.scope):
             return False
         if kind.kind == "ReferenceGrant":
-            self.grants.append(obj)
-        if kind.kind == "Gateway" and kind.group == catalogue.GATEWAY:
-            self.gateways.append(obj)  # its cross-namespace references depend on the grants
-        else:
-            self.secret_wanted |= secret_refs(obj, self.scope.higress_namespace, frozenset(), self.refused)
-        if self.services:
-            self.service_wanted |= service_refs(obj)
+            state.grants.append(obj)
+        state.refs.extend(references.of(obj, self.scope.higress_namespace, self.follow, rewritable=False))
         return True
+
+    def drop_lane(self, lane: object) -> None:
+        """Forget what the objects offered in `lane` brought (its LIST starts again)."""
+        self.lanes.pop(lane, None)
 
     def finish(self) -> list[dict]:
         """The held objects the rules keep, now that every other object has been offered."""
-        grants = secret_grants(self.grants)
-        for gateway in self.gateways:
-            self.secret_wanted |= secret_refs(gateway, self.scope.higress_namespace, grants, self.refused)
-        chosen = [obj for obj in self.held.get(catalogue.SECRETS.key, [])
+        grants = references.Grants(g for lane in self.lanes.values() for g in lane.grants)
+        for lane in self.lanes.values():
+            for ref in lane.refs:
+                if not references.followed(ref, grants):
+                    if self.refused is not None:
+                        self.refused.append(references.why_not(ref))
+                    continue
+                if references.SECRET in ref.row.targets:
+                    self.secret_wanted.add((ref.namespace, ref.name))
+                if references.SERVICE in ref.row.targets:
+                    self.service_wanted.add((ref.namespace, ref.name))
+        held = self.held
+        chosen = [obj for obj in held.get(catalogue.SECRETS.key, [])
                   if _keep_secret(obj, self.scope, self.secret_wanted)]
         if self.services:
             # the Higress namespace's own Services too: higress-gateway holds the load balancer's address
             chosen.extend(
-                o for o in self.held.get("services", [])
+                o for o in held.get("services", [])
                 if ((_meta(o).get("namespace"), _meta(o).get("name")) in self.service_wanted
                     or _meta(o).get("namespace") == self.scope.higress_namespace)
                 and self.scope.wants_namespace(_meta(o).get("namespace"))
             )
         if catalogue.CRDS.key in self.kinds:
             wanted_crds = crd_names(self.kinds.values())
-            chosen.extend(o for o in self.held.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
+            chosen.extend(o for o in held.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
         return _dedupe(chosen)
+
+
+@dataclass
+class _Lane:
+    """What the objects of one LIST brought to a Selector."""
+
+    held: dict[str, list[dict]] = field(default_factory=dict)
+    grants: list[dict] = field(default_factory=list)
+    refs: list[references.Reference] = field(default_factory=list)
 
 
 def select_fetched(chosen: list[dict], fetched: list[dict], scope: Scope,

@@ -161,14 +161,16 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
         seen: list[dict] | None = [] if keep_listed and label_selector is None else None
         try:
             for page in kube.pages(kind, served[kind.key].version, namespace, label_selector, prefetch=prefetch):
-                if page is RESTART:
+                if page is RESTART:  # the LIST starts again: forget this lane's objects and what they named
                     sink.drop_lane(lane)
+                    with lock:
+                        selector.drop_lane(lane)
                     seen = [] if seen is not None else None
                     continue
                 if seen is not None:
                     seen.extend(page)
                 with lock:
-                    wanted = [item for item in page if selector.offer(item, kind)]
+                    wanted = [item for item in page if selector.offer(item, kind, lane)]
                 keep(kind, wanted, lane)
             if seen is not None:
                 listed[(kind.key, namespace)] = seen

@@ -10,11 +10,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import kubeyaml, snapshot
+from . import kubeyaml, selection, snapshot
 from .errors import InvalidInput
 from .kube import Kube
 from .manifest import Snapshot
-from .model import StoredObject
+from .model import StoredObject, ref_of
 from .repository import Repository
 from .selection import Scope
 
@@ -76,3 +76,10 @@ def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository]
     repo = repo_factory()
     snap, objects = repo.load(repo.resolve(source.ref, cluster, identity=identity, target="the live cluster"))
     return Side(snap.id, objects, snap)
+
+
+def within(objects: list[StoredObject], scope: Scope) -> list[StoredObject]:
+    """The objects of a snapshot that a capture with `scope` would hold (the selection rules, references
+    included): how a diff gives both sides one scope."""
+    kept = {ref_of(o) for o in selection.select([o.obj for o in objects], scope)}
+    return [o for o in objects if o.ref in kept]

@@ -92,7 +92,8 @@ def test_bad_namespace_maps(pairs, why):
 def test_safety_scope_follows_the_namespace_map_and_the_filter():
     scope_json = {"higress_namespace": "higress-system", "namespaces": ["shop", "ops"]}
     scope = safety_scope(scope_json, RestoreOptions(namespace_map={"shop": "shop2", "higress-system": "hs2"}))
-    assert scope.namespaces == ["ops", "shop2"] and scope.higress_namespace == "hs2"
+    # a namespace map without -n restores only the mapped namespaces (issue 23 item 10): ops is not touched
+    assert scope.namespaces == ["hs2", "shop2"] and scope.higress_namespace == "hs2"
     narrowed = safety_scope(scope_json, RestoreOptions(namespaces=["ops"]))
     assert narrowed.namespaces == ["ops"] and narrowed.higress_namespace == "higress-system"
 

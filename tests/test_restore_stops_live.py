@@ -82,7 +82,7 @@ def test_rights_revoked_between_tiers_stop_the_restore_and_every_object_gets_a_r
     later = [t for t in by_tier if t > catalogue.SECRETS.tier]
     assert later and all(by_tier[t] == {"failed"} for t in later)
     # every object of the snapshot has exactly one result
-    chosen = restore.choose(repo.load(repo.resolve(src["id"]))[1], options)
+    chosen = restore.choose(repo.load(repo.resolve(src["id"]))[1], options, [], restore.Closure(), src["hns"])
     assert sorted(str(r.ref) for r in report.results if r.ref.kind != "Namespace") == sorted(str(o.ref)
                                                                                            for o in chosen)
     # and nothing of a later tier reached the cluster

@@ -36,7 +36,7 @@ one_line = logs.one_line
 # for the migration tables, and the whole CLI starts faster.
 COMMAND_MODULES = {"snapshot": "snapshots", "list": "snapshots", "show": "snapshots", "verify": "snapshots",
                    "export": "snapshots", "diff": "diff", "restore": "restore", "forget": "schedule",
-                   "schedule": "schedule", "key": "schedule", "migrate": "migrate", "log": "timeline"}
+                   "schedule": "schedule", "key": "schedule", "migrate": "migrate", "log": "timeline", "check": "check"}
 
 
 class HgGroup(click.Group):

@@ -23,6 +23,7 @@ from .base import (
     scope_given,
     scope_options,
     store_options,
+    warn,
 )
 
 COLOURS = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
@@ -66,6 +67,8 @@ def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: Stor
 
     A and B are each a snapshot id, latest, latest~N, a manifest file or folder, or `live`. With a snapshot and
     `live`, the live side is captured with the snapshot's own scope unless scope options are given.
+    Scope options (-n, --exclude ...) apply to both sides alike. Against `live`, CRDs that differ from the
+    snapshot's are noted, not counted: a restore never changes an existing CRD.
     A live side that cannot be read completely is an error (exit 6), never a difference.
 
     Example: hgbackup diff latest live --kind Ingress -n shop
@@ -96,4 +99,6 @@ def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: Stor
                 click.echo(colour_hunks(text) if colour else text, nl=False, color=colour)
         s = result.summary()
         click.echo(f"{s['added']} added, {s['removed']} removed, {s['changed']} changed, {s['unchanged']} unchanged")
+    for note in result.notes:
+        warn(note)
     finish(result)

@@ -42,6 +42,9 @@ from .base import (
 @click.option("-l", "--selector", help="Only objects whose labels match this selector.")
 @click.option("--namespace-map", "namespace_map", multiple=True, metavar="OLD:NEW",
               help="Restore objects of namespace OLD into NEW (repeatable).")
+@click.option("--no-dependencies", is_flag=True,
+              help="With filters or a namespace map: do not bring what the chosen objects need (their Secrets, "
+                   "Gateways, ReferenceGrants ...; created only when missing) nor merge plugin rules naming them.")
 @click.option("--no-safety-snapshot", is_flag=True, help="Do not snapshot the live objects before restoring.")
 @click.option("--crd-timeout", type=float, default=60, show_default=True, help="Seconds to wait for a new CRD.")
 @click.option("--allow-crd-webhooks", is_flag=True,
@@ -52,13 +55,15 @@ from .base import (
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,
-                selector, namespace_map, no_safety_snapshot, crd_timeout, allow_crd_webhooks, store: StoreSettings,
-                kube: KubeSettings,
-                cluster, keyring, fmt):
+                selector, namespace_map, no_dependencies, no_safety_snapshot, crd_timeout, allow_crd_webhooks,
+                store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt):
     """Restore a snapshot in dependency order (CRDs, namespaces, secrets ... ingresses, plugins).
 
     The archive is verified before the cluster is contacted. Before a real restore, the live objects in scope are
     saved as a snapshot tagged pre-restore, so `hgbackup restore <that id> --prune --yes` undoes it.
+    With --kind, -n, --name, -l or --namespace-map, what the chosen objects need is brought from the snapshot
+    too (created only when missing, listed in the plan), and plugin rules naming a restored route are merged into
+    the live plugin. A namespace map without -n restores only the mapped namespaces.
     Exit 0 when nothing failed or was skipped, 3 when something did, 6 when the cluster stopped the restore
     before anything was applied.
 
@@ -68,7 +73,7 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
         existing=restore.Existing(existing), dry_run=dry_run, prune=prune, concurrency=concurrency,
         preserve_nodeports=preserve_nodeports, kinds=list(kinds), namespaces=list(namespaces), names=list(names),
         selector=selector, namespace_map=restore.parse_namespace_map(list(namespace_map)), crd_timeout=crd_timeout,
-        allow_crd_webhooks=allow_crd_webhooks,
+        allow_crd_webhooks=allow_crd_webhooks, dependencies=not no_dependencies,
     )
     if options.prune and not (yes or dry_run):
         raise InvalidInput("--prune deletes live objects: give --yes as well (or try --dry-run first)")

@@ -19,6 +19,7 @@ from .choose import (
     prune_scope,
     safety_scope,
 )
+from .closure import Closure
 from .execute import execute
 from .plan import plan, prune_steps
 from .records import (
@@ -37,7 +38,7 @@ from .records import (
 )
 from .run import restore_snapshot, run, source_info
 
-__all__ = ["SAFETY_TAGS", "WRITTEN", "Action", "Execution", "Existing", "Intent", "Plan", "RestoreOptions",
+__all__ = ["SAFETY_TAGS", "WRITTEN", "Action", "Closure", "Execution", "Existing", "Intent", "Plan", "RestoreOptions",
            "RestoreReport", "RestoreRequest", "Result", "Step", "choose", "content_sha", "desired_form", "execute",
            "map_namespaces", "parse_namespace_map", "plan", "prune_scope", "prune_steps", "restore_snapshot", "run",
            "safety_scope", "source_info"]

@@ -70,7 +70,10 @@ def _run_step(kube: Kube, step: Step, options: RestoreOptions, stopped: list[Hgb
         if step.intent == Intent.CREATE_CRD:
             kube.create(catalogue.CRDS, "v1", step.desired, dry_run=options.dry_run)
             return Result(step.ref, step.api_version, Action.CREATED, note + step.message)
-        return _apply(kube, step, options)
+        result = _apply(kube, step, options)
+        if step.reason and result.action in (Action.CREATED, Action.UPDATED):
+            result.message += f" ({step.reason})"
+        return result
     except Unreachable as exc:
         stopped.append(exc)
         return Result(step.ref, step.api_version, Action.FAILED, str(exc))

@@ -8,6 +8,7 @@ from enum import Enum
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
 from ..model import Ref, StoredObject
 from ..selection import Scope
+from .closure import Closure
 
 SAFETY_TAGS = ("pre-restore", "pre-migrate")
 
@@ -62,6 +63,7 @@ class RestoreOptions:
     namespace_map: dict[str, str] = field(default_factory=dict)
     crd_timeout: float = 60.0
     allow_crd_webhooks: bool = False
+    dependencies: bool = True  # a selective restore brings what it restores needs (--no-dependencies: not)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Step:
     live_sha: str | None = None
     message: str = ""
     namespace_missing: bool = False
+    reason: str = ""  # why the restore writes it though it was not asked for (a dependency, merged plugin rules)
 
 
 @dataclass
@@ -183,4 +186,5 @@ class RestoreRequest:
     source: str | None = None  # the snapshot id restored, if any
     source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
     prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created
+    closure: Closure | None = None  # the dependencies and plugin merges a selective restore added
     notes: list[str] = field(default_factory=list)  # worth knowing before anything is applied

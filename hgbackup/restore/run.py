@@ -9,7 +9,9 @@ from .. import snapshot as snapshot_mod
 from ..kube import Kube
 from ..memory import collector_paused
 from ..repository import Repository
+from ..selection import Scope
 from .choose import choose, prune_scope, safety_scope
+from .closure import Closure
 from .execute import execute
 from .plan import plan
 from .records import SAFETY_TAGS, Intent, Plan, RestoreOptions, RestoreReport, RestoreRequest
@@ -34,7 +36,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     if options.prune and capture is not None:
         prune_candidates = prune_scope(capture.objects, options, request.prune_only)
     the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace,
-                    listed=capture.listed if capture is not None else None)
+                    listed=capture.listed if capture is not None else None, closure=request.closure)
     the_plan.header = report.header()
     if notify:
         notify(the_plan.header)
@@ -81,8 +83,10 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
         notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
                f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup list)")
     notes: list[str] = []
-    request = RestoreRequest(objects=choose(objects, options, notes), notes=notes, options=options,
-                             scope=safety_scope(snap.manifest.scope, options),
+    closure = Closure()
+    chosen = choose(objects, options, notes, closure, Scope.from_json(snap.manifest.scope).higress_namespace)
+    request = RestoreRequest(objects=chosen, notes=notes, options=options, closure=closure,
+                             scope=safety_scope(snap.manifest.scope, options, chosen),
                              safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id,
                              source_info=source_info(snap),
                              prune_only=frozenset(snap.manifest.undo_prunes)
