@@ -10,6 +10,7 @@ from ..output import ProgressLine
 from ..selection import Scope
 from ..store import StoreSettings
 from .base import (
+    CLUSTER_OF_LATEST,
     cli,
     cluster_option,
     emit,
@@ -30,7 +31,7 @@ from .base import (
 @scope_options
 @store_options
 @kube_options
-@cluster_option
+@cluster_option(CLUSTER_OF_LATEST)
 @key_option
 @output_option
 def check_cmd(source, scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt):
