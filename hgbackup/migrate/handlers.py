@@ -1,0 +1,198 @@
+"""Handlers of the annotations that need more than a status (rules.Rule.handler names one): each returns the one
+report Entry of its key and may add higress.io/ annotations to the context. Plugin-backed keys are in plugins.py."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from .model import Entry, native_target, set_annotation
+from .rules import CONVERTED, HIGRESS, INVALID, MANUAL, NATIVE, NGINX, UNSUPPORTED, Handler, parse_value
+
+SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
+
+
+def _timeout(ctx, name, value, parsed, rule) -> Entry:
+    """Higress has one total route timeout (higress.io/timeout); ingress-nginx has per-phase ones. The largest
+    send/read timeout becomes the total; a connect timeout alone has no counterpart and is not made one."""
+    phases = {}
+    for key in ("proxy-send-timeout", "proxy-read-timeout"):
+        raw = ctx.nginx(key)
+        try:
+            phases[key] = parse_value("seconds", raw) if raw is not None else None
+        except ValueError:
+            phases[key] = None
+    usable = [v for v in phases.values() if v is not None and v > 0]
+    if name == "proxy-connect-timeout":
+        note = "Higress has no per-route connect timeout (only one total route timeout): nothing was set"
+        return Entry(NGINX + name, value, MANUAL if not usable else CONVERTED, None,
+                     note if not usable else note + "; the send/read timeouts make the total")
+    total = max(usable) if usable else parsed
+    target = set_annotation(ctx, HIGRESS + "timeout", str(total))
+    note = (f"Higress has one total route timeout, not per phase: the largest of send/read ({total}s) is used; "
+            f"this key alone was {parsed}s")
+    return Entry(NGINX + name, value, CONVERTED, target, note)
+
+
+
+
+def _forwarded_prefix(ctx, name, value, parsed, rule) -> Entry:
+    key = HIGRESS + "request-header-control-add"
+    line = f"X-Forwarded-Prefix {value}"
+    existing = ctx.add.get(key) or ctx.annotations.get(key)
+    ctx.add[key] = f"{existing}\n{line}" if existing else line
+    if key in ctx.annotations:  # merge into the user's own header list rather than dropping our line
+        ctx.annotations = dict(ctx.annotations)
+        ctx.annotations.pop(key)
+    return Entry(NGINX + name, value, CONVERTED, f"{key}: {line!r}", "sent as a request header to the backend")
+
+
+def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
+    upper = value.strip().upper()
+    if upper in SUPPORTED_PROTOCOLS:
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), "")
+    if upper in ("AUTO_HTTP", "FCGI", "AJP"):
+        return Entry(NGINX + name, value, UNSUPPORTED, None,
+                     f"Higress supports {', '.join(SUPPORTED_PROTOCOLS)} only; {upper} has no equivalent")
+    return Entry(NGINX + name, value, INVALID, None, f"{value!r} is not a backend protocol")
+
+
+def _load_balance(ctx, name, value, parsed, rule) -> Entry:
+    note = "Higress falls back to round robin for ewma" if value.strip().lower() == "ewma" else ""
+    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), note)
+
+
+def _affinity_mode(ctx, name, value, parsed, rule) -> Entry:
+    mode = value.strip().lower()
+    if mode == "balanced":
+        return Entry(NGINX + name, value, CONVERTED, None, "balanced is Higress's only affinity mode: key not needed")
+    if mode == "persistent":
+        return Entry(NGINX + name, value, UNSUPPORTED, None, "Higress has no persistent affinity mode")
+    return Entry(NGINX + name, value, INVALID, None, f"{value!r} is not balanced or persistent")
+
+
+
+RENAMED = {"ssl-ciphers": "ssl-cipher", "allowlist-source-range": "whitelist-source-range"}
+HASH_VARIABLES = re.compile(r"^\$(request_uri|host|remote_addr|http_[A-Za-z0-9_]+|arg_[A-Za-z0-9_]+)$")
+
+
+def _canary(ctx, name, value, parsed, rule) -> Entry:
+    """Higress applies one mechanism per canary Ingress and never falls back (canary.go Parse and CanaryKind:
+    header, else cookie, else weight); ingress-nginx tries header, then cookie, then weight for each request."""
+    header, cookie = ctx.nginx("canary-by-header"), ctx.nginx("canary-by-cookie")
+    if name == "canary-weight" and (header or cookie):
+        by = "header" if header else "cookie"
+        total = ctx.nginx("canary-weight-total") or "100"
+        return Entry(NGINX + name, value, MANUAL, None,
+                     f"Higress ignores the weight beside canary-by-{by}: the {value.strip()}/{total.strip()} of "
+                     f"requests without the {by} that ingress-nginx sends to the canary would all stay on the "
+                     "main backend; split this into two canary Ingresses or drop one mechanism")
+    if name == "canary-by-cookie" and header:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress ignores the cookie beside canary-by-header (canary.go ApplyByHeader): requests with "
+                     "the cookie but without the header would no longer reach the canary")
+    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
+def _retry(ctx, name, value, parsed, rule) -> Entry:
+    if parsed == 0:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "0 means unlimited tries to ingress-nginx but no retry at all to Higress (retry.go): set "
+                     "the number of tries you want")
+    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
+def _rename(ctx, name, value, parsed, rule) -> Entry:
+    new = RENAMED[name]
+    if ctx.nginx(new) is not None:
+        return Entry(NGINX + name, value, CONVERTED, None, f"{new} is set as well and is what Higress reads")
+    target = set_annotation(ctx, HIGRESS + new, value.strip())
+    return Entry(NGINX + name, value, CONVERTED, target, rule.note)
+
+
+def _mirror(ctx, name, value, parsed, rule) -> Entry:
+    """ingress-nginx mirrors to a URL; Higress to a Service (`ns/name:port`) or an FQDN and port (mirror.go)."""
+    text = value.strip()
+    base = text[: -len("$request_uri")] if text.endswith("$request_uri") else text
+    parts = urlsplit(base)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "$" in base
+            or parts.path not in ("", "/") or parts.query):
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress mirrors whole requests to a service: only http(s)://host[:port]$request_uri carries "
+                     "over")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    labels = parts.hostname.split(".")
+    if parts.hostname.endswith((".svc", ".svc.cluster.local")) and len(labels) >= 3:
+        target = set_annotation(ctx, HIGRESS + "mirror-target-service", f"{labels[1]}/{labels[0]}:{port}")
+    else:
+        target = set_annotation(ctx, HIGRESS + "mirror-target-fqdn", parts.hostname)
+        set_annotation(ctx, HIGRESS + "mirror-target-fqdn-port", str(port))
+        target += f", {HIGRESS}mirror-target-fqdn-port: '{port}'"
+    note = "https to the mirror is not carried over: Higress sends it the request as is" if (
+        parts.scheme == "https") else ""
+    return Entry(NGINX + name, value, CONVERTED, target, note)
+
+
+def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
+    """mTLS is on only when the CA Secret is the Ingress's TLS Secret itself or `<tls-secret>-cacert`, in the
+    Ingress's namespace (downstreamtls.go ApplyGateway); otherwise Higress logs "CA secret invalid" and serves
+    without client certificates."""
+    ns = (ctx.ingress.get("metadata") or {}).get("namespace", "default")
+    ca_ns, _, ca_name = value.strip().rpartition("/")
+    ca_ns = ca_ns or ns
+    tls_names = [t.get("secretName") for t in (ctx.ingress.get("spec") or {}).get("tls") or [] if t.get("secretName")]
+    if ca_ns == ns and any(ca_name in (tls, tls + "-cacert") for tls in tls_names):
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    if not tls_names:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "this Ingress has no TLS Secret, so Higress cannot turn client-certificate checks on: mTLS "
+                     "would be OFF")
+    wanted = f"{ns}/{tls_names[0]}-cacert"
+    return Entry(NGINX + name, value, MANUAL, f"{NGINX}{name}: {wanted}",
+                 f"Higress reads the CA only from the TLS Secret itself or <tls-secret>-cacert in the Ingress's "
+                 f"namespace: create Secret {wanted} holding ca.crt from {ca_ns}/{ca_name} and point the "
+                 "annotation at it, or mTLS is OFF")
+
+
+def _redirect(ctx, name, value, parsed, rule) -> Entry:
+    text = value.strip()
+    if "$" in text:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress takes the URL literally (redirect.go): nginx variables are not expanded")
+    if not re.match(r"^https?://[^/\s]+", text):
+        return Entry(NGINX + name, value, INVALID, None,
+                     "Higress redirects only to an absolute http(s) URL (redirect.go isValidURL)")
+    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
+def _hash_by(ctx, name, value, parsed, rule) -> Entry:
+    if HASH_VARIABLES.match(value.strip()):
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return Entry(NGINX + name, value, MANUAL, None,
+                 "Higress hashes only on $request_uri, $host, $remote_addr, $http_<name> or $arg_<name> "
+                 "(loadbalance.go); anything else is round robin")
+
+
+def _vhost(ctx, name, value, parsed, rule) -> Entry:
+    if "$" in value:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress sets the Host header to this text literally (rewrite.go): nginx variables are not "
+                     "expanded")
+    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
+def _harmless(ctx, name, value, parsed, rule) -> Entry:
+    """Values that ask for nothing Higress would do differently: nothing to carry over."""
+    if (name == "proxy-body-size" and parsed == 0) or (name == "from-to-www-redirect" and parsed is False):
+        what = "no body size limit" if name == "proxy-body-size" else "no www redirect"
+        return Entry(NGINX + name, value, CONVERTED, None, f"{what}, as Higress does by default: nothing to do")
+    return Entry(NGINX + name, value, rule.status, None, rule.note)
+
+
+HANDLERS = {
+    Handler.TIMEOUT: _timeout, Handler.FORWARDED_PREFIX: _forwarded_prefix,
+    Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
+    Handler.AFFINITY_MODE: _affinity_mode, Handler.CANARY: _canary, Handler.RETRY: _retry,
+    Handler.RENAME: _rename, Handler.MIRROR: _mirror, Handler.AUTH_TLS: _auth_tls, Handler.REDIRECT: _redirect,
+    Handler.HASH_BY: _hash_by, Handler.VHOST: _vhost, Handler.HARMLESS: _harmless,
+}
