@@ -60,9 +60,23 @@ def _ext_auth(ctx, name, value, parsed, rule) -> Entry:
         ctx.ext_auth_problem = problem
     problem = ctx.ext_auth_problem
     status, note = PLUGIN, "forward_auth mode"
+    if name == "auth-url":
+        note += "; " + ONLY_200
     if name == "auth-url" and problem:
         status, note = MANUAL, problem
     return Entry(NGINX + name, value, status, ctx.plugin_target("ext-auth"), note)
+
+
+# nginx's auth_request lets any 2xx answer through; ext-auth resumes the request only on 200 and sends any other
+# answer to the client (ext-auth main.go checkExtAuth).
+ONLY_200 = ("Higress lets only a 200 answer of the auth service through (ext-auth main.go), nginx any 2xx: check "
+            "that it answers 200")
+# oauth2-proxy's auth endpoint (default proxy prefix /oauth2) answers 202 to a signed-in user
+# (oauth2-proxy oauthproxy.go AuthOnly).
+OAUTH2_PROXY = ("oauth2-proxy answers {path} with 202 to signed-in users (oauthproxy.go AuthOnly) and Higress "
+                "ext-auth lets only 200 through (main.go): every signed-in user would get a bare 202, the route "
+                "would be unusable (not open). Use Higress's oidc plugin instead, or put oauth2-proxy in front of "
+                "the service (its --upstream mode)")
 
 
 def _ext_auth_config(ctx: Context, url: str) -> tuple[dict, str]:
@@ -70,6 +84,8 @@ def _ext_auth_config(ctx: Context, url: str) -> tuple[dict, str]:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     problems = []
+    if parts.path.rstrip("/").endswith("/oauth2/auth"):
+        problems.append(OAUTH2_PROXY.format(path=parts.path))
     if "$" in url:
         problems.append("nginx variables in the auth URL ($host, $escaped_request_uri ...) must be reviewed")
     labels = host.split(".")

@@ -1,0 +1,57 @@
+"""migrate nginx, round 3 (issue 26): the traffic a migrated Ingress serves is the traffic nginx served.
+
+One test (or a few) per finding; each states the nginx and the Higress behaviour it checks, with the source file it
+was read in (kubernetes/ingress-nginx, alibaba/higress). Pure logic: no server is needed.
+"""
+
+from __future__ import annotations
+
+from hgbackup.migrate import MigrateOptions, migrate
+from hgbackup.migrate.rules import NGINX
+
+
+def ingress(annotations: dict, *, rules: list | None = None, tls: list | None = None, paths: list | None = None,
+            name: str = "web", namespace: str = "shop") -> dict:
+    """An Ingress of class nginx with one host and real paths (so a finding about hosts without paths is not
+    triggered by the helper itself)."""
+    paths = paths or [{"path": "/", "pathType": "Prefix",
+                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]
+    spec = {"ingressClassName": "nginx",
+            "rules": rules if rules is not None else [{"host": "a.example.com", "http": {"paths": paths}}]}
+    if tls is not None:
+        spec["tls"] = tls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": namespace,
+                         "annotations": {NGINX + k: v for k, v in annotations.items()}},
+            "spec": spec}
+
+
+def run_one(obj: dict, **options):
+    return migrate([obj], MigrateOptions(**options))
+
+
+def entry(migration, key: str):
+    found = [e for r in migration.reports for e in r.entries if e.key == key or e.key == NGINX + key]
+    assert len(found) == 1, (key, [e.key for r in migration.reports for e in r.entries])
+    return found[0]
+
+
+def annotations_of(migration) -> dict:
+    return migration.ingresses[0]["metadata"].get("annotations") or {}
+
+
+# 1. oauth2-proxy's /oauth2/auth answers 202 (oauth2-proxy oauthproxy.go AuthOnly: rw.WriteHeader(StatusAccepted));
+#    nginx's auth_request lets any 2xx through; Higress ext-auth lets only 200 through (ext-auth main.go
+#    checkExtAuth: statusCode != http.StatusOK -> the auth answer is sent to the client).
+def test_oauth2_proxy_auth_endpoint_is_manual_naming_the_202():
+    m = run_one(ingress({"auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
+                         "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri"}))
+    e = entry(m, "auth-url")
+    assert e.status == "manual"
+    assert "202" in e.note and "only 200" in e.note and "oidc" in e.note
+
+
+def test_other_auth_services_keep_the_plugin_and_are_told_about_200():
+    m = run_one(ingress({"auth-url": "http://authz.auth.svc.cluster.local/check"}))
+    e = entry(m, "auth-url")
+    assert e.status == "plugin" and "only a 200" in e.note
