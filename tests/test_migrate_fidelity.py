@@ -55,3 +55,24 @@ def test_other_auth_services_keep_the_plugin_and_are_told_about_200():
     m = run_one(ingress({"auth-url": "http://authz.auth.svc.cluster.local/check"}))
     e = entry(m, "auth-url")
     assert e.status == "plugin" and "only a 200" in e.note
+
+
+# 2. A rewrite-target starting with http(s):// makes nginx answer the client with a redirect (template.go
+#    buildProxyPass writes `rewrite "<path>" <target> break;`, and ngx_http_rewrite_module redirects when the
+#    replacement starts with http:// or https://); Higress puts the text into the upstream path (rewrite.go
+#    ApplyRoute: UriRegexRewrite) and proxies to the old service.
+def test_rewrite_target_to_an_absolute_url_is_never_native():
+    obj = ingress({"rewrite-target": "https://new.example.com/$1", "use-regex": "true"},
+                  paths=[{"path": "/old/(.*)", "pathType": "ImplementationSpecific",
+                          "backend": {"service": {"name": "web", "port": {"number": 80}}}}])
+    for mode in ("side-by-side", "cutover"):
+        m = run_one(obj, mode=mode)
+        e = entry(m, "rewrite-target")
+        assert e.status == "manual" and "redirect" in e.note and "upstream path" in e.note
+        assert "higress.io/rewrite-target" not in annotations_of(m)
+
+
+def test_a_fixed_absolute_rewrite_target_names_the_redirect_to_use():
+    m = run_one(ingress({"rewrite-target": "https://new.example.com/landing"}))
+    e = entry(m, "rewrite-target")
+    assert e.status == "manual" and "higress.io/temporal-redirect: https://new.example.com/landing" in e.note

@@ -189,7 +189,23 @@ def _harmless(ctx, name, value, parsed, rule) -> Entry:
     return Entry(NGINX + name, value, rule.status, None, rule.note)
 
 
+def _rewrite(ctx, name, value, parsed, rule) -> Entry:
+    """nginx writes `rewrite "<path>" <target> break;` (template.go buildProxyPass); Higress turns the target into an
+    Envoy regex rewrite of the upstream path (rewrite.go)."""
+    text = value.strip()
+    if re.match(r"^https?://", text, re.IGNORECASE):
+        fixed = "" if "$" in text else (f": use higress.io/temporal-redirect: {text} (Higress redirects to fixed "
+                                        "URLs only) and drop rewrite-target")
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "nginx answers the client with a 302 redirect to this URL (ngx_http_rewrite_module: a "
+                     "replacement starting with http(s):// redirects); Higress would put the URL into the upstream "
+                     "path and proxy to the old service (rewrite.go)" + (fixed or ": captures and nginx variables "
+                     "cannot be carried into a Higress redirect, which is a fixed URL"))
+    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
 HANDLERS = {
+    Handler.REWRITE: _rewrite,
     Handler.TIMEOUT: _timeout, Handler.FORWARDED_PREFIX: _forwarded_prefix,
     Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
     Handler.AFFINITY_MODE: _affinity_mode, Handler.CANARY: _canary, Handler.RETRY: _retry,

@@ -48,6 +48,7 @@ class Handler(str, Enum):
     REDIRECT = "redirect"
     HASH_BY = "hash_by"
     VHOST = "vhost"
+    REWRITE = "rewrite"
     HARMLESS = "harmless"
 
 
@@ -106,7 +107,9 @@ RULES: dict[str, Rule] = {
     "cors-max-age": _native("int", source=CORS),
     "default-backend": _native(source=DEFAULT_BACKEND),
     "custom-http-errors": _native(source=DEFAULT_BACKEND),
-    "rewrite-target": _native(source=REWRITE),
+    "rewrite-target": Rule(NATIVE, "str", Handler.REWRITE,
+                           source=REWRITE + "; kubernetes/ingress-nginx internal/ingress/controller/template/"
+                           "template.go (buildProxyPass); nginx src/http/modules/ngx_http_rewrite_module.c"),
     "use-regex": _native("bool", source=REWRITE),
     "upstream-vhost": Rule(NATIVE, "str", Handler.VHOST, source=REWRITE),
     "app-root": _native(source=REDIRECT),
