@@ -76,3 +76,37 @@ def test_a_fixed_absolute_rewrite_target_names_the_redirect_to_use():
     m = run_one(ingress({"rewrite-target": "https://new.example.com/landing"}))
     e = entry(m, "rewrite-target")
     assert e.status == "manual" and "higress.io/temporal-redirect: https://new.example.com/landing" in e.note
+
+
+# 11. `rewrite-target: /$2` on a path with one capture group: nginx copies nothing for a capture the regex lacks
+#     (src/http/ngx_http_script.c copy_capture_code: `if (n < r->ncaptures)`), so every request goes to `/`.
+#     Higress writes `\2` into an Envoy regex rewrite (rewrite.go convertToRE2); Envoy substitutes with
+#     RE2::GlobalReplace (envoy source/common/common/regex.h replaceAll), which refuses a rewrite naming a group the
+#     pattern lacks and leaves the path as it was (re2/re2.cc GlobalReplace: nvec > 1 + NumberOfCapturingGroups()).
+def _regex_paths(*paths):
+    return [{"path": p, "pathType": "ImplementationSpecific",
+             "backend": {"service": {"name": "web", "port": {"number": 80}}}} for p in paths]
+
+
+def test_a_capture_the_path_lacks_is_manual_with_both_behaviours():
+    m = run_one(ingress({"rewrite-target": "/$2", "use-regex": "true"}, paths=_regex_paths("/api/(.*)")))
+    e = entry(m, "rewrite-target")
+    assert e.status == "manual"
+    assert "/api/(.*)" in e.note and "1 capture group" in e.note and "every request to /" in e.note
+    assert "unrewritten" in e.note
+
+
+def test_groups_are_counted_as_pcre_counts_them():
+    from hgbackup.migrate.handlers import capture_groups
+
+    assert capture_groups("/api(/|$)(.*)") == 2
+    assert capture_groups(r"/a\(b\)(c)") == 1  # escaped parentheses are no group
+    assert capture_groups("/x[()](.*)") == 1  # nor are parentheses in a character class
+    assert capture_groups("/(?:v1|v2)/(?<rest>.*)") == 1  # non-capturing no, named yes
+    assert capture_groups("/(?P<a>x)(?'b'y)(?=z)(?<!w)") == 2
+
+
+def test_enough_groups_stay_native():
+    m = run_one(ingress({"rewrite-target": "/$2", "use-regex": "true"},
+                        paths=_regex_paths("/api(/|$)(.*)", "/v1(/|$)(.*)")))
+    assert entry(m, "rewrite-target").status == "native"

@@ -201,7 +201,48 @@ def _rewrite(ctx, name, value, parsed, rule) -> Entry:
                      "replacement starting with http(s):// redirects); Higress would put the URL into the upstream "
                      "path and proxy to the old service (rewrite.go)" + (fixed or ": captures and nginx variables "
                      "cannot be carried into a Higress redirect, which is a fixed URL"))
+    wanted = max((int(n) for n in re.findall(r"\$(\d)", text)), default=0)
+    for path in _paths(ctx.ingress):
+        groups = capture_groups(path)
+        if wanted > groups:
+            sent = re.sub(r"[$]\d", "", text) or "/"
+            return Entry(NGINX + name, value, MANUAL, None,
+                         f"the path {path} has {groups} capture group(s) but the target uses ${wanted}: nginx "
+                         f"substitutes an empty ${wanted} and sends every request to {sent}; Higress writes "
+                         f"\\{wanted}, which Envoy's RE2 substitution refuses (more groups than the path has), "
+                         "so requests reach the backend unrewritten (envoy regex.h replaceAll, re2.cc "
+                         "GlobalReplace). Fix the path or the target")
     return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
+def _paths(ingress: dict) -> list[str]:
+    return [p.get("path") or "/" for r in (ingress.get("spec") or {}).get("rules") or []
+            for p in (r.get("http") or {}).get("paths") or []]
+
+
+def capture_groups(pattern: str) -> int:
+    """Capturing groups of a PCRE pattern as nginx counts them: `(...)`, `(?<n>...)`, `(?P<n>...)`, `(?'n'...)`;
+    not `(?:...)`, lookarounds, escaped parentheses or parentheses inside a character class."""
+    count, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class, i = True, i + 1
+            i += pattern[i:i + 1] == "^"
+            i += pattern[i:i + 1] == "]"  # a ] first in a class is a literal
+            continue
+        elif c == "(":
+            rest = pattern[i + 1:i + 4]
+            if not rest.startswith("?") or rest.startswith(("?P<", "?'")) or (
+                    rest.startswith("?<") and rest[2:3] not in ("=", "!")):
+                count += 1
+        i += 1
+    return count
 
 
 HANDLERS = {
