@@ -68,7 +68,7 @@ RULE_CASES = [
     ("limit-rps", "10", "converted", "higress.io/route-limit-rps: '10'"),
     ("limit-rpm", "600", "converted", "higress.io/route-limit-rpm: '600'"),
     ("limit-burst-multiplier", "3", "converted", "higress.io/route-limit-burst-multiplier: '3'"),
-    ("x-forwarded-prefix", "/api", "converted", "X-Forwarded-Prefix /api"),
+    ("x-forwarded-prefix", "/api", "converted", "only together with a rewrite-target"),
     ("auth-type", "basic", "manual", "UNPROTECTED"),
     ("auth-secret", "ns/htpasswd", "manual", "consumers"),
     ("auth-secret-type", "auth-file", "manual", "consumers"),

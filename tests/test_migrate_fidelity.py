@@ -110,3 +110,30 @@ def test_enough_groups_stay_native():
     m = run_one(ingress({"rewrite-target": "/$2", "use-regex": "true"},
                         paths=_regex_paths("/api(/|$)(.*)", "/v1(/|$)(.*)")))
     assert entry(m, "rewrite-target").status == "native"
+
+
+# 10. nginx sends X-Forwarded-Prefix only together with a rewrite-target, and sets it (proxy_set_header overwrites
+#     what the client sent): template.go buildProxyPass. Higress's request-header-control-add appends (Istio
+#     headers.request.add), -update sets (headers.request.set): header_control.go ApplyRoute.
+def test_forwarded_prefix_without_rewrite_target_sends_nothing():
+    m = run_one(ingress({"x-forwarded-prefix": "/api"}))
+    e = entry(m, "x-forwarded-prefix")
+    assert e.status == "converted" and e.target is None and "rewrite-target" in e.note
+    assert not any("header-control" in k for k in annotations_of(m))
+
+
+def test_forwarded_prefix_with_rewrite_target_overwrites_the_header():
+    m = run_one(ingress({"x-forwarded-prefix": "/api", "rewrite-target": "/$1", "use-regex": "true"},
+                        paths=_regex_paths("/api/(.*)")))
+    e = entry(m, "x-forwarded-prefix")
+    assert e.status == "converted" and "request-header-control-update" in e.target
+    out = annotations_of(m)
+    assert out["higress.io/request-header-control-update"] == "X-Forwarded-Prefix /api"
+    assert "higress.io/request-header-control-add" not in out
+
+
+def test_forwarded_prefix_joins_the_users_own_update_list():
+    obj = ingress({"x-forwarded-prefix": "/api", "rewrite-target": "/$1"}, paths=_regex_paths("/api/(.*)"))
+    obj["metadata"]["annotations"]["higress.io/request-header-control-update"] = "X-Team web"
+    out = annotations_of(run_one(obj))
+    assert out["higress.io/request-header-control-update"] == "X-Team web\nX-Forwarded-Prefix /api"

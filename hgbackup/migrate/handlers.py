@@ -37,14 +37,21 @@ def _timeout(ctx, name, value, parsed, rule) -> Entry:
 
 
 def _forwarded_prefix(ctx, name, value, parsed, rule) -> Entry:
-    key = HIGRESS + "request-header-control-add"
+    """nginx sets X-Forwarded-Prefix (overwriting the client's) only where it rewrites: template.go buildProxyPass
+    writes the proxy_set_header beside the rewrite-target's `rewrite`. Higress's -update sets, -add appends."""
+    if not (ctx.nginx("rewrite-target") or "").strip():
+        return Entry(NGINX + name, value, CONVERTED, None,
+                     "nginx sends X-Forwarded-Prefix only together with a rewrite-target, which this Ingress does "
+                     "not have: nothing to carry over")
+    key = HIGRESS + "request-header-control-update"
     line = f"X-Forwarded-Prefix {value}"
     existing = ctx.add.get(key) or ctx.annotations.get(key)
     ctx.add[key] = f"{existing}\n{line}" if existing else line
     if key in ctx.annotations:  # merge into the user's own header list rather than dropping our line
         ctx.annotations = dict(ctx.annotations)
         ctx.annotations.pop(key)
-    return Entry(NGINX + name, value, CONVERTED, f"{key}: {line!r}", "sent as a request header to the backend")
+    return Entry(NGINX + name, value, CONVERTED, f"{key}: {line!r}",
+                 "set as a request header to the backend, replacing one the client sent, as nginx does")
 
 
 def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
