@@ -137,3 +137,23 @@ def test_forwarded_prefix_joins_the_users_own_update_list():
     obj["metadata"]["annotations"]["higress.io/request-header-control-update"] = "X-Team web"
     out = annotations_of(run_one(obj))
     assert out["higress.io/request-header-control-update"] == "X-Team web\nX-Forwarded-Prefix /api"
+
+
+# 7. `cors-allow-origin: "$http_origin"` fails ingress-nginx's validator (cors/main.go corsOriginRegexValidator), so
+#    nginx falls back to `*` and answers every Origin with itself (nginx.tmpl CORS: Access-Control-Allow-Origin:
+#    $http_origin). Higress takes the text literally (cors.go: an exact match), so no origin would ever match.
+def test_an_origin_nginx_refuses_becomes_the_star_it_applied_in_both_modes():
+    for mode, key in (("side-by-side", NGINX), ("cutover", "higress.io/")):
+        m = run_one(ingress({"enable-cors": "true", "cors-allow-origin": "$http_origin"}), mode=mode)
+        e = entry(m, "cors-allow-origin")
+        assert e.status == "converted" and "*" in e.target and "every origin" in e.note
+        assert annotations_of(m)[key + "cors-allow-origin"] == "*"
+
+
+def test_valid_origins_stay_as_written():
+    for value in ("https://app.example.com, https://admin.example.com", "https://*.example.com", "*"):
+        m = run_one(ingress({"enable-cors": "true", "cors-allow-origin": value}))
+        assert entry(m, "cors-allow-origin").status == "native", value
+        assert annotations_of(m)[NGINX + "cors-allow-origin"] == value
+    m = run_one(ingress({"enable-cors": "true", "cors-allow-origin": "https://a.example.com, $http_origin"}))
+    assert entry(m, "cors-allow-origin").status == "converted"  # one bad origin fails the whole value

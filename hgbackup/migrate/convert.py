@@ -160,6 +160,8 @@ def _annotations(ctx: Context, entries: list[Entry]) -> dict:
                 out[HIGRESS + name] = _normalise(RULES.get(name, UNKNOWN), entry.value)
     else:
         out = dict(ctx.annotations)
+    for name, value in ctx.rewritten.items():
+        out[(HIGRESS if ctx.options.mode == CUTOVER else NGINX) + name] = value
     for key, value in ctx.add.items():
         out.setdefault(key, value)
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from .model import Entry, native_target, set_annotation
+from .model import Entry, native_target, rewrite_value, set_annotation
 from .rules import CONVERTED, HIGRESS, INVALID, MANUAL, NATIVE, NGINX, UNSUPPORTED, Handler, parse_value
 
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
@@ -252,8 +252,25 @@ def capture_groups(pattern: str) -> int:
     return count
 
 
+# ingress-nginx's validator of the whole cors-allow-origin value (cors/main.go corsOriginRegexValidator, spaces
+# removed first: parser.ValidateRegex); a value it refuses makes nginx allow every origin.
+CORS_ORIGINS = re.compile(r"^((((([a-z]+://)?(\*\.)?[A-Za-z0-9\-.]*(:\d+)?,?)|null)+)|\*)?$")
+
+
+def _cors_origin(ctx, name, value, parsed, rule) -> Entry:
+    """nginx answers every Origin with itself when the value fails its validator (cors/main.go falls back to `*`;
+    nginx.tmpl echoes $http_origin); Higress would match the text exactly (cors.go), so no origin would match."""
+    if CORS_ORIGINS.match(value.replace(" ", "")):
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    target = rewrite_value(ctx, name, "*")
+    return Entry(NGINX + name, value, CONVERTED, target,
+                 "ingress-nginx refuses this value (cors/main.go validation) and allows every origin (*), answering "
+                 "each with its own Origin; Higress would match the text literally and allow no origin: written as "
+                 "*, what nginx applied. If only some origins were meant, list them instead")
+
+
 HANDLERS = {
-    Handler.REWRITE: _rewrite,
+    Handler.REWRITE: _rewrite, Handler.CORS_ORIGIN: _cors_origin,
     Handler.TIMEOUT: _timeout, Handler.FORWARDED_PREFIX: _forwarded_prefix,
     Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
     Handler.AFFINITY_MODE: _affinity_mode, Handler.CANARY: _canary, Handler.RETRY: _retry,

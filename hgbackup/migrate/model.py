@@ -92,6 +92,7 @@ class Context:
     annotations: dict
     add: dict = field(default_factory=dict)  # higress.io/* annotations to set
     plugins: dict = field(default_factory=dict)  # plugin name -> this Ingress's match-rule config
+    rewritten: dict = field(default_factory=dict)  # annotation name -> the value both controllers are given
     ext_auth_problem: str = ""
 
     @property
@@ -110,6 +111,15 @@ class Context:
 def native_target(ctx: Context, name: str, value: str) -> str:
     return f"{HIGRESS}{name}" if ctx.options.mode == CUTOVER else f"{NGINX}{name} (read by Higress as is)"
 
+
+
+def rewrite_value(ctx: Context, name: str, value: str) -> str:
+    """Gives annotation `name` a value that means to nginx what the original meant and that Higress reads right:
+    side by side the nginx key itself changes (Higress reads it first), at cutover the higress.io/ key carries it.
+    Returns the report's target text."""
+    ctx.rewritten[name] = value
+    key = (HIGRESS if ctx.options.mode == CUTOVER else NGINX) + name
+    return f"{key}: {value!r}"
 
 
 def set_annotation(ctx: Context, key: str, value: str) -> str:

@@ -49,6 +49,7 @@ class Handler(str, Enum):
     HASH_BY = "hash_by"
     VHOST = "vhost"
     REWRITE = "rewrite"
+    CORS_ORIGIN = "cors_origin"
     HARMLESS = "harmless"
 
 
@@ -99,7 +100,7 @@ RULES: dict[str, Rule] = {
     "canary-weight": Rule(NATIVE, "int", Handler.CANARY, source=CANARY),
     "canary-weight-total": _native("int", source=CANARY),
     "enable-cors": _native("bool", source=CORS),
-    "cors-allow-origin": _native(source=CORS),
+    "cors-allow-origin": Rule(NATIVE, "str", Handler.CORS_ORIGIN, source=CORS + "; " + N + "cors/main.go"),
     "cors-allow-methods": _native(source=CORS),
     "cors-allow-headers": _native(source=CORS),
     "cors-expose-headers": _native(source=CORS),
