@@ -157,3 +157,27 @@ def test_valid_origins_stay_as_written():
         assert annotations_of(m)[NGINX + "cors-allow-origin"] == value
     m = run_one(ingress({"enable-cors": "true", "cors-allow-origin": "https://a.example.com, $http_origin"}))
     assert entry(m, "cors-allow-origin").status == "converted"  # one bad origin fails the whole value
+
+
+# 12. nginx matches canary-by-header-pattern unanchored (balancer.lua: ngx.re.match(header, pattern)); Higress
+#     builds ".*" + pattern + ".*" (canary.go ApplyByHeader) and Envoy matches regexes whole (regex.h FullMatch):
+#     `cd|sz` becomes `.*cd|sz.*`, which `cd-1` no longer matches. A group keeps the alternation together.
+def test_an_alternation_is_grouped_in_both_modes():
+    annotations = {"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": "cd|sz"}
+    for mode, key in (("side-by-side", NGINX), ("cutover", "higress.io/")):
+        m = run_one(ingress(annotations), mode=mode)
+        e = entry(m, "canary-by-header-pattern")
+        assert e.status == "converted" and "cd-1" in e.note
+        assert annotations_of(m)[key + "canary-by-header-pattern"] == "(?:cd|sz)"
+
+
+def test_patterns_without_a_top_level_alternation_stay():
+    for value in ("^beta$", "(cd|sz)", r"a\|b", "[|]x"):
+        m = run_one(ingress({"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": value}))
+        assert entry(m, "canary-by-header-pattern").status == "native", value
+
+
+def test_pcre_only_patterns_are_manual():
+    m = run_one(ingress({"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": "^(?!prod)"}))
+    e = entry(m, "canary-by-header-pattern")
+    assert e.status == "manual" and "RE2" in e.note

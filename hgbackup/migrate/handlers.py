@@ -101,6 +101,34 @@ def _canary(ctx, name, value, parsed, rule) -> Entry:
     return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
 
 
+PCRE_ONLY = re.compile(r"\(\?(?:=|!|<=|<!|>)|\\[1-9]")  # lookarounds, atomic groups, backreferences
+
+
+def _header_pattern(ctx, name, value, parsed, rule) -> Entry:
+    """nginx searches the header for the pattern anywhere (balancer.lua ngx.re.match); Higress matches
+    `.*<pattern>.*` whole (canary.go ApplyByHeader, Envoy RE2 FullMatch), which splits a top-level alternation."""
+    if PCRE_ONLY.search(value):
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Envoy matches with RE2, which has no lookarounds, atomic groups or backreferences: this "
+                     "pattern cannot select canary requests under Higress; rewrite it without them")
+    if not _top_level_alternation(value):
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    target = rewrite_value(ctx, name, f"(?:{value})")
+    return Entry(NGINX + name, value, CONVERTED, target,
+                 f"Higress matches .*<pattern>.* as a whole, which splits {value} into .*{value}.*: a header such "
+                 f"as cd-1 that nginx sent to the canary would miss it; grouped, it means the same to both "
+                 "controllers")
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    depth = 0
+    for _, c in _structure(pattern):
+        depth += (c == "(") - (c == ")")
+        if c == "|" and depth == 0:
+            return True
+    return False
+
+
 def _retry(ctx, name, value, parsed, rule) -> Entry:
     if parsed == 0:
         return Entry(NGINX + name, value, MANUAL, None,
@@ -229,8 +257,20 @@ def _paths(ingress: dict) -> list[str]:
 
 def capture_groups(pattern: str) -> int:
     """Capturing groups of a PCRE pattern as nginx counts them: `(...)`, `(?<n>...)`, `(?P<n>...)`, `(?'n'...)`;
-    not `(?:...)`, lookarounds, escaped parentheses or parentheses inside a character class."""
-    count, i, in_class = 0, 0, False
+    not `(?:...)` or lookarounds."""
+    count = 0
+    for i, c in _structure(pattern):
+        rest = pattern[i + 1:i + 4]
+        if c == "(" and (not rest.startswith("?") or rest.startswith(("?P<", "?'"))
+                         or (rest.startswith("?<") and rest[2:3] not in ("=", "!"))):
+            count += 1
+    return count
+
+
+def _structure(pattern: str):
+    """(position, character) of each character of a PCRE pattern outside escapes and character classes: the
+    characters that can open or close a group or split an alternation."""
+    i, in_class = 0, False
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
@@ -243,13 +283,9 @@ def capture_groups(pattern: str) -> int:
             i += pattern[i:i + 1] == "^"
             i += pattern[i:i + 1] == "]"  # a ] first in a class is a literal
             continue
-        elif c == "(":
-            rest = pattern[i + 1:i + 4]
-            if not rest.startswith("?") or rest.startswith(("?P<", "?'")) or (
-                    rest.startswith("?<") and rest[2:3] not in ("=", "!")):
-                count += 1
+        else:
+            yield i, c
         i += 1
-    return count
 
 
 # ingress-nginx's validator of the whole cors-allow-origin value (cors/main.go corsOriginRegexValidator, spaces
@@ -270,7 +306,7 @@ def _cors_origin(ctx, name, value, parsed, rule) -> Entry:
 
 
 HANDLERS = {
-    Handler.REWRITE: _rewrite, Handler.CORS_ORIGIN: _cors_origin,
+    Handler.REWRITE: _rewrite, Handler.CORS_ORIGIN: _cors_origin, Handler.HEADER_PATTERN: _header_pattern,
     Handler.TIMEOUT: _timeout, Handler.FORWARDED_PREFIX: _forwarded_prefix,
     Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
     Handler.AFFINITY_MODE: _affinity_mode, Handler.CANARY: _canary, Handler.RETRY: _retry,

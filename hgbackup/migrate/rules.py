@@ -50,6 +50,7 @@ class Handler(str, Enum):
     VHOST = "vhost"
     REWRITE = "rewrite"
     CORS_ORIGIN = "cors_origin"
+    HEADER_PATTERN = "header_pattern"
     HARMLESS = "harmless"
 
 
@@ -95,7 +96,8 @@ RULES: dict[str, Rule] = {
     "canary": _native("bool", source=CANARY),
     "canary-by-header": Rule(NATIVE, "str", Handler.CANARY, source=CANARY),
     "canary-by-header-value": _native(source=CANARY),
-    "canary-by-header-pattern": _native(source=CANARY),
+    "canary-by-header-pattern": Rule(NATIVE, "str", Handler.HEADER_PATTERN,
+                                     source=CANARY + "; kubernetes/ingress-nginx rootfs/etc/nginx/lua/balancer.lua"),
     "canary-by-cookie": Rule(NATIVE, "str", Handler.CANARY, source=CANARY),
     "canary-weight": Rule(NATIVE, "int", Handler.CANARY, source=CANARY),
     "canary-weight-total": _native("int", source=CANARY),
