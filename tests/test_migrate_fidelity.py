@@ -181,3 +181,35 @@ def test_pcre_only_patterns_are_manual():
     m = run_one(ingress({"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": "^(?!prod)"}))
     e = entry(m, "canary-by-header-pattern")
     assert e.status == "manual" and "RE2" in e.note
+
+
+# 8. nginx returns the redirect URL exactly as written (nginx.tmpl: `return <code> <url>;`). Higress sends only
+#    its path (redirect.go ApplyRoute: Uri = parseURL.Path), and an empty path leaves the request's own: `/x` on
+#    https://maintenance.example.com went to https://maintenance.example.com/x. The query of the URL is dropped.
+def test_a_redirect_url_without_a_path_gets_the_root_path_in_both_modes():
+    for key in ("permanent-redirect", "temporal-redirect"):
+        for mode, prefix in (("side-by-side", NGINX), ("cutover", "higress.io/")):
+            m = run_one(ingress({key: "https://maintenance.example.com"}), mode=mode)
+            e = entry(m, key)
+            assert e.status == "converted" and "/x" in e.note, (key, mode)
+            assert annotations_of(m)[prefix + key] == "https://maintenance.example.com/"
+
+
+def test_a_redirect_url_with_a_query_is_manual():
+    m = run_one(ingress({"permanent-redirect": "https://new.example.com/?from=old"}))
+    e = entry(m, "permanent-redirect")
+    assert e.status == "manual" and "query" in e.note
+
+
+def test_a_relative_permanent_redirect_is_accepted_by_nginx_but_not_by_higress():
+    # redirect/redirect.go validates permanent-redirect only against URLIsValidRegex (a path is fine), while
+    # temporal-redirect must pass isValidURL (http or https); Higress's isValidURL refuses both relative forms.
+    e = entry(run_one(ingress({"permanent-redirect": "/maintenance"})), "permanent-redirect")
+    assert e.status == "manual" and "relative" in e.note
+    e = entry(run_one(ingress({"temporal-redirect": "/maintenance"})), "temporal-redirect")
+    assert e.status == "invalid"
+
+
+def test_a_redirect_with_a_path_stays_native():
+    m = run_one(ingress({"permanent-redirect": "https://new.example.com/docs"}))
+    assert entry(m, "permanent-redirect").status == "native"

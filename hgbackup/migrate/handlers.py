@@ -190,13 +190,31 @@ def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
 
 
 def _redirect(ctx, name, value, parsed, rule) -> Entry:
+    """nginx returns the URL as written (nginx.tmpl `return <code> <url>`); Higress redirects to its scheme, host
+    and path only (redirect.go ApplyRoute), an empty path keeping the request's, and only to http(s) URLs."""
     text = value.strip()
     if "$" in text:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress takes the URL literally (redirect.go): nginx variables are not expanded")
     if not re.match(r"^https?://[^/\s]+", text):
+        if name == "permanent-redirect" and text.startswith("/"):
+            return Entry(NGINX + name, value, MANUAL, None,
+                         f"nginx redirects to the relative {text} on the request's host (redirect.go accepts a "
+                         "path); Higress redirects only to an absolute http(s) URL (redirect.go isValidURL) and "
+                         "would proxy the request to the backend instead: write the absolute URL")
         return Entry(NGINX + name, value, INVALID, None,
                      "Higress redirects only to an absolute http(s) URL (redirect.go isValidURL)")
+    parts = urlsplit(text)
+    if parts.query or parts.fragment:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress redirects to the URL's scheme, host and path only (redirect.go): its query "
+                     f"({parts.query or parts.fragment}) would be dropped, the request's own kept in its place")
+    if not parts.path:
+        target = rewrite_value(ctx, name, text + "/")
+        return Entry(NGINX + name, value, CONVERTED, target,
+                     "a URL without a path: nginx sends every request to exactly this URL, Higress would keep the "
+                     "request's path (/x would go to " + text + "/x); written with the root path /, the same URL "
+                     "to clients")
     return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
 
 
