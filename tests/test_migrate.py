@@ -39,7 +39,7 @@ RULE_CASES = [
     ("cors-allow-origin", "*", "native", ""), ("cors-allow-methods", "GET", "native", ""),
     ("cors-allow-headers", "X-A", "native", ""), ("cors-expose-headers", "X-B", "native", ""),
     ("cors-allow-credentials", "false", "native", ""), ("cors-max-age", "600", "native", ""),
-    ("default-backend", "svc", "native", ""), ("custom-http-errors", "404,503", "native", ""),
+    ("default-backend", "svc", "native", ""), ("custom-http-errors", "404,503", "manual", "default-backend"),
     ("rewrite-target", "/$2", "native", ""), ("use-regex", "true", "native", ""),
     ("upstream-vhost", "x.internal", "native", ""), ("app-root", "/app", "native", ""),
     ("temporal-redirect", "https://x/", "native", ""), ("permanent-redirect", "https://y/a", "native", ""),

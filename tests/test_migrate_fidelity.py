@@ -213,3 +213,18 @@ def test_a_relative_permanent_redirect_is_accepted_by_nginx_but_not_by_higress()
 def test_a_redirect_with_a_path_stays_native():
     m = run_one(ingress({"permanent-redirect": "https://new.example.com/docs"}))
     assert entry(m, "permanent-redirect").status == "native"
+
+
+# 9. ingress-nginx sends the listed error codes to an error backend with X-Code, X-Format, X-Original-URI ...
+#    (nginx.tmpl CUSTOM_ERRORS location), the Ingress's default-backend or its own. Higress acts on
+#    custom-http-errors only beside default-backend (default_backend.go Parse: no default-backend, no fallback),
+#    and then redirects to it internally without those headers.
+def test_custom_errors_without_a_default_backend_are_ignored_by_higress():
+    e = entry(run_one(ingress({"custom-http-errors": "404,503"})), "custom-http-errors")
+    assert e.status == "manual" and "default-backend" in e.note and "ignores" in e.note
+
+
+def test_custom_errors_with_a_default_backend_lose_the_headers_error_pages_read():
+    e = entry(run_one(ingress({"custom-http-errors": "404,503", "default-backend": "error-pages"})),
+              "custom-http-errors")
+    assert e.status == "manual" and "X-Code" in e.note and "error-pages" in e.note

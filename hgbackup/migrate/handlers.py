@@ -129,6 +129,22 @@ def _top_level_alternation(pattern: str) -> bool:
     return False
 
 
+def _custom_errors(ctx, name, value, parsed, rule) -> Entry:
+    """ingress-nginx answers the listed codes from an error backend that reads X-Code (nginx.tmpl CUSTOM_ERRORS);
+    Higress needs default-backend for them and sends no such headers (default_backend.go)."""
+    backend = ctx.nginx("default-backend")
+    if not (backend or "").strip():
+        return Entry(NGINX + name, value, MANUAL, None,
+                     "Higress ignores custom-http-errors without default-backend (default_backend.go): the error "
+                     "pages ingress-nginx served from its default backend would be replaced by the backend's own "
+                     f"{value} answers; add default-backend naming the error page Service")
+    return Entry(NGINX + name, value, MANUAL, rewrite_value(ctx, name, value),
+                 f"Higress sends these errors to {backend.strip()} (default_backend.go) without the X-Code, "
+                 "X-Format and X-Original-URI headers nginx sets (nginx.tmpl): an error page backend that reads "
+                 "X-Code cannot tell which error it serves: ingress-nginx's custom-error-pages then answers 404 to "
+                 "every code (images/custom-error-pages main.go); check what yours does without the headers")
+
+
 def _retry(ctx, name, value, parsed, rule) -> Entry:
     if parsed == 0:
         return Entry(NGINX + name, value, MANUAL, None,
@@ -325,6 +341,7 @@ def _cors_origin(ctx, name, value, parsed, rule) -> Entry:
 
 HANDLERS = {
     Handler.REWRITE: _rewrite, Handler.CORS_ORIGIN: _cors_origin, Handler.HEADER_PATTERN: _header_pattern,
+    Handler.CUSTOM_ERRORS: _custom_errors,
     Handler.TIMEOUT: _timeout, Handler.FORWARDED_PREFIX: _forwarded_prefix,
     Handler.BACKEND_PROTOCOL: _backend_protocol, Handler.LOAD_BALANCE: _load_balance,
     Handler.AFFINITY_MODE: _affinity_mode, Handler.CANARY: _canary, Handler.RETRY: _retry,

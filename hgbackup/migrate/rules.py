@@ -51,6 +51,7 @@ class Handler(str, Enum):
     REWRITE = "rewrite"
     CORS_ORIGIN = "cors_origin"
     HEADER_PATTERN = "header_pattern"
+    CUSTOM_ERRORS = "custom_errors"
     HARMLESS = "harmless"
 
 
@@ -109,7 +110,9 @@ RULES: dict[str, Rule] = {
     "cors-allow-credentials": _native("bool", source=CORS),
     "cors-max-age": _native("int", source=CORS),
     "default-backend": _native(source=DEFAULT_BACKEND),
-    "custom-http-errors": _native(source=DEFAULT_BACKEND),
+    "custom-http-errors": Rule(MANUAL, "str", Handler.CUSTOM_ERRORS,
+                               source=DEFAULT_BACKEND + "; kubernetes/ingress-nginx rootfs/etc/nginx/template/"
+                               "nginx.tmpl (CUSTOM_ERRORS)"),
     "rewrite-target": Rule(NATIVE, "str", Handler.REWRITE,
                            source=REWRITE + "; kubernetes/ingress-nginx internal/ingress/controller/template/"
                            "template.go (buildProxyPass); nginx src/http/modules/ngx_http_rewrite_module.c"),
