@@ -228,3 +228,22 @@ def test_custom_errors_with_a_default_backend_lose_the_headers_error_pages_read(
     e = entry(run_one(ingress({"custom-http-errors": "404,503", "default-backend": "error-pages"})),
               "custom-http-errors")
     assert e.status == "manual" and "X-Code" in e.note and "error-pages" in e.note
+
+
+# 6. nginx's proxy_next_upstream_timeout bounds the time spent passing a request on to further servers and never
+#    cuts the first attempt; Higress makes it Envoy's perTryTimeout (retry.go), which cuts every attempt. nginx's
+#    error/timeout/invalid_header become Envoy's 5xx (retry.go), which also retries a plain 500, and Envoy retries
+#    POST and PATCH, which nginx passes on only with non_idempotent.
+def test_next_upstream_timeout_is_manual_saying_the_first_attempt_is_cut():
+    e = entry(run_one(ingress({"proxy-next-upstream-timeout": "5"})), "proxy-next-upstream-timeout")
+    assert e.status == "manual" and "first attempt" in e.note and "504" in e.note
+    assert entry(run_one(ingress({"proxy-next-upstream-timeout": "0"})), "proxy-next-upstream-timeout").status == \
+        "native"
+
+
+def test_next_upstream_conditions_report_what_higress_retries_more():
+    e = entry(run_one(ingress({"proxy-next-upstream": "error timeout http_502"})), "proxy-next-upstream")
+    assert e.status == "manual" and "500" in e.note and "POST" in e.note
+    e = entry(run_one(ingress({"proxy-next-upstream": "http_503 non_idempotent"})), "proxy-next-upstream")
+    assert e.status == "native", e.note  # exactly the listed codes, and nginx re-sent POST too
+    assert entry(run_one(ingress({"proxy-next-upstream": "off"})), "proxy-next-upstream").status == "native"

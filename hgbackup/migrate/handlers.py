@@ -146,11 +146,44 @@ def _custom_errors(ctx, name, value, parsed, rule) -> Entry:
 
 
 def _retry(ctx, name, value, parsed, rule) -> Entry:
-    if parsed == 0:
+    """Higress maps the three proxy-next-upstream keys to one Istio retry policy (retry.go): tries to attempts, the
+    timeout to perTryTimeout, the conditions to Envoy retry_on."""
+    if name == "proxy-next-upstream-tries" and parsed == 0:
         return Entry(NGINX + name, value, MANUAL, None,
                      "0 means unlimited tries to ingress-nginx but no retry at all to Higress (retry.go): set "
                      "the number of tries you want")
+    if name == "proxy-next-upstream-timeout" and parsed > 0:
+        return Entry(NGINX + name, value, MANUAL, None,
+                     f"nginx limits to {parsed}s the time spent passing a failed request on to other servers and "
+                     "never cuts the first attempt; Higress makes it a per-try timeout (retry.go perTryTimeout) "
+                     f"that cuts every attempt, the first included: requests slower than {parsed}s that nginx "
+                     "served would fail with 504. Drop it, or set it above the slowest answer")
+    if name == "proxy-next-upstream-tries" and ctx.nginx("proxy-next-upstream") is not None:
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), "see proxy-next-upstream")
+    if name in ("proxy-next-upstream", "proxy-next-upstream-tries"):
+        changes = _more_retries(ctx.nginx("proxy-next-upstream") or "error timeout")
+        if changes:
+            return Entry(NGINX + name, value, MANUAL, None, "Higress would retry more than nginx: " + changes)
     return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+
+
+def _more_retries(conditions_text: str) -> str:
+    """What Higress's retry policy for these proxy-next-upstream conditions (nginx's default: error timeout) retries
+    that nginx does not: retry.go turns error/timeout/invalid_header into Envoy's 5xx and passes http_<code> as
+    retriable status codes; Envoy retries whatever the method, nginx no POST/PATCH/LOCK without non_idempotent."""
+    split = conditions_text.split(",") if "," in conditions_text else conditions_text.split()
+    conditions = {c.strip() for c in split if c.strip()}
+    if not conditions or "off" in conditions:
+        return ""
+    changes = []
+    if conditions & {"error", "timeout", "invalid_header"}:
+        changes.append("every 5xx answer is retried (Envoy retry_on 5xx), a plain 500 too, where nginx passed on "
+                       "only after a connection error or timeout" + (" or the listed http_ codes" if any(
+                           c.startswith("http_") for c in conditions) else ""))
+    if "non_idempotent" not in conditions:
+        changes.append("POST, PATCH and LOCK requests are re-sent to another backend, which nginx never does "
+                       "without non_idempotent")
+    return "; ".join(changes)
 
 
 def _rename(ctx, name, value, parsed, rule) -> Entry:
