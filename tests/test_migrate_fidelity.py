@@ -247,3 +247,71 @@ def test_next_upstream_conditions_report_what_higress_retries_more():
     e = entry(run_one(ingress({"proxy-next-upstream": "http_503 non_idempotent"})), "proxy-next-upstream")
     assert e.status == "native", e.note  # exactly the listed codes, and nginx re-sent POST too
     assert entry(run_one(ingress({"proxy-next-upstream": "off"})), "proxy-next-upstream").status == "native"
+
+
+# 3. A rule with a host and no http: ingress-nginx gives every host a root location carrying the Ingress's
+#    annotations (controller.go createServers), so a redirect-only Ingress redirects; Higress skips the rule
+#    (ingressv1/controller.go ConvertHTTPRoute: "no paths defined") and the host answers 404. With
+#    spec.defaultBackend, Higress serves every rule host from it (ApplyDefaultBackend).
+def test_a_redirect_only_host_without_paths_is_manual_in_both_modes():
+    obj = ingress({"permanent-redirect": "https://www.example.com/"}, rules=[{"host": "old.example.com"}])
+    for mode in ("side-by-side", "cutover"):
+        m = run_one(obj, mode=mode)
+        e = entry(m, "spec.rules[0]")
+        assert e.status == "manual" and e.value == "old.example.com" and "404" in e.note
+        assert m.needs_work
+
+
+def test_a_host_without_paths_gets_the_root_path_when_a_backend_is_at_hand():
+    paths = [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "www", "port": {"number": 80}}}}]
+    obj = ingress({"permanent-redirect": "https://www.example.com/"},
+                  rules=[{"host": "old.example.com"}, {"host": "www.example.com", "http": {"paths": paths}}])
+    m = run_one(obj)
+    e = entry(m, "spec.rules[0]")
+    assert e.status == "converted" and "www" in e.note
+    assert m.ingresses[0]["spec"]["rules"][0]["http"] == {"paths": paths}
+    assert obj["spec"]["rules"][0] == {"host": "old.example.com"}  # the input is not changed
+
+
+def test_hosts_without_paths_are_fine_with_a_default_backend_or_without_a_redirect():
+    obj = ingress({"permanent-redirect": "https://www.example.com/"}, rules=[{"host": "old.example.com"}])
+    obj["spec"]["defaultBackend"] = {"service": {"name": "www", "port": {"number": 80}}}
+    plain = ingress({"proxy-body-size": "8m"}, rules=[{"host": "old.example.com"}])
+    for m in (run_one(obj), run_one(plain)):
+        assert not [e for r in m.reports for e in r.entries if e.key.startswith("spec.")]
+
+
+# 4. tls hosts without secretName: ingress-nginx serves them with its default certificate (controller.go
+#    createServers: "secretName is empty. Using default certificate") and redirects them to HTTPS; Higress builds
+#    no HTTPS server for a host whose TLS entry has no secret (ingressv1/controller.go ConvertGateway) unless the
+#    higress-https ConfigMap maps one. The implicit ssl-redirect would send users to a dead HTTPS endpoint.
+def test_tls_hosts_without_a_secret_get_no_ssl_redirect_and_are_manual():
+    m = run_one(ingress({}, tls=[{"hosts": ["a.example.com"]}]))
+    e = entry(m, "spec.tls")
+    assert e.status == "manual" and e.value == "a.example.com" and "higress-https" in e.note
+    assert "higress.io/ssl-redirect" not in annotations_of(m)
+    implicit = entry(m, "ssl-redirect")
+    assert implicit.value is None and implicit.target is None and "not added" in implicit.note
+
+
+def test_mixed_tls_hosts_lose_the_redirect_on_the_hosts_with_a_secret():
+    rules = [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                             "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}
+             for h in ("a.example.com", "b.example.com")]
+    m = run_one(ingress({}, rules=rules, tls=[{"hosts": ["a.example.com"], "secretName": "a-tls"},
+                                              {"hosts": ["b.example.com"]}]))
+    assert entry(m, "spec.tls").value == "b.example.com"
+    implicit = entry(m, "ssl-redirect")
+    assert implicit.status == "manual" and "a.example.com" in implicit.note
+    assert "higress.io/ssl-redirect" not in annotations_of(m)
+
+
+def test_an_explicit_ssl_redirect_beside_a_host_without_a_secret_is_named():
+    m = run_one(ingress({"ssl-redirect": "true"}, tls=[{"hosts": ["a.example.com"]}]))
+    assert "ssl-redirect" in entry(m, "spec.tls").note
+
+
+def test_tls_hosts_with_secrets_keep_the_implicit_redirect():
+    m = run_one(ingress({}, tls=[{"hosts": ["a.example.com"], "secretName": "a-tls"}]))
+    assert annotations_of(m)["higress.io/ssl-redirect"] == "true"
+    assert not [e for r in m.reports for e in r.entries if e.key.startswith("spec.")]

@@ -11,6 +11,7 @@ import copy
 
 from ..sanitize import stored_form
 from . import handlers, plugins
+from . import spec as spec_findings
 from .model import (  # noqa: F401  (re-exported: the converter's public names)
     CUTOVER,
     DEFAULT_REGISTRY,
@@ -24,7 +25,6 @@ from .model import (  # noqa: F401  (re-exported: the converter's public names)
 )
 from .plugins import PLUGIN_ORDER, REQUIRED, config_problems, wasm_plugin  # noqa: F401
 from .rules import HIGRESS, INVALID, NATIVE, NGINX, RULES, UNKNOWN, Handler, Rule, parse_value
-from .spec import implicit_ssl_redirect
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -114,8 +114,11 @@ def convert_ingress(obj: dict, options: MigrateOptions) -> tuple[dict, IngressRe
     for key in sorted(k for k in annotations if k.startswith(NGINX)):
         name = key[len(NGINX):]
         entries.append(_entry(ctx, name, RULES.get(name, UNKNOWN)))
-    entries += implicit_ssl_redirect(ctx)
+    entries += spec_findings.findings(ctx)
     out = copy.deepcopy(stored_form(obj))  # no uid, resourceVersion, managedFields, status ...
+    for index, backend in ctx.root_paths.items():
+        out["spec"]["rules"][index]["http"] = {"paths": [{"path": "/", "pathType": "Prefix",
+                                                          "backend": copy.deepcopy(backend)}]}
     out_meta = out.setdefault("metadata", {})
     new_annotations = _annotations(ctx, entries)
     new_annotations.pop(LAST_APPLIED, None)  # kubectl's copy of the old object, nginx annotations and all

@@ -93,6 +93,7 @@ class Context:
     add: dict = field(default_factory=dict)  # higress.io/* annotations to set
     plugins: dict = field(default_factory=dict)  # plugin name -> this Ingress's match-rule config
     rewritten: dict = field(default_factory=dict)  # annotation name -> the value both controllers are given
+    root_paths: dict = field(default_factory=dict)  # index of a rule without paths -> backend of its path /
     ext_auth_problem: str = ""
 
     @property
