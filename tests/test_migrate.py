@@ -65,9 +65,10 @@ RULE_CASES = [
     ("proxy-connect-timeout", "5", "manual", "no per-route connect timeout"),
     ("proxy-send-timeout", "120", "converted", "higress.io/timeout: '120'"),
     ("proxy-read-timeout", "3600", "converted", "higress.io/timeout: '3600'"),
-    ("limit-rps", "10", "converted", "higress.io/route-limit-rps: '10'"),
-    ("limit-rpm", "600", "converted", "higress.io/route-limit-rpm: '600'"),
-    ("limit-burst-multiplier", "3", "converted", "higress.io/route-limit-burst-multiplier: '3'"),
+    ("limit-rps", "10", "manual", "redis.service_name"), ("limit-rpm", "600", "manual", "redis.service_name"),
+    ("limit-burst-multiplier", "3", "converted", "nothing to carry over"),
+    ("limit-allowlist", "10.0.0.0/8", "converted", "nothing to carry over"),
+    ("limit-whitelist", "10.0.0.0/8", "converted", "nothing to carry over"),
     ("x-forwarded-prefix", "/api", "converted", "only together with a rewrite-target"),
     ("auth-type", "basic", "manual", "UNPROTECTED"),
     ("auth-secret", "ns/htpasswd", "manual", "consumers"),
@@ -168,9 +169,9 @@ def migrate_one(annotations: dict, tls: bool = False, **options):
     ({"canary": "true", "canary-by-header": "X-Canary", "canary-by-cookie": "beta"}, "canary-by-cookie", "manual",
      "with the cookie but without the header"),
     ({"canary": "true", "canary-weight": "20"}, "canary-weight", "native", ""),
-    # local_rate_limit.go: rpm wins over rps
-    ({"limit-rps": "5", "limit-rpm": "100"}, "limit-rps", "manual", "keeps the rpm limit and drops rps"),
-    ({"limit-rps": "5"}, "limit-rps", "converted", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
+    # ratelimit.py: per client IP needs cluster-key-rate-limit, and it needs Redis
+    ({"limit-rps": "5", "limit-rpm": "100"}, "limit-rpm", "manual", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
+    ({"limit-rps": "5"}, "limit-rps", "manual", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
     # retry.go: 0 tries means no retry in Higress
     ({"proxy-next-upstream-tries": "0"}, "proxy-next-upstream-tries", "manual", "unlimited"),
     # redirect.go, loadbalance.go, rewrite.go: values Higress takes literally or not at all
@@ -329,7 +330,7 @@ def test_cli_outputs_report_and_strict(tmp_path):
     doc = json.loads(report.read_text())
     assert set(doc) == {"ingresses", "generated", "summary", "skipped"}
     assert set(doc["ingresses"][0]["annotations"][0]) == {"key", "value", "status", "target", "note"}
-    assert doc["summary"]["manual"] == 2 and doc["summary"]["plugin"] == 1
+    assert doc["summary"]["manual"] == 4 and doc["summary"]["plugin"] == 1  # auth-type, auth-secret, limit-rps, burst
     run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "-o", "json",
         "--strict", code=1)
     clean = run("migrate", "nginx", "-", "--strict", input=yaml.safe_dump(ingress({NGINX + "canary": "true"})))

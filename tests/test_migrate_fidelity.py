@@ -315,3 +315,82 @@ def test_tls_hosts_with_secrets_keep_the_implicit_redirect():
     m = run_one(ingress({}, tls=[{"hosts": ["a.example.com"], "secretName": "a-tls"}]))
     assert annotations_of(m)["higress.io/ssl-redirect"] == "true"
     assert not [e for r in m.reports for e in r.entries if e.key.startswith("spec.")]
+
+
+# 5. limit-rps / limit-rpm are per client IP in nginx (ratelimit/main.go; nginx.tmpl `limit_req_zone $limit_<id>`,
+#    the client address unless in limit-allowlist/limit-whitelist), with a burst of rate x limit-burst-multiplier
+#    (default 5, nodelay) and 503 (config.go limit-req-status-code). Higress's route-limit is one bucket per route
+#    per gateway pod (local_rate_limit.go): never the conversion. The per-client-IP limiter is the
+#    cluster-key-rate-limit plugin (limit_by_per_ip), whose parser requires Redis (config.go InitRedisClusterClient:
+#    "missing redis in config", "redis service name must not be empty").
+def test_a_rate_limit_without_redis_is_manual_naming_the_field_and_no_route_limit_is_set():
+    m = run_one(ingress({"limit-rps": "4", "limit-whitelist": "10.0.0.0/8"}))
+    e = entry(m, "limit-rps")
+    assert e.status == "manual" and "redis.service_name" in e.note and "--redis-service" in e.note
+    assert "each client IP" in e.note
+    assert entry(m, "limit-whitelist").status == "manual"
+    assert not any(k.startswith("higress.io/route-limit") for k in annotations_of(m)) and m.plugins == []
+
+
+def test_with_redis_a_per_client_ip_plugin_its_parser_accepts_is_generated():
+    from hgbackup.migrate.convert import PLUGIN_ORDER, config_problems
+
+    m = run_one(ingress({"limit-rps": "4", "limit-burst-multiplier": "3",
+                         "limit-whitelist": "10.0.0.0/8, 192.168.1.5"}),
+                redis_service="redis.infra.svc.cluster.local", redis_port=6380)
+    e = entry(m, "limit-rps")
+    assert e.status == "plugin" and "migrated-cluster-key-rate-limit" in e.target and "burst" in e.note
+    assert entry(m, "limit-burst-multiplier").status == "unsupported"
+    assert entry(m, "limit-whitelist").status == "plugin"
+    [plugin] = m.plugins
+    assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER["cluster-key-rate-limit"]
+    [rule] = plugin["spec"]["matchRules"]
+    assert rule["ingress"] == ["shop/web"]
+    config = rule["config"]
+    assert config_problems("cluster-key-rate-limit", config) == []
+    assert config["redis"] == {"service_name": "redis.infra.svc.cluster.local", "service_port": 6380}
+    assert config["rejected_code"] == 503
+    [item] = config["rule_items"]
+    assert item["limit_by_per_ip"] == "from-remote-addr"
+    keys = item["limit_keys"]
+    assert [k["key"] for k in keys] == ["10.0.0.0/8", "192.168.1.5/32", "0.0.0.0/0", "::/0"]
+    assert keys[-1] == {"key": "::/0", "query_per_second": 4}  # every client IP, the allowlist first
+
+
+def test_rps_and_rpm_together_keep_one_window():
+    m = run_one(ingress({"limit-rps": "5", "limit-rpm": "100"}), redis_service="redis.infra.svc.cluster.local")
+    assert entry(m, "limit-rps").status == "plugin" and entry(m, "limit-rpm").status == "manual"
+    keys = m.plugins[0]["spec"]["matchRules"][0]["config"]["rule_items"][0]["limit_keys"]
+    assert keys[-1] == {"key": "::/0", "query_per_second": 5}
+    m = run_one(ingress({"limit-rpm": "100"}), redis_service="redis.infra.svc.cluster.local")
+    keys = m.plugins[0]["spec"]["matchRules"][0]["config"]["rule_items"][0]["limit_keys"]
+    assert keys[-1] == {"key": "::/0", "query_per_minute": 100}
+
+
+def test_the_parser_rules_of_cluster_key_rate_limit_are_checked():
+    from hgbackup.migrate.convert import config_problems
+
+    good = {"rule_name": "a", "redis": {"service_name": "r.dns"},
+            "rule_items": [{"limit_by_per_ip": "from-remote-addr", "limit_keys": [{"key": "0.0.0.0/0",
+                                                                                   "query_per_second": 1}]}]}
+    assert config_problems("cluster-key-rate-limit", good) == []
+    assert config_problems("cluster-key-rate-limit", {**good, "redis": {}}) == ["redis.service_name"]
+    bad_items = [{"limit_by_per_ip": "client", "limit_keys": [{"key": "nope", "query_per_second": 0}]}]
+    problems = config_problems("cluster-key-rate-limit", {**good, "rule_items": bad_items})
+    assert len(problems) == 3, problems
+
+
+def test_cli_redis_service_generates_the_rate_limit_plugin(tmp_path):
+    import yaml
+    from conftest import run
+
+    source = tmp_path / "in.yaml"
+    source.write_text(yaml.safe_dump(ingress({"limit-rps": "4"})))
+    out = run("migrate", "nginx", str(source), "--redis-service", "redis.infra.svc.cluster.local:6380")
+    plugin = [d for d in yaml.safe_load_all(out.stdout) if d["kind"] == "WasmPlugin"][0]
+    assert plugin["metadata"]["name"] == "migrated-cluster-key-rate-limit"
+    assert plugin["spec"]["matchRules"][0]["config"]["redis"]["service_port"] == 6380
+    without = run("migrate", "nginx", str(source), "--strict", code=1)
+    assert "WasmPlugin" not in without.stdout
+    bad = run("migrate", "nginx", str(source), "--redis-service", "redis:http", code=2)
+    assert "--redis-service" in bad.stderr and "Traceback" not in bad.stderr

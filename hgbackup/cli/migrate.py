@@ -55,6 +55,9 @@ def migrate_group():
 @click.option("--plugin-registry", default=DEFAULT_REGISTRY, show_default=True,
               help="OCI registry path of the Higress built-in plugins.")
 @click.option("--plugin-version", default="1.0.0", show_default=True, help="Tag of the plugin images.")
+@click.option("--redis-service", metavar="FQDN[:PORT]",
+              help="Redis for the per-client-IP rate limits (cluster-key-rate-limit plugin), e.g. "
+                   "redis.infra.svc.cluster.local:6379; without it limit-rps/limit-rpm are manual work.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
               help="Format of the converted objects.")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Write one file per object here instead.")
@@ -71,7 +74,8 @@ def migrate_group():
 @key_option
 def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, nginx_configmap, mode, target_class,
           higress_namespace,
-          plugin_registry, plugin_version, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
+          plugin_registry, plugin_version, redis_service, fmt, output_dir, report_file, report_format, strict, do_apply,
+          dry_run,
           yes, store: StoreSettings, kube: KubeSettings, keyring):
     """Convert ingress-nginx Ingresses for Higress and report every nginx annotation.
 
@@ -82,7 +86,8 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
     """
     options = MigrateOptions(mode=mode, ingress_class=ingress_class, include_unclassed=include_unclassed,
                       higress_namespace=higress_namespace, target_class=target_class,
-                      plugin_registry=plugin_registry, plugin_version=plugin_version)
+                      plugin_registry=plugin_registry, plugin_version=plugin_version,
+                      **_redis(redis_service))
     if sum([bool(paths), from_cluster, bool(snapshot_id)]) != 1:
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
     if report_file == "-" and not (output_dir or do_apply):
@@ -125,6 +130,18 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
 
 
 DEFAULT_CONFIGMAP = "ingress-nginx/ingress-nginx-controller"
+
+
+def _redis(spec: str | None) -> dict:
+    """--redis-service FQDN[:PORT] as MigrateOptions fields."""
+    if not spec:
+        return {}
+    host, sep, port = spec.rpartition(":")
+    if not sep:
+        return {"redis_service": spec}
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--redis-service {spec!r}: FQDN[:PORT], e.g. redis.infra.svc.cluster.local:6379")
+    return {"redis_service": host, "redis_port": int(port)}
 
 
 def read_nginx_configmap(spec: str | None, kube: KubeSettings, explicit: bool = True):

@@ -21,6 +21,8 @@ class MigrateOptions:
     target_class: str = "higress"
     plugin_registry: str = DEFAULT_REGISTRY
     plugin_version: str = "1.0.0"
+    redis_service: str | None = None  # FQDN of the Redis the cluster-key-rate-limit plugin counts in
+    redis_port: int | None = None
 
 
 @dataclass

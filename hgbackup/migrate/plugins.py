@@ -1,4 +1,5 @@
-"""Annotations carried over by a generated WasmPlugin (basic-auth, ext-auth, ip-restriction, waf), and the
+"""Annotations carried over by a generated WasmPlugin (basic-auth, ext-auth, ip-restriction, waf; rate limits in
+ratelimit.py), and the
 generated plugins themselves: phase and priority from each plugin's README, and the fields each plugin's own config
 parser refuses to start without (alibaba/higress plugins/wasm-go/extensions/<plugin>/main.go and config)."""
 
@@ -6,23 +7,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .model import Context, Entry, MigrateOptions, set_annotation
-from .rules import CONVERTED, HIGRESS, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, Handler
-
-
-def _rate_limit(ctx, name, value, parsed, rule) -> Entry:
-    per_ip = ("ingress-nginx limits per client IP; higress.io/route-limit-* counts per route per gateway pod: for a "
-              "per-client limit use the cluster-key-rate-limit plugin (limit_by_per_ip)")
-    if name == "limit-rps" and ctx.nginx("limit-rpm") is not None:
-        return Entry(NGINX + name, value, MANUAL, None,
-                     "limit-rpm is set too: Higress keeps the rpm limit and drops rps (local_rate_limit.go); "
-                     + per_ip)
-    target_name = {"limit-rps": "route-limit-rps", "limit-rpm": "route-limit-rpm",
-                   "limit-burst-multiplier": "route-limit-burst-multiplier"}[name]
-    target = set_annotation(ctx, HIGRESS + target_name, str(parsed))
-    return Entry(NGINX + name, value, CONVERTED, target, per_ip)
-
-
+from . import ratelimit
+from .model import Context, Entry, MigrateOptions
+from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, Handler
 
 
 def _basic_auth(ctx, name, value, parsed, rule) -> Entry:
@@ -137,19 +124,23 @@ def _waf(ctx, name, value, parsed, rule) -> Entry:
 
 
 HANDLERS = {
-    Handler.RATE_LIMIT: _rate_limit, Handler.BASIC_AUTH: _basic_auth, Handler.EXT_AUTH: _ext_auth,
+    Handler.RATE_LIMIT: ratelimit.rate_limit, Handler.BASIC_AUTH: _basic_auth, Handler.EXT_AUTH: _ext_auth,
     Handler.IP_RESTRICTION: _ip_restriction, Handler.WAF: _waf,
 }
 
 
 # Phase and priority of each generated plugin, from its README in alibaba/higress plugins/wasm-go/extensions/.
-PLUGIN_ORDER = {"ext-auth": ("AUTHN", 360), "ip-restriction": ("AUTHN", 210), "waf": ("AUTHZ", 330)}
+PLUGIN_ORDER = {"ext-auth": ("AUTHN", 360), "ip-restriction": ("AUTHN", 210), "waf": ("AUTHZ", 330),
+                ratelimit.PLUGIN_NAME: ("UNSPECIFIED_PHASE", 20)}
 # What each plugin's config parser refuses to start without (its main.go / config.go).
 REQUIRED = {
     "ext-auth": ("http_service.endpoint.service_name", "http_service.endpoint.path"),
     "ip-restriction": ("allow|deny",),
     "waf": ("useCRS|secRules",),
+    ratelimit.PLUGIN_NAME: ("rule_name", "redis.service_name", "rule_items|global_threshold"),
 }
+# Rules of a plugin's parser deeper than a required field.
+CHECKS = {ratelimit.PLUGIN_NAME: ratelimit.config_problems}
 
 
 def config_problems(plugin: str, config: dict) -> list[str]:
@@ -158,7 +149,7 @@ def config_problems(plugin: str, config: dict) -> list[str]:
     for field_path in REQUIRED[plugin]:
         if not any(_dig(config, alt.split(".")) not in (None, "", []) for alt in field_path.split("|")):
             missing.append(field_path)
-    return missing
+    return missing + (CHECKS[plugin](config) if plugin in CHECKS else [])
 
 
 def _dig(node, parts):

@@ -90,7 +90,7 @@ REWRITE, REDIRECT, RETRY = H + "rewrite.go", H + "redirect.go", H + "retry.go"
 UPSTREAM_TLS, DOWNSTREAM_TLS, LOAD_BALANCE = H + "upstreamtls.go", H + "downstreamtls.go", H + "loadbalance.go"
 MIRROR, AUTH, IP = H + "mirror.go", H + "auth.go", H + "ip_access_control.go"
 TIMEOUT = H + "timeout.go (higress.io/timeout); " + N + "proxy/main.go (GetIntAnnotation: bare seconds)"
-RATE = H + "local_rate_limit.go; " + N + "ratelimit/main.go"
+RATE = H + "local_rate_limit.go; " + N + "ratelimit/main.go; " + P + "cluster-key-rate-limit/config/config.go"
 
 RULES: dict[str, Rule] = {
     # A. read by Higress under both prefixes
@@ -160,9 +160,11 @@ RULES: dict[str, Rule] = {
     "proxy-connect-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
     "proxy-send-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
     "proxy-read-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
-    "limit-rps": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
-    "limit-rpm": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
-    "limit-burst-multiplier": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-rps": Rule(PLUGIN, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-rpm": Rule(PLUGIN, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-burst-multiplier": Rule(UNSUPPORTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-allowlist": Rule(PLUGIN, "cidrs", Handler.RATE_LIMIT, source=RATE),
+    "limit-whitelist": Rule(PLUGIN, "cidrs", Handler.RATE_LIMIT, source=RATE),
     "x-forwarded-prefix": Rule(CONVERTED, "str", Handler.FORWARDED_PREFIX,
                                source=H + "header_control.go; " + N + "xforwardedprefix/main.go"),
     # C. carried over as a plugin (auth-* are parsed by Higress but have no effect since 2.0: auth.go)
