@@ -394,3 +394,73 @@ def test_cli_redis_service_generates_the_rate_limit_plugin(tmp_path):
     assert "WasmPlugin" not in without.stdout
     bad = run("migrate", "nginx", str(source), "--redis-service", "redis:http", code=2)
     assert "--redis-service" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# 13. One invalid file (an annotation value written as a bare integer, which the API server refuses too) must not
+#     stop the run: every invalid file is named with its cause, one line each, the rest is converted, exit 2.
+BAD_INT = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: uploads
+  namespace: shop
+  annotations:
+    nginx.ingress.kubernetes.io/proxy-read-timeout: 600
+spec:
+  ingressClassName: nginx
+  rules: [{host: u.example.com}]
+"""
+
+
+def _inputs(tmp_path):
+    import yaml
+
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(ingress({"proxy-read-timeout": "600"})))
+    bad = tmp_path / "bad-int.yaml"
+    bad.write_text(BAD_INT)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: Ingress\nmetadata: {name: [\n")
+    return good, bad, broken
+
+
+def test_invalid_files_are_each_reported_and_the_rest_converted(tmp_path):
+    import json
+
+    import yaml
+    from conftest import run
+
+    good, bad, broken = _inputs(tmp_path)
+    report = tmp_path / "r.json"
+    out = run("migrate", "nginx", str(bad), str(good), str(broken), "--report", str(report), "--report-format",
+              "json", code=2)
+    assert [d["metadata"]["name"] for d in yaml.safe_load_all(out.stdout)] == ["web"]
+    lines = [line for line in out.stderr.splitlines() if "invalid" in line.lower() and ".yaml" in line]
+    assert any(str(bad) in line and "proxy-read-timeout is 600, quote it" in line for line in lines), out.stderr
+    assert any(str(broken) in line and "YAML" in line for line in lines), out.stderr
+    assert "Traceback" not in out.stderr
+    doc = json.loads(report.read_text())
+    assert [i["file"] for i in doc["invalid"]] == [str(bad), str(broken)]
+    assert len(doc["ingresses"]) == 1
+
+
+def test_apply_applies_nothing_when_any_input_is_invalid(tmp_path):
+    from conftest import run
+
+    good, bad, _ = _inputs(tmp_path)
+    nowhere = tmp_path / "kubeconfig"
+    nowhere.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    out = run("migrate", "nginx", str(good), str(bad), "--apply", "--yes", "--kubeconfig", str(nowhere),
+              "--store", str(tmp_path / "store"), code=2)  # 2, not 6: the cluster is never asked
+    assert "nothing was applied" in out.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_markdown_report_lists_the_invalid_files_first(tmp_path):
+    from conftest import run
+
+    good, bad, _ = _inputs(tmp_path)
+    report = tmp_path / "r.md"
+    run("migrate", "nginx", str(good), str(bad), "--report", str(report), code=2)
+    text = report.read_text()
+    assert text.index("## Invalid input files") < text.index("## Security first")
+    assert str(bad) in text

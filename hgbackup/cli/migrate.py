@@ -7,7 +7,7 @@ import os
 
 import click
 
-from .. import catalogue, kubeyaml, sources
+from .. import catalogue, kubeyaml, logs, sources
 from ..errors import EXIT_OK, InvalidInput, NotFound
 from ..kube import KubeSettings
 from ..migrate import (
@@ -95,9 +95,13 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
                            "for the objects (or --apply)")
     source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
               else Source("snapshot", ref=snapshot_id))
-    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True,
+    invalid: list[tuple[str, str]] = []
+    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True, invalid=invalid,
                         repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
     migration = migrate(side.documents or [o.obj for o in side.objects], options)
+    migration.invalid = [{"file": path, "error": error} for path, error in invalid]
+    for path, error in invalid:
+        logs.error(f"invalid input, left out: {error}", file=path)
     migration.globals = read_nginx_configmap(nginx_configmap or (DEFAULT_CONFIGMAP if from_cluster else None), kube,
                                              explicit=bool(nginx_configmap))
 
@@ -124,6 +128,8 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
         report.applied = run_restore(target, open_repository(store, keyring), request, yes=yes,
                                      what="migrate nginx")
         render_restore(report.applied, "text")
+    elif do_apply and migration.invalid:
+        warn(f"{len(migration.invalid)} input file(s) invalid, so nothing was applied")
     elif do_apply:
         warn("--strict: manual work is left, so nothing was applied")
     finish(report)

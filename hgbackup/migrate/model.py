@@ -57,6 +57,7 @@ class Migration:
     reports: list[IngressReport]
     skipped: list[dict] = field(default_factory=list)  # Ingresses left out: namespace, name, reason, flag
     globals: object = None  # globals.GlobalReport of ingress-nginx's ConfigMap, when one was read
+    invalid: list[dict] = field(default_factory=list)  # input files left out: file, error
 
     @property
     def objects(self) -> list[dict]:
@@ -80,6 +81,8 @@ class Migration:
                       "name": p["metadata"]["name"]} for p in self.plugins]
         doc = {"ingresses": [r.as_json() for r in self.reports], "generated": generated, "summary": self.summary(),
                "skipped": self.skipped}
+        if self.invalid:
+            doc["invalid"] = self.invalid
         if self.globals is not None:
             doc["global"] = self.globals.as_json()
         return doc

@@ -37,6 +37,11 @@ def markdown(migration: Migration) -> str:
              "| status | annotations |", "|---|---|"]
     lines += [f"| {status.value} | {summary[status.value]} |" for status in STATUSES]
     lines.append("")
+    if migration.invalid:
+        lines += ["## Invalid input files", "",
+                  "Left out whole, nothing of them converted; fix them and run again (exit code 2 until then).", "",
+                  "| file | why |", "|---|---|"]
+        lines += [f"| {_cell(i['file'])} | {_cell(i['error'])} |" for i in migration.invalid] + [""]
     header = ["| Ingress | annotation | value | status | Higress form | what to do |", "|---|---|---|---|---|---|"]
 
     security = [(r, e) for r in migration.reports for e in r.entries if is_security(e) and e.status in NEEDS_WORK]
@@ -95,5 +100,6 @@ def one_line(migration: Migration) -> str:
     summary = migration.summary()
     counts = ", ".join(f"{summary[s.value]} {s.value}" for s in STATUSES if summary[s.value])
     skipped = f", {len(migration.skipped)} left out" if migration.skipped else ""
+    skipped += f", {len(migration.invalid)} invalid input file(s) left out" if migration.invalid else ""
     return (f"migrated {len(migration.ingresses)} Ingress(es), generated {len(migration.plugins)} plugin(s)"
             f"{skipped}; annotations: {counts or 'none'}")
