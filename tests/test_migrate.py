@@ -53,7 +53,7 @@ RULE_CASES = [
     ("auth-tls-secret", "ns/ca", "manual", "mTLS would be OFF"), ("ssl-cipher", "ECDHE", "native", ""),
     ("ssl-ciphers", "ECDHE", "converted", "higress.io/ssl-cipher: 'ECDHE'"),
     ("tls-min-protocol-version", "TLSv1.2", "native", ""), ("tls-max-protocol-version", "TLSv1.3", "native", ""),
-    ("load-balance", "ewma", "native", "round robin"), ("upstream-hash-by", "$remote_addr", "native", ""),
+    ("load-balance", "ewma", "native", "Istio's default"), ("upstream-hash-by", "$remote_addr", "native", ""),
     ("affinity", "cookie", "native", "balanced"), ("session-cookie-name", "route", "native", ""),
     ("session-cookie-path", "/", "native", ""), ("session-cookie-max-age", "3600", "native", ""),
     ("session-cookie-expires", "3600", "native", ""), ("ignore-path-case", "true", "native", ""),
@@ -90,7 +90,8 @@ RULE_CASES = [
     ("proxy-buffer-size", "8k", "unsupported", ""), ("proxy-buffers-number", "4", "unsupported", ""),
     ("proxy-request-buffering", "on", "unsupported", ""), ("proxy-http-version", "1.1", "unsupported", ""),
     ("ssl-passthrough", "true", "unsupported", ""), ("service-upstream", "true", "unsupported", ""),
-    ("from-to-www-redirect", "true", "unsupported", ""), ("auth-tls-verify-client", "on", "unsupported", ""),
+    ("from-to-www-redirect", "true", "unsupported", ""),
+    ("auth-tls-verify-client", "on", "converted", "nothing to verify"),
     ("auth-tls-pass-certificate-to-upstream", "true", "unsupported", ""),
     ("custom-headers", "ns/cm", "unsupported", ""), ("proxy-set-headers", "ns/cm", "unsupported", ""),
 ]

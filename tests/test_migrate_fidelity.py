@@ -464,3 +464,31 @@ def test_a_markdown_report_lists_the_invalid_files_first(tmp_path):
     text = report.read_text()
     assert text.index("## Invalid input files") < text.index("## Security first")
     assert str(bad) in text
+
+
+# Also imprecise (issue 26). auth-tls-verify-client (ingress-nginx authtls/main.go: on, off, optional,
+# optional_no_ca; default on): "on" is exactly Higress's mutual mode (downstreamtls.go: a CA secret sets MUTUAL),
+# the others let clients without a certificate in, which Higress's MUTUAL refuses.
+TLS = [{"hosts": ["a.example.com"], "secretName": "a-tls"}]
+
+
+def test_verify_client_on_is_what_higress_does():
+    m = run_one(ingress({"auth-tls-secret": "shop/a-tls", "auth-tls-verify-client": "on"}, tls=TLS))
+    e = entry(m, "auth-tls-verify-client")
+    assert e.status == "converted" and "mutual" in e.note
+    assert entry(m, "auth-tls-secret").status == "native"
+
+
+def test_optional_client_certificates_become_required_and_both_entries_say_so():
+    for value in ("optional", "optional_no_ca", "off"):
+        m = run_one(ingress({"auth-tls-secret": "shop/a-tls", "auth-tls-verify-client": value}, tls=TLS))
+        e = entry(m, "auth-tls-verify-client")
+        assert e.status == "manual" and "required" in e.note, value
+        assert "required" in entry(m, "auth-tls-secret").note, value
+    m = run_one(ingress({"auth-tls-secret": "ca", "auth-tls-verify-client": "optional"}, tls=TLS))
+    assert "required" in entry(m, "auth-tls-secret").note  # the instruction to create the -cacert Secret too
+
+
+def test_ewma_is_said_to_become_istios_default():
+    e = entry(run_one(ingress({"load-balance": "ewma"})), "load-balance")
+    assert "Istio's default" in e.note and "round robin" not in e.note

@@ -65,7 +65,8 @@ def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
 
 
 def _load_balance(ctx, name, value, parsed, rule) -> Entry:
-    note = "Higress falls back to round robin for ewma" if value.strip().lower() == "ewma" else ""
+    note = ("Higress knows no ewma: the load balancer becomes Istio's default (loadbalance.go: an unknown name is "
+            "LoadBalancerSettings UNSPECIFIED)") if value.strip().lower() == "ewma" else ""
     return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), note)
 
 
@@ -220,13 +221,19 @@ def _mirror(ctx, name, value, parsed, rule) -> Entry:
 def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
     """mTLS is on only when the CA Secret is the Ingress's TLS Secret itself or `<tls-secret>-cacert`, in the
     Ingress's namespace (downstreamtls.go ApplyGateway); otherwise Higress logs "CA secret invalid" and serves
-    without client certificates."""
+    without client certificates. When it is on it is MUTUAL: a client certificate is required."""
+    if name == "auth-tls-verify-client":
+        return _verify_client(ctx, name, value, parsed, rule)
     ns = (ctx.ingress.get("metadata") or {}).get("namespace", "default")
     ca_ns, _, ca_name = value.strip().rpartition("/")
     ca_ns = ca_ns or ns
     tls_names = [t.get("secretName") for t in (ctx.ingress.get("spec") or {}).get("tls") or [] if t.get("secretName")]
+    verify = (ctx.nginx("auth-tls-verify-client") or "on").strip().lower()
+    required = "" if verify == "on" else (
+        f"; nginx's auth-tls-verify-client {verify} let clients without a certificate in, Higress's mutual mode "
+        "makes a client certificate required for everyone")
     if ca_ns == ns and any(ca_name in (tls, tls + "-cacert") for tls in tls_names):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note + required.lstrip("; "))
     if not tls_names:
         return Entry(NGINX + name, value, MANUAL, None,
                      "this Ingress has no TLS Secret, so Higress cannot turn client-certificate checks on: mTLS "
@@ -235,7 +242,21 @@ def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
     return Entry(NGINX + name, value, MANUAL, f"{NGINX}{name}: {wanted}",
                  f"Higress reads the CA only from the TLS Secret itself or <tls-secret>-cacert in the Ingress's "
                  f"namespace: create Secret {wanted} holding ca.crt from {ca_ns}/{ca_name} and point the "
-                 "annotation at it, or mTLS is OFF")
+                 "annotation at it, or mTLS is OFF" + required)
+
+
+def _verify_client(ctx, name, value, parsed, rule) -> Entry:
+    """ingress-nginx authtls/main.go: on (the default), off, optional, optional_no_ca."""
+    if not (ctx.nginx("auth-tls-secret") or "").strip():
+        return Entry(NGINX + name, value, CONVERTED, None, "no auth-tls-secret: nothing to verify, in either")
+    if parsed == "on":
+        return Entry(NGINX + name, value, CONVERTED, None,
+                     "exactly Higress's mutual mode (downstreamtls.go), on wherever auth-tls-secret turns mTLS on: "
+                     "key not needed")
+    return Entry(NGINX + name, value, MANUAL, None,
+                 f"nginx {'does not ask for' if parsed == 'off' else 'does not require'} client certificates "
+                 "here; Higress has only its mutual mode, where auth-tls-secret makes a client certificate required "
+                 "for every client: drop auth-tls-secret to stay open, or accept that certificates are required")
 
 
 def _redirect(ctx, name, value, parsed, rule) -> Entry:
