@@ -492,3 +492,24 @@ def test_optional_client_certificates_become_required_and_both_entries_say_so():
 def test_ewma_is_said_to_become_istios_default():
     e = entry(run_one(ingress({"load-balance": "ewma"})), "load-balance")
     assert "Istio's default" in e.note and "round robin" not in e.note
+
+
+def test_the_markdown_report_names_each_traffic_change_in_plain_words():
+    from hgbackup.migrate.report import markdown
+
+    m = migrate([ingress({"proxy-next-upstream": "error timeout"}, name="retries"),
+                 ingress({"limit-rps": "4"}, name="limited"),
+                 ingress({"permanent-redirect": "https://www.example.com/"}, name="moved",
+                         rules=[{"host": "old.example.com"}])], MigrateOptions())
+    text = markdown(m)
+    section = text[text.index("## Traffic that changes"):text.index("## Per Ingress")]
+    assert "| shop/retries | `nginx.ingress.kubernetes.io/proxy-next-upstream` |" in section
+    assert "could run twice" in section
+    assert "no rate limit under Higress" in section and "answer 404" in section
+
+
+def test_a_tls_host_losing_https_is_a_security_finding():
+    from hgbackup.migrate.report import markdown
+
+    text = markdown(run_one(ingress({}, tls=[{"hosts": ["a.example.com"]}])))
+    assert "`spec.tls`" in text[text.index("## Security first"):text.index("## Per Ingress")]

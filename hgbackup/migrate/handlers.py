@@ -178,12 +178,12 @@ def _more_retries(conditions_text: str) -> str:
         return ""
     changes = []
     if conditions & {"error", "timeout", "invalid_header"}:
-        changes.append("every 5xx answer is retried (Envoy retry_on 5xx), a plain 500 too, where nginx passed on "
-                       "only after a connection error or timeout" + (" or the listed http_ codes" if any(
-                           c.startswith("http_") for c in conditions) else ""))
+        changes.append("a request answered with any 5xx, a plain 500 too, is sent again to another backend (Envoy "
+                       "retry_on 5xx), where nginx passed it on only after a connection error or timeout" + (
+                           " or the listed http_ codes" if any(c.startswith("http_") for c in conditions) else ""))
     if "non_idempotent" not in conditions:
-        changes.append("POST, PATCH and LOCK requests are re-sent to another backend, which nginx never does "
-                       "without non_idempotent")
+        changes.append("POST, PATCH and LOCK requests are re-sent too, so one could run twice: nginx never passes "
+                       "them on without non_idempotent")
     return "; ".join(changes)
 
 
@@ -322,7 +322,8 @@ def _rewrite(ctx, name, value, parsed, rule) -> Entry:
         return Entry(NGINX + name, value, MANUAL, None,
                      "nginx answers the client with a 302 redirect to this URL (ngx_http_rewrite_module: a "
                      "replacement starting with http(s):// redirects); Higress would put the URL into the upstream "
-                     "path and proxy to the old service (rewrite.go)" + (fixed or ": captures and nginx variables "
+                     "path and proxy to the old service (rewrite.go): users would get the old service's answer "
+                     "instead of the redirect" + (fixed or ": captures and nginx variables "
                      "cannot be carried into a Higress redirect, which is a fixed URL"))
     wanted = max((int(n) for n in re.findall(r"\$(\d)", text)), default=0)
     for path in _paths(ctx.ingress):

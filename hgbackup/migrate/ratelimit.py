@@ -25,7 +25,8 @@ NGINX_STATUS = 503  # ingress-nginx's default limit-req-status-code (config.go)
 PER_IP = ("nginx limits each client IP to {limit}; higress.io/route-limit-* would cap all clients of the route "
           "together, per gateway pod, so it is not used")
 NEEDS_REDIS = ("the per-client-IP limiter of Higress is the cluster-key-rate-limit plugin (limit_by_per_ip), "
-               "which needs Redis: its redis.service_name cannot be known here; give --redis-service to generate it")
+               "which needs Redis: its redis.service_name cannot be known here; give --redis-service to generate it. "
+               "Until then the route has no rate limit under Higress")
 
 
 def _number(ctx, name: str) -> int:

@@ -21,8 +21,11 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", "<br>")
 
 
+SECURITY_SPEC = ("spec.tls",)  # spec findings of the same weight: a TLS host losing HTTPS
+
+
 def is_security(entry: Entry) -> bool:
-    return entry.key[len(NGINX):] in SECURITY_KEYS
+    return entry.key in SECURITY_SPEC or (entry.key.startswith(NGINX) and entry.key[len(NGINX):] in SECURITY_KEYS)
 
 
 def _row(where: str, e: Entry) -> str:
@@ -51,6 +54,13 @@ def markdown(migration: Migration) -> str:
         lines += header + [_row(f"{r.namespace}/{r.name}", e) for r, e in security] + [""]
     else:
         lines += ["No authentication, mTLS, IP restriction or TLS setting needs manual work.", ""]
+
+    traffic = [(r, e) for r in migration.reports for e in r.entries if not is_security(e) and e.status in NEEDS_WORK]
+    if traffic:
+        lines += ["## Traffic that changes", "",
+                  "What users of these routes would see differently under Higress until each is resolved.", ""]
+        lines += ["| Ingress | setting | what changes |", "|---|---|---|"]
+        lines += [f"| {r.namespace}/{r.name} | `{e.key}` | {_cell(e.note)} |" for r, e in traffic] + [""]
 
     if migration.plugins:
         lines.append("Generated plugins: " + ", ".join(
