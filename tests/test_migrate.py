@@ -227,9 +227,11 @@ def test_generated_plugins_pass_their_parsers_and_carry_phase_and_priority():
 
     m = migrate_one({NGINX + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
                      NGINX + "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri",
-                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true"})
+                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true",
+                     NGINX + "limit-rps": "5", NGINX + "limit-whitelist": "10.0.0.0/8"},
+                    redis_service="redis.infra.svc.cluster.local")
     assert {p["metadata"]["name"] for p in m.plugins} == {"migrated-ext-auth", "migrated-ip-restriction",
-                                                         "migrated-waf"}
+                                                         "migrated-waf", "migrated-cluster-key-rate-limit"}
     for plugin in m.plugins:
         kind = plugin["metadata"]["name"][len("migrated-"):]
         assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER[kind]
