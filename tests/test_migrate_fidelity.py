@@ -97,7 +97,7 @@ def test_a_capture_the_path_lacks_is_manual_with_both_behaviours():
 
 
 def test_groups_are_counted_as_pcre_counts_them():
-    from hgbackup.migrate.handlers import capture_groups
+    from hgbackup.migrate.regexes import capture_groups
 
     assert capture_groups("/api(/|$)(.*)") == 2
     assert capture_groups(r"/a\(b\)(c)") == 1  # escaped parentheses are no group

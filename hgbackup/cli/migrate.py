@@ -95,13 +95,7 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
                            "for the objects (or --apply)")
     source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
               else Source("snapshot", ref=snapshot_id))
-    invalid: list[tuple[str, str]] = []
-    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True, invalid=invalid,
-                        repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
-    migration = migrate(side.documents or [o.obj for o in side.objects], options)
-    migration.invalid = [{"file": path, "error": error} for path, error in invalid]
-    for path, error in invalid:
-        logs.error(f"invalid input, left out: {error}", file=path)
+    migration = _convert(source, options, store, kube, keyring)
     migration.globals = read_nginx_configmap(nginx_configmap or (DEFAULT_CONFIGMAP if from_cluster else None), kube,
                                              explicit=bool(nginx_configmap))
 
@@ -136,6 +130,18 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
 
 
 DEFAULT_CONFIGMAP = "ingress-nginx/ingress-nginx-controller"
+
+
+def _convert(source: Source, options: MigrateOptions, store, kube, keyring):
+    """The migration of a source; invalid input files are left out, each named on one line, and recorded."""
+    invalid: list[tuple[str, str]] = []
+    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True, invalid=invalid,
+                        repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
+    migration = migrate(side.documents or [o.obj for o in side.objects], options)
+    migration.invalid = [{"file": path, "error": error} for path, error in invalid]
+    for path, error in invalid:
+        logs.error(f"invalid input, left out: {error}", file=path)
+    return migration
 
 
 def _redis(spec: str | None) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 from ..sanitize import stored_form
-from . import handlers, plugins
+from . import handlers, plugins, regexes
 from . import spec as spec_findings
 from .model import (  # noqa: F401  (re-exported: the converter's public names)
     CUTOVER,
@@ -28,7 +28,7 @@ from .rules import HIGRESS, INVALID, NATIVE, NGINX, RULES, UNKNOWN, Handler, Rul
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-HANDLERS = {**handlers.HANDLERS, **plugins.HANDLERS}
+HANDLERS = {**handlers.HANDLERS, **regexes.HANDLERS, **plugins.HANDLERS}
 assert set(HANDLERS) == set(Handler), "every Handler has its function"
 
 
