@@ -32,8 +32,8 @@ def _rewrite(ctx, name, value, parsed, rule) -> Entry:
                          f"the path {path} has {groups} capture group(s) but the target uses ${wanted}: nginx "
                          f"substitutes an empty ${wanted} and sends every request to {sent}; Higress writes "
                          f"\\{wanted}, which Envoy's RE2 substitution refuses (more groups than the path has), "
-                         "so requests reach the backend unrewritten (envoy regex.h replaceAll, re2.cc "
-                         "GlobalReplace). Fix the path or the target")
+                         "so requests reach the backend unrewritten (read in Envoy's regex.h replaceAll and RE2's "
+                         "re2.cc GlobalReplace, not run on Higress's Envoy build). Fix the path or the target")
     return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
 
 
