@@ -248,30 +248,44 @@ def _unpack(doc: dict, source: str, allow_generate_name: bool = False) -> list[d
         values = meta.get(field)
         if values is not None and not (isinstance(values, dict)
                                        and all(isinstance(v, str) for v in values.values())):
-            raise InvalidInput(f"{source}: {kind} {meta.get('name')}: metadata.{field} is not a map of strings")
+            bad = next(((k, v) for k, v in values.items() if not isinstance(v, str)), None) if isinstance(
+                values, dict) else None
+            what = f": {bad[0]!s:.100} is {bad[1]!r:.40}, quote it (the API server refuses it too)" if bad else ""
+            raise InvalidInput(f"{source}: {kind} {meta.get('name')}: metadata.{field} is not a map of strings{what}")
     return [doc]
 
 
-def load_paths(paths: list[str], allow_generate_name: bool = False, progress=None) -> list[dict]:
+def load_paths(paths: list[str], allow_generate_name: bool = False, progress=None,
+               invalid: list[tuple[str, str]] | None = None) -> list[dict]:
     """Objects of files, folders or `-`; `allow_generate_name` accepts objects named only by generateName (for
     conversions whose output is created, not applied). `progress(done, total, what)` hears of large YAML files as
-    they are parsed (in characters) and of each file of a folder."""
+    they are parsed (in characters) and of each file of a folder. With `invalid`, a file that is not valid input
+    is left out whole and recorded there as (path, one-line cause) instead of ending the read; a path that does not
+    exist still does (NotFound)."""
     objects = []
     files = files_in(paths)
     for number, path in enumerate(files, 1):
         if progress and len(files) > 1:
             progress(number, len(files), "files")
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_BYTES + 1)
-            objects.extend(load_text(_decode(data, "<stdin>"), "<stdin>", allow_generate_name))
-            continue
         try:
-            with open(path, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
-        objects.extend(load_text(_decode(data, path), path, allow_generate_name, progress))
+            objects.extend(_load_file(path, allow_generate_name, progress))
+        except InvalidInput as exc:
+            if invalid is None:
+                raise
+            invalid.append((path, str(exc)))
     return objects
+
+
+def _load_file(path: str, allow_generate_name: bool, progress) -> list[dict]:
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        return load_text(_decode(data, "<stdin>"), "<stdin>", allow_generate_name)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+    return load_text(_decode(data, path), path, allow_generate_name, progress)
 
 
 def _decode(data: bytes, source: str) -> str:

@@ -57,16 +57,17 @@ class Side:
 
 def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository],
          kube_factory: Callable[[], Kube], cluster: str | None = None, identity: str | None = None,
-         progress=None, documents_only: bool = False) -> Side:
+         progress=None, documents_only: bool = False, invalid: list | None = None) -> Side:
     """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete.
     `identity`: the cluster a command talks to, whose newest snapshot `latest` then means. `documents_only`: for
-    files, the documents as read (what migrate converts), without the stored form a snapshot would hold."""
+    files, the documents as read (what migrate converts), without the stored form a snapshot would hold. `invalid`:
+    for files, invalid ones are recorded there (kubeyaml.load_paths) and the others read."""
     if source.kind == "live":
         capture = snapshot.capture_live(kube_factory(), scope, cluster, progress)
         capture.require_complete("the live side")
         return Side(LIVE, capture.objects)
     if source.kind == "files":
-        documents = kubeyaml.load_paths(list(source.paths), allow_generate_name=documents_only)
+        documents = kubeyaml.load_paths(list(source.paths), allow_generate_name=documents_only, invalid=invalid)
         if documents_only:
             return Side(source.label, [], documents=documents)
         capture = snapshot.capture_from_documents(documents, scope, cluster)

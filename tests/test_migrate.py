@@ -39,13 +39,13 @@ RULE_CASES = [
     ("cors-allow-origin", "*", "native", ""), ("cors-allow-methods", "GET", "native", ""),
     ("cors-allow-headers", "X-A", "native", ""), ("cors-expose-headers", "X-B", "native", ""),
     ("cors-allow-credentials", "false", "native", ""), ("cors-max-age", "600", "native", ""),
-    ("default-backend", "svc", "native", ""), ("custom-http-errors", "404,503", "native", ""),
+    ("default-backend", "svc", "native", ""), ("custom-http-errors", "404,503", "manual", "default-backend"),
     ("rewrite-target", "/$2", "native", ""), ("use-regex", "true", "native", ""),
     ("upstream-vhost", "x.internal", "native", ""), ("app-root", "/app", "native", ""),
-    ("temporal-redirect", "https://x", "native", ""), ("permanent-redirect", "https://y", "native", ""),
+    ("temporal-redirect", "https://x/", "native", ""), ("permanent-redirect", "https://y/a", "native", ""),
     ("permanent-redirect-code", "308", "native", ""), ("ssl-redirect", "false", "native", ""),
-    ("force-ssl-redirect", "true", "native", ""), ("proxy-next-upstream", "error timeout", "native", ""),
-    ("proxy-next-upstream-tries", "3", "native", ""), ("proxy-next-upstream-timeout", "5", "native", ""),
+    ("force-ssl-redirect", "true", "native", ""), ("proxy-next-upstream", "error timeout", "manual", "5xx"),
+    ("proxy-next-upstream-tries", "3", "manual", "POST"), ("proxy-next-upstream-timeout", "5", "manual", "first"),
     ("whitelist-source-range", "10.0.0.0/8", "native", ""), ("backend-protocol", "grpcs", "native", ""),
     ("allowlist-source-range", "10.0.0.0/8", "converted", "higress.io/whitelist-source-range: '10.0.0.0/8'"),
     ("proxy-ssl-secret", "ns/ca", "native", ""), ("proxy-ssl-verify", "on", "native", ""),
@@ -53,7 +53,7 @@ RULE_CASES = [
     ("auth-tls-secret", "ns/ca", "manual", "mTLS would be OFF"), ("ssl-cipher", "ECDHE", "native", ""),
     ("ssl-ciphers", "ECDHE", "converted", "higress.io/ssl-cipher: 'ECDHE'"),
     ("tls-min-protocol-version", "TLSv1.2", "native", ""), ("tls-max-protocol-version", "TLSv1.3", "native", ""),
-    ("load-balance", "ewma", "native", "round robin"), ("upstream-hash-by", "$remote_addr", "native", ""),
+    ("load-balance", "ewma", "native", "Istio's default"), ("upstream-hash-by", "$remote_addr", "native", ""),
     ("affinity", "cookie", "native", "balanced"), ("session-cookie-name", "route", "native", ""),
     ("session-cookie-path", "/", "native", ""), ("session-cookie-max-age", "3600", "native", ""),
     ("session-cookie-expires", "3600", "native", ""), ("ignore-path-case", "true", "native", ""),
@@ -65,10 +65,11 @@ RULE_CASES = [
     ("proxy-connect-timeout", "5", "manual", "no per-route connect timeout"),
     ("proxy-send-timeout", "120", "converted", "higress.io/timeout: '120'"),
     ("proxy-read-timeout", "3600", "converted", "higress.io/timeout: '3600'"),
-    ("limit-rps", "10", "converted", "higress.io/route-limit-rps: '10'"),
-    ("limit-rpm", "600", "converted", "higress.io/route-limit-rpm: '600'"),
-    ("limit-burst-multiplier", "3", "converted", "higress.io/route-limit-burst-multiplier: '3'"),
-    ("x-forwarded-prefix", "/api", "converted", "X-Forwarded-Prefix /api"),
+    ("limit-rps", "10", "manual", "redis.service_name"), ("limit-rpm", "600", "manual", "redis.service_name"),
+    ("limit-burst-multiplier", "3", "converted", "nothing to carry over"),
+    ("limit-allowlist", "10.0.0.0/8", "converted", "nothing to carry over"),
+    ("limit-whitelist", "10.0.0.0/8", "converted", "nothing to carry over"),
+    ("x-forwarded-prefix", "/api", "converted", "only together with a rewrite-target"),
     ("auth-type", "basic", "manual", "UNPROTECTED"),
     ("auth-secret", "ns/htpasswd", "manual", "consumers"),
     ("auth-secret-type", "auth-file", "manual", "consumers"),
@@ -89,7 +90,8 @@ RULE_CASES = [
     ("proxy-buffer-size", "8k", "unsupported", ""), ("proxy-buffers-number", "4", "unsupported", ""),
     ("proxy-request-buffering", "on", "unsupported", ""), ("proxy-http-version", "1.1", "unsupported", ""),
     ("ssl-passthrough", "true", "unsupported", ""), ("service-upstream", "true", "unsupported", ""),
-    ("from-to-www-redirect", "true", "unsupported", ""), ("auth-tls-verify-client", "on", "unsupported", ""),
+    ("from-to-www-redirect", "true", "unsupported", ""),
+    ("auth-tls-verify-client", "on", "converted", "nothing to verify"),
     ("auth-tls-pass-certificate-to-upstream", "true", "unsupported", ""),
     ("custom-headers", "ns/cm", "unsupported", ""), ("proxy-set-headers", "ns/cm", "unsupported", ""),
 ]
@@ -110,7 +112,7 @@ def test_rule(key, value, status, fragment):
     ("canary-weight", "${CANARY_WEIGHT}", "placeholder"), ("proxy-read-timeout", "soon", "whole number of seconds"),
     ("proxy-read-timeout", "600s", "ingress-nginx ignores it"), ("proxy-connect-timeout", "2m", "default"),
     ("proxy-next-upstream-timeout", "10s", "whole number of seconds"),
-    ("permanent-redirect", "/relative", "absolute http(s) URL"),
+    ("temporal-redirect", "/relative", "absolute http(s) URL"),
     ("proxy-body-size", "big", "size"), ("enable-cors", "yes", "true or false"),
     ("whitelist-source-range", "10.0.0.0/33", "CIDR"), ("backend-protocol", "SOAP", "backend protocol"),
     ("auth-url", "not a url", "URL"), ("affinity-mode", "sticky", "balanced or persistent"),
@@ -168,9 +170,9 @@ def migrate_one(annotations: dict, tls: bool = False, **options):
     ({"canary": "true", "canary-by-header": "X-Canary", "canary-by-cookie": "beta"}, "canary-by-cookie", "manual",
      "with the cookie but without the header"),
     ({"canary": "true", "canary-weight": "20"}, "canary-weight", "native", ""),
-    # local_rate_limit.go: rpm wins over rps
-    ({"limit-rps": "5", "limit-rpm": "100"}, "limit-rps", "manual", "keeps the rpm limit and drops rps"),
-    ({"limit-rps": "5"}, "limit-rps", "converted", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
+    # ratelimit.py: per client IP needs cluster-key-rate-limit, and it needs Redis
+    ({"limit-rps": "5", "limit-rpm": "100"}, "limit-rpm", "manual", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
+    ({"limit-rps": "5"}, "limit-rps", "manual", "cluster-key-rate-limit plugin (limit_by_per_ip)"),
     # retry.go: 0 tries means no retry in Higress
     ({"proxy-next-upstream-tries": "0"}, "proxy-next-upstream-tries", "manual", "unlimited"),
     # redirect.go, loadbalance.go, rewrite.go: values Higress takes literally or not at all
@@ -225,9 +227,11 @@ def test_generated_plugins_pass_their_parsers_and_carry_phase_and_priority():
 
     m = migrate_one({NGINX + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
                      NGINX + "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri",
-                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true"})
+                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true",
+                     NGINX + "limit-rps": "5", NGINX + "limit-whitelist": "10.0.0.0/8"},
+                    redis_service="redis.infra.svc.cluster.local")
     assert {p["metadata"]["name"] for p in m.plugins} == {"migrated-ext-auth", "migrated-ip-restriction",
-                                                         "migrated-waf"}
+                                                         "migrated-waf", "migrated-cluster-key-rate-limit"}
     for plugin in m.plugins:
         kind = plugin["metadata"]["name"][len("migrated-"):]
         assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER[kind]
@@ -288,7 +292,7 @@ def test_each_nginx_annotation_is_reported_exactly_once_over_the_corpus():
                 o["metadata"].get("name") or o["metadata"]["generateName"] + "*")
 
     for report in migration.reports:
-        keys = [e.key for e in report.entries if e.value is not None]
+        keys = [e.key for e in report.entries if e.value is not None and e.key.startswith(NGINX)]
         original = migrate([o for o in objects if o.get("kind") == "Ingress"
                             and named(o) == (report.namespace, report.name)], MigrateOptions(include_unclassed=True))
         nginx_keys = sorted(k for k in (original.ingresses[0]["metadata"].get("annotations") or {})
@@ -329,7 +333,7 @@ def test_cli_outputs_report_and_strict(tmp_path):
     doc = json.loads(report.read_text())
     assert set(doc) == {"ingresses", "generated", "summary", "skipped"}
     assert set(doc["ingresses"][0]["annotations"][0]) == {"key", "value", "status", "target", "note"}
-    assert doc["summary"]["manual"] == 2 and doc["summary"]["plugin"] == 1
+    assert doc["summary"]["manual"] == 4 and doc["summary"]["plugin"] == 1  # auth-type, auth-secret, limit-rps, burst
     run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "-o", "json",
         "--strict", code=1)
     clean = run("migrate", "nginx", "-", "--strict", input=yaml.safe_dump(ingress({NGINX + "canary": "true"})))

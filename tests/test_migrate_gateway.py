@@ -324,3 +324,24 @@ def test_mirrors_into_another_namespace_get_grants_for_every_service():
     grants = convert(objects).grants
     assert [len(g["spec"]["to"]) for g in grants] == [16, 1]
     assert {g["metadata"]["namespace"] for g in grants} == {"shadow"}
+
+
+def test_a_per_client_ip_rate_limit_attaches_to_the_route_with_redis_and_is_manual_without(tmp_path):
+    path = os.path.join(ROOT, "tests", "migrate_corpus", "fidelity.yaml")
+    report = tmp_path / "r.json"
+    out = run("migrate", "nginx", path, "--to", "gateway-api", "--redis-service", "redis.infra.svc.cluster.local:6379",
+              "--report", str(report), "--report-format", "json").stdout
+    plugins = {o["metadata"]["name"]: o for o in yaml.safe_load_all(out) if o and o["kind"] == "WasmPlugin"}
+    limiter = plugins["migrated-cluster-key-rate-limit"]
+    assert [r["ingress"] for r in limiter["spec"]["matchRules"]] == [["identity/login-rate-limit"]]
+    entries = {a["key"]: a for i in json.loads(report.read_text())["ingresses"] for a in i["annotations"]
+               if i["name"] == "login-rate-limit"}
+    assert entries["nginx.ingress.kubernetes.io/limit-rps"]["status"] == "plugin"
+    out = run("migrate", "nginx", path, "--to", "gateway-api", "--report", str(report), "--report-format",
+              "json").stdout
+    assert not any(o and o["kind"] == "WasmPlugin" and "rate-limit" in o["metadata"]["name"]
+                   for o in yaml.safe_load_all(out))
+    entries = {a["key"]: a for i in json.loads(report.read_text())["ingresses"] for a in i["annotations"]
+               if i["name"] == "login-rate-limit"}
+    assert entries["nginx.ingress.kubernetes.io/limit-rps"]["status"] == "manual"
+    assert "--redis-service" in entries["nginx.ingress.kubernetes.io/limit-rps"]["note"]

@@ -116,3 +116,21 @@ def test_strict_is_decided_before_anything_is_applied(crds, k8s, kubeconfig, tmp
     assert result.exit_code == 1 and "nothing was applied" in result.stderr
     namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
     assert f"strict-{suffix}" not in namespaces and not (tmp_path / "store").exists()
+
+
+def test_an_invalid_input_file_means_nothing_is_applied(crds, k8s, kubeconfig, tmp_path):
+    suffix = rand_name("v")
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(yaml.safe_dump({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": f"valid-{suffix}"},
+        "spec": {"ingressClassName": "nginx", "rules": [{"host": "v.example.com"}]}}))
+    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: up\n  namespace: x\n"
+                   "  annotations:\n    nginx.ingress.kubernetes.io/proxy-read-timeout: 600\n"
+                   "spec: {ingressClassName: nginx}\n")
+    result = invoke("migrate", "nginx", str(good), str(bad), "--apply", "--yes", "--kubeconfig", kubeconfig,
+                    "--store", str(tmp_path / "store"))
+    assert result.exit_code == 2 and "nothing was applied" in result.stderr
+    assert str(bad) in result.stderr and str(good) not in result.stderr
+    namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
+    assert f"valid-{suffix}" not in namespaces and not (tmp_path / "store").exists()

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from .. import catalogue, kubeyaml, sources
+from .. import catalogue, kubeyaml, logs, sources
 from ..errors import EXIT_OK, InvalidInput, NotFound
 from ..kube import KubeSettings
 from ..migrate import (
@@ -65,6 +65,9 @@ def migrate_group():
 @click.option("--plugin-registry", default=DEFAULT_REGISTRY, show_default=True,
               help="OCI registry path of the Higress built-in plugins.")
 @click.option("--plugin-version", default="1.0.0", show_default=True, help="Tag of the plugin images.")
+@click.option("--redis-service", metavar="FQDN[:PORT]",
+              help="Redis for the per-client-IP rate limits (cluster-key-rate-limit plugin), e.g. "
+                   "redis.infra.svc.cluster.local:6379; without it limit-rps/limit-rpm are manual work.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
               help="Format of the converted objects.")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Write one file per object here instead.")
@@ -82,7 +85,8 @@ def migrate_group():
 def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, nginx_configmap, to, gateway, channel,
           mode, target_class,
           higress_namespace,
-          plugin_registry, plugin_version, fmt, output_dir, report_file, report_format, strict, do_apply, dry_run,
+          plugin_registry, plugin_version, redis_service, fmt, output_dir, report_file, report_format, strict, do_apply,
+          dry_run,
           yes, store: StoreSettings, kube: KubeSettings, keyring):
     """Convert ingress-nginx Ingresses for Higress and report every nginx annotation.
 
@@ -99,7 +103,8 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
     """
     options = MigrateOptions(mode=mode, ingress_class=ingress_class, include_unclassed=include_unclassed,
                       higress_namespace=higress_namespace, target_class=target_class,
-                      plugin_registry=plugin_registry, plugin_version=plugin_version)
+                      plugin_registry=plugin_registry, plugin_version=plugin_version,
+                      **_redis(redis_service))
     if sum([bool(paths), from_cluster, bool(snapshot_id)]) != 1:
         raise InvalidInput("give exactly one source: PATH..., --from-cluster or --snapshot ID")
     if report_file == "-" and not (output_dir or do_apply):
@@ -107,13 +112,10 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
                            "for the objects (or --apply)")
     source = (Source("files", tuple(paths)) if paths else Source("live") if from_cluster
               else Source("snapshot", ref=snapshot_id))
-    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True,
-                        repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
     _check_target(to, gateway, mode)
-    documents = side.documents or [o.obj for o in side.objects]
     gateway_api = to == "gateway-api"
-    migration = (migrate_gateway(documents, GatewayOptions(options, channel, gateway)) if gateway_api
-                 else migrate(documents, options))
+    migration = _convert(source, options, store, kube, keyring,
+                         GatewayOptions(options, channel, gateway) if gateway_api else None)
     migration.globals = read_nginx_configmap(nginx_configmap or (DEFAULT_CONFIGMAP if from_cluster else None), kube,
                                              explicit=bool(nginx_configmap))
 
@@ -137,6 +139,8 @@ def nginx(paths, from_cluster, snapshot_id, ingress_class, include_unclassed, ng
     if do_apply and report.exit_code == EXIT_OK:
         report.applied = _apply(migration, options, channel if gateway_api else None, dry_run, yes, store, kube,
                                 keyring)
+    elif do_apply and migration.invalid:
+        warn(f"{len(migration.invalid)} input file(s) invalid, so nothing was applied")
     elif do_apply:
         warn("--strict: manual work is left, so nothing was applied")
     finish(report)
@@ -182,6 +186,32 @@ def check_channel(kube, channel: str) -> None:
     if live and live != channel:
         raise InvalidInput(f"the cluster's Gateway API CRDs are the {live} channel, not {channel}: convert with "
                            f"--channel {live}")
+
+
+def _convert(source: Source, options: MigrateOptions, store, kube, keyring, gateway: GatewayOptions | None):
+    """The migration of a source (to Gateway API with `gateway`); invalid input files are left out, each named on
+    one line, and recorded."""
+    invalid: list[tuple[str, str]] = []
+    side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True, invalid=invalid,
+                        repo_factory=lambda: open_repository(store, keyring), kube_factory=kube.connect)
+    documents = side.documents or [o.obj for o in side.objects]
+    migration = migrate_gateway(documents, gateway) if gateway is not None else migrate(documents, options)
+    migration.invalid = [{"file": path, "error": error} for path, error in invalid]
+    for path, error in invalid:
+        logs.error(f"invalid input, left out: {error}", file=path)
+    return migration
+
+
+def _redis(spec: str | None) -> dict:
+    """--redis-service FQDN[:PORT] as MigrateOptions fields."""
+    if not spec:
+        return {}
+    host, sep, port = spec.rpartition(":")
+    if not sep:
+        return {"redis_service": spec}
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--redis-service {spec!r}: FQDN[:PORT], e.g. redis.infra.svc.cluster.local:6379")
+    return {"redis_service": host, "redis_port": int(port)}
 
 
 def read_nginx_configmap(spec: str | None, kube: KubeSettings, explicit: bool = True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import catalogue
-from ..errors import EXIT_DIFFERENT, EXIT_OK
+from ..errors import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE
 from ..kube import Kube
 from ..model import StoredObject
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
@@ -23,7 +23,10 @@ class MigrationOutcome:
 
     @property
     def exit_code(self) -> int:
-        """1 when --strict and manual work is left (then nothing is applied); else the apply's own code."""
+        """2 when an input file was invalid, 1 when --strict and manual work is left (nothing is applied in either
+        case); else the apply's own code."""
+        if self.migration.invalid:
+            return EXIT_USAGE
         if self.strict and self.migration.needs_work:
             return EXIT_DIFFERENT
         return self.applied.exit_code if self.applied is not None else EXIT_OK

@@ -206,6 +206,16 @@ def _canary(ctx: GwContext, key: str) -> Entry:
                      "ingress-nginx's order kept: header, then cookie, then weight (balancer.lua)")
 
 
+def _rate_limit(ctx: GwContext, key: str) -> Entry:
+    """The Ingress path's per-client-IP plugin (cluster-key-rate-limit, with --redis-service) attaches to the routes
+    by their names like any plugin; without it the limit is manual, as there."""
+    base = ctx.base.get(NGINX + key)
+    if base is not None and base.status in (PLUGIN, UNSUPPORTED):
+        return base
+    return ingress_only("a per-client-IP limit is the cluster-key-rate-limit plugin (limit_by_per_ip), which needs "
+                        "a Redis service: give --redis-service")(ctx, key)
+
+
 LB = "keep this host on an Ingress, or set it in an Istio DestinationRule with Higress's Istio API enabled"
 TLS = "set it on the Gateway listener's TLS options by hand"
 GATEWAY = {
@@ -223,8 +233,8 @@ GATEWAY = {
     "backend-protocol": _backend_protocol,
     **{k: ingress_only("a BackendTLSPolicy (which always verifies the backend certificate)")
        for k in ("proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-name", "proxy-ssl-server-name")},
-    "auth-tls-secret": ingress_only("client certificates are checked on the Gateway listener (tls.frontend "
-                                    "validation): mTLS is OFF until it is set there"),
+    **{k: ingress_only("client certificates are checked on the Gateway listener (tls.frontend validation): mTLS "
+                       "is OFF until it is set there") for k in ("auth-tls-secret", "auth-tls-verify-client")},
     **{k: ingress_only(TLS) for k in ("ssl-cipher", "ssl-ciphers", "tls-min-protocol-version",
                                       "tls-max-protocol-version")},
     **{k: ingress_only(LB) for k in ("load-balance", "upstream-hash-by", "affinity", "affinity-mode",
@@ -234,8 +244,8 @@ GATEWAY = {
     **{k: mirror for k in ("mirror-target", "mirror-target-service", "mirror-percentage", "mirror-target-fqdn",
                             "mirror-target-fqdn-port")},
     **{k: _timeout for k in ("proxy-connect-timeout", "proxy-send-timeout", "proxy-read-timeout")},
-    **{k: ingress_only("a per-client-IP limit is the cluster-key-rate-limit plugin (limit_by_per_ip), which needs "
-                       "a Redis service") for k in ("limit-rps", "limit-rpm", "limit-burst-multiplier")},
+    **{k: _rate_limit for k in ("limit-rps", "limit-rpm", "limit-burst-multiplier", "limit-whitelist",
+                                "limit-allowlist")},
     "x-forwarded-prefix": _forwarded_prefix,
 }
 

@@ -109,7 +109,9 @@ def _read(chosen: list[dict], options: MigrateOptions) -> list[_Source]:
     for obj in chosen:
         v1, note = to_v1(obj)
         _, report, plugins = convert_ingress(obj, options)
-        report.entries = [e for e in report.entries if e.value is not None]  # the Ingress path's implicit ones
+        # the Ingress path's implicit entries and its findings on the spec (a host without paths, a TLS host
+        # without a Secret) are about Ingresses Higress serves; routes are judged here (ingress_paths, _plan_tls)
+        report.entries = [e for e in report.entries if e.value is not None and not e.key.startswith("spec.")]
         report.notes = [note] if note else []
         meta = v1.get("metadata") or {}
         out.append(_Source(v1, meta.get("namespace", "default"), meta.get("name") or "", {e.key: e for e in

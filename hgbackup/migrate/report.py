@@ -21,12 +21,40 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", "<br>")
 
 
+SECURITY_SPEC = ("spec.tls",)  # spec findings of the same weight: a TLS host losing HTTPS
+
+
 def is_security(entry: Entry) -> bool:
-    return entry.key[len(NGINX):] in SECURITY_KEYS
+    return entry.key in SECURITY_SPEC or (entry.key.startswith(NGINX) and entry.key[len(NGINX):] in SECURITY_KEYS)
 
 
 def _row(where: str, e: Entry) -> str:
     return f"| {where} | `{e.key}` | {_cell(e.value)} | {e.status.value} | {_cell(e.target)} | {_cell(e.note)} |"
+
+
+def _findings(migration: Migration) -> list[str]:
+    """The sections before the per-Ingress tables: invalid input files, security findings, traffic that changes."""
+    lines = []
+    if migration.invalid:
+        lines += ["## Invalid input files", "",
+                  "Left out whole, nothing of them converted; fix them and run again (exit code 2 until then).", "",
+                  "| file | why |", "|---|---|"]
+        lines += [f"| {_cell(i['file'])} | {_cell(i['error'])} |" for i in migration.invalid] + [""]
+    header = ["| Ingress | annotation | value | status | Higress form | what to do |", "|---|---|---|---|---|---|"]
+    security = [(r, e) for r in migration.reports for e in r.entries if is_security(e) and e.status in NEEDS_WORK]
+    lines += ["## Security first", ""]
+    if security:
+        lines += ["These change who can reach a route, or how it is protected. Resolve them before cutover.", ""]
+        lines += header + [_row(f"{r.namespace}/{r.name}", e) for r, e in security] + [""]
+    else:
+        lines += ["No authentication, mTLS, IP restriction or TLS setting needs manual work.", ""]
+    traffic = [(r, e) for r in migration.reports for e in r.entries if not is_security(e) and e.status in NEEDS_WORK]
+    if traffic:
+        lines += ["## Traffic that changes", "",
+                  "What users of these routes would see differently under Higress until each is resolved.", "",
+                  "| Ingress | setting | what changes |", "|---|---|---|"]
+        lines += [f"| {r.namespace}/{r.name} | `{e.key}` | {_cell(e.note)} |" for r, e in traffic] + [""]
+    return lines
 
 
 def markdown(migration: Migration) -> str:
@@ -37,15 +65,7 @@ def markdown(migration: Migration) -> str:
              "| status | annotations |", "|---|---|"]
     lines += [f"| {status.value} | {summary[status.value]} |" for status in STATUSES]
     lines.append("")
-    header = ["| Ingress | annotation | value | status | Higress form | what to do |", "|---|---|---|---|---|---|"]
-
-    security = [(r, e) for r in migration.reports for e in r.entries if is_security(e) and e.status in NEEDS_WORK]
-    lines += ["## Security first", ""]
-    if security:
-        lines += ["These change who can reach a route, or how it is protected. Resolve them before cutover.", ""]
-        lines += header + [_row(f"{r.namespace}/{r.name}", e) for r, e in security] + [""]
-    else:
-        lines += ["No authentication, mTLS, IP restriction or TLS setting needs manual work.", ""]
+    lines += _findings(migration)
 
     if migration.plugins:
         lines.append("Generated plugins: " + ", ".join(
@@ -95,5 +115,6 @@ def one_line(migration: Migration) -> str:
     summary = migration.summary()
     counts = ", ".join(f"{summary[s.value]} {s.value}" for s in STATUSES if summary[s.value])
     skipped = f", {len(migration.skipped)} left out" if migration.skipped else ""
+    skipped += f", {len(migration.invalid)} invalid input file(s) left out" if migration.invalid else ""
     return (f"migrated {len(migration.ingresses)} Ingress(es), generated {len(migration.plugins)} plugin(s)"
             f"{skipped}; annotations: {counts or 'none'}")

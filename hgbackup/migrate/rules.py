@@ -48,6 +48,10 @@ class Handler(str, Enum):
     REDIRECT = "redirect"
     HASH_BY = "hash_by"
     VHOST = "vhost"
+    REWRITE = "rewrite"
+    CORS_ORIGIN = "cors_origin"
+    HEADER_PATTERN = "header_pattern"
+    CUSTOM_ERRORS = "custom_errors"
     HARMLESS = "harmless"
 
 
@@ -86,27 +90,32 @@ REWRITE, REDIRECT, RETRY = H + "rewrite.go", H + "redirect.go", H + "retry.go"
 UPSTREAM_TLS, DOWNSTREAM_TLS, LOAD_BALANCE = H + "upstreamtls.go", H + "downstreamtls.go", H + "loadbalance.go"
 MIRROR, AUTH, IP = H + "mirror.go", H + "auth.go", H + "ip_access_control.go"
 TIMEOUT = H + "timeout.go (higress.io/timeout); " + N + "proxy/main.go (GetIntAnnotation: bare seconds)"
-RATE = H + "local_rate_limit.go; " + N + "ratelimit/main.go"
+RATE = H + "local_rate_limit.go; " + N + "ratelimit/main.go; " + P + "cluster-key-rate-limit/config/config.go"
 
 RULES: dict[str, Rule] = {
     # A. read by Higress under both prefixes
     "canary": _native("bool", source=CANARY),
     "canary-by-header": Rule(NATIVE, "str", Handler.CANARY, source=CANARY),
     "canary-by-header-value": _native(source=CANARY),
-    "canary-by-header-pattern": _native(source=CANARY),
+    "canary-by-header-pattern": Rule(NATIVE, "str", Handler.HEADER_PATTERN,
+                                     source=CANARY + "; kubernetes/ingress-nginx rootfs/etc/nginx/lua/balancer.lua"),
     "canary-by-cookie": Rule(NATIVE, "str", Handler.CANARY, source=CANARY),
     "canary-weight": Rule(NATIVE, "int", Handler.CANARY, source=CANARY),
     "canary-weight-total": _native("int", source=CANARY),
     "enable-cors": _native("bool", source=CORS),
-    "cors-allow-origin": _native(source=CORS),
+    "cors-allow-origin": Rule(NATIVE, "str", Handler.CORS_ORIGIN, source=CORS + "; " + N + "cors/main.go"),
     "cors-allow-methods": _native(source=CORS),
     "cors-allow-headers": _native(source=CORS),
     "cors-expose-headers": _native(source=CORS),
     "cors-allow-credentials": _native("bool", source=CORS),
     "cors-max-age": _native("int", source=CORS),
     "default-backend": _native(source=DEFAULT_BACKEND),
-    "custom-http-errors": _native(source=DEFAULT_BACKEND),
-    "rewrite-target": _native(source=REWRITE),
+    "custom-http-errors": Rule(MANUAL, "str", Handler.CUSTOM_ERRORS,
+                               source=DEFAULT_BACKEND + "; kubernetes/ingress-nginx rootfs/etc/nginx/template/"
+                               "nginx.tmpl (CUSTOM_ERRORS)"),
+    "rewrite-target": Rule(NATIVE, "str", Handler.REWRITE,
+                           source=REWRITE + "; kubernetes/ingress-nginx internal/ingress/controller/template/"
+                           "template.go (buildProxyPass); nginx src/http/modules/ngx_http_rewrite_module.c"),
     "use-regex": _native("bool", source=REWRITE),
     "upstream-vhost": Rule(NATIVE, "str", Handler.VHOST, source=REWRITE),
     "app-root": _native(source=REDIRECT),
@@ -115,9 +124,9 @@ RULES: dict[str, Rule] = {
     "permanent-redirect-code": _native("int", source=REDIRECT),
     "ssl-redirect": _native("bool", source=REDIRECT),
     "force-ssl-redirect": _native("bool", source=REDIRECT),
-    "proxy-next-upstream": _native(source=RETRY),
+    "proxy-next-upstream": Rule(NATIVE, "str", Handler.RETRY, source=RETRY + "; " + N + "proxy/main.go"),
     "proxy-next-upstream-tries": Rule(NATIVE, "int", Handler.RETRY, source=RETRY),
-    "proxy-next-upstream-timeout": _native("seconds", source=RETRY + "; " + N + "proxy/main.go"),
+    "proxy-next-upstream-timeout": Rule(NATIVE, "seconds", Handler.RETRY, source=RETRY + "; " + N + "proxy/main.go"),
     "whitelist-source-range": _native("cidrs", source=IP),
     "allowlist-source-range": Rule(CONVERTED, "cidrs", Handler.RENAME,
                                    "Higress reads only the old name whitelist-source-range",
@@ -151,9 +160,11 @@ RULES: dict[str, Rule] = {
     "proxy-connect-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
     "proxy-send-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
     "proxy-read-timeout": Rule(CONVERTED, "seconds", Handler.TIMEOUT, source=TIMEOUT),
-    "limit-rps": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
-    "limit-rpm": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
-    "limit-burst-multiplier": Rule(CONVERTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-rps": Rule(PLUGIN, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-rpm": Rule(PLUGIN, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-burst-multiplier": Rule(UNSUPPORTED, "int", Handler.RATE_LIMIT, source=RATE),
+    "limit-allowlist": Rule(PLUGIN, "cidrs", Handler.RATE_LIMIT, source=RATE),
+    "limit-whitelist": Rule(PLUGIN, "cidrs", Handler.RATE_LIMIT, source=RATE),
     "x-forwarded-prefix": Rule(CONVERTED, "str", Handler.FORWARDED_PREFIX,
                                source=H + "header_control.go; " + N + "xforwardedprefix/main.go"),
     # C. carried over as a plugin (auth-* are parsed by Higress but have no effect since 2.0: auth.go)
@@ -190,7 +201,8 @@ RULES: dict[str, Rule] = {
     "service-upstream": _unsupported("bool", source=N + "serviceupstream"),
     "from-to-www-redirect": Rule(UNSUPPORTED, "bool", Handler.HARMLESS, "no Higress equivalent",
                                  N + "redirect/redirect.go"),
-    "auth-tls-verify-client": _unsupported(source=N + "authtls"),
+    "auth-tls-verify-client": Rule(MANUAL, "enum:on,off,optional,optional_no_ca", Handler.AUTH_TLS,
+                                   source=DOWNSTREAM_TLS + "; " + N + "authtls/main.go"),
     "auth-tls-pass-certificate-to-upstream": _unsupported("bool", source=N + "authtls"),
     "custom-headers": _unsupported(source=N + "customheaders"),
     "proxy-set-headers": _unsupported(source=N),
