@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import archive, catalogue, kubeyaml, names, selection
+from . import archive, catalogue, confine, kubeyaml, names, selection
 from . import packer as packing
 from .errors import (
     EXIT_OK,
@@ -52,6 +52,7 @@ class Capture:
     # with keep_listed: every object each complete LIST returned, before selection, by (kind key, namespace or
     # None for all namespaces); a restore plans against these instead of listing the same collections again
     listed: dict[tuple[str, str | None], list[dict]] = field(default_factory=dict)
+    left_out: int = 0  # objects the rules would take but hgbackup never restores (named in a note)
 
     @property
     def partial(self) -> bool:
@@ -112,8 +113,9 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
     """The objects a snapshot would hold if these documents were a live cluster."""
     unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
-    chosen, _ = selection.select_with_refs(raw, scope, notes)
-    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes)
+    left: list[str] = []
+    chosen, _ = selection.select_with_refs(raw, scope, notes, left)
+    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes, left_out=len(left))
     # names the API server would refuse can only come from files (a live object's name was validated by it)
     bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
     if bad:
@@ -196,7 +198,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
                                f"(first refusal: {errors[0]}); nothing was written")
         held = selector.finish()
         listed_secrets = selector.held.get(catalogue.SECRETS.key, [])
-        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope)
+        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope, selector.left)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
         cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),
                               identity.result())
@@ -208,12 +210,18 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             errors.append(error)
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
-    keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted), "held")
-    extra = {"not_served": not_served, "errors": errors, "notes": notes, "owner_refs": sorted(owner_refs),
-             "first_error": failures[0] if failures else None}
+    keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted, selector.left), "held")
+    extra = {"not_served": not_served, "errors": errors, "notes": notes + _left_out_notes(selector.left),
+             "owner_refs": sorted(owner_refs), "first_error": failures[0] if failures else None,
+             "left_out": len(selector.left)}
     if packer is not None:
         return Capture([], cluster, packer=packer, packed=packer.finish(), **extra)
     return Capture(sink.objects([*range(len(tasks)), "held"]), cluster, listed=listed, **extra)
+
+
+def _left_out_notes(left: list[str]) -> list[str]:
+    note = selection.left_out_note(left)
+    return [note] if note else []
 
 
 def _where(namespace: str | None) -> str:
@@ -242,14 +250,21 @@ def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: boo
     return tasks
 
 
-def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope) -> list[tuple]:
-    """Objects fetched one by one: the console Secret, referenced Secrets and the CRDs of the kinds in scope."""
+def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope,
+                   left: list[str]) -> list[tuple]:
+    """Objects fetched one by one: the console Secret, referenced Secrets and the CRDs of the kinds in scope. A
+    Secret hgbackup never restores (in kube-system, say) is not fetched: it is named in `left`."""
     wanted: list[tuple] = []
     keys = {k.key for k in kinds}
     if catalogue.SECRETS.key in keys:
         have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listed_secrets}
         refs = refs | {(scope.higress_namespace, selection.CONSOLE_SECRET)}
-        wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
+        for ns, name in sorted(refs - have):
+            why = confine.left_out({"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": ns, "name": name}})
+            if why:
+                left.append(f"Secret {ns}/{name} ({why})")
+            elif scope.wants_namespace(ns):
+                wanted.append((catalogue.SECRETS, ns, name))
     if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
         custom = [k for k in kinds if k.custom and served[k.key].version]
         wanted += [(catalogue.CRDS, None, name) for name in sorted(selection.crd_names(custom))]
@@ -320,6 +335,7 @@ class SnapshotReport:
     snapshot: Snapshot
     store: str
     notices: list[str] = field(default_factory=list)  # not failures (the manifest's warnings are listed apart)
+    left_out: int = 0  # objects the scope's rules would take but hgbackup never restores (named in a warning)
     metrics_error: str | None = None  # --pushgateway: the snapshot was written, its metrics were not pushed
 
     @property
@@ -329,7 +345,8 @@ class SnapshotReport:
     def as_json(self) -> dict:
         m = self.snapshot.manifest
         doc = {"id": self.snapshot.id, "cluster": m.cluster.name, "objects": len(m.objects), "partial": m.partial,
-               "warnings": list(m.warnings), "store": self.store, "archive_bytes": m.archive.size}
+               "warnings": list(m.warnings), "store": self.store, "archive_bytes": m.archive.size,
+               "left_out": self.left_out}
         if self.metrics_error:
             doc["metrics_error"] = self.metrics_error
         return doc
@@ -365,4 +382,4 @@ def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = 
             raise InvalidInput(message + " (encryption is required); nothing was written")
         notices.append(message + ": set --encryption-key-file or HGBACKUP_ENCRYPTION_KEY to encrypt the archive")
     snap = write(repo, capture, scope, tags=tags, cluster=cluster)
-    return SnapshotReport(snap, repo.store.url, notices)
+    return SnapshotReport(snap, repo.store.url, notices, left_out=capture.left_out)

@@ -46,7 +46,7 @@ def test_version():
 def test_snapshot_json_shape_and_warning_about_secrets(store):
     result = run("snapshot", "--from-file", EXAMPLE, "--store", store, "-o", "json", "--tag", "nightly")
     doc = json.loads(result.stdout)
-    assert set(doc) == {"id", "cluster", "objects", "partial", "warnings", "store", "archive_bytes"}
+    assert set(doc) == {"id", "cluster", "objects", "partial", "warnings", "store", "archive_bytes", "left_out"}
     assert doc["cluster"] == "default" and doc["objects"] == 25 and doc["partial"] is False
     assert "no encryption key" in result.stderr
 
