@@ -19,6 +19,7 @@ from typing import NamedTuple
 import orjson
 
 from . import FORMAT, __version__
+from . import coverage as coverage_mod
 from .errors import IntegrityError
 from .model import Ref, StoredObject
 
@@ -123,6 +124,8 @@ class Manifest:
     auth: Auth | None = None
     # a safety snapshot's undo may prune exactly these (the objects its restore created), and nothing else
     undo_prunes: tuple[Ref, ...] | None = None
+    # what was listed completely (coverage.py); None in manifests written before the record existed
+    coverage: coverage_mod.Coverage | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -136,7 +139,7 @@ class Manifest:
     def build(cls, snapshot_id: str, created: datetime, cluster: ClusterInfo, objects: list[StoredObject],
               archive: ArchiveRecord, *, scope: dict, tags: list[str] = (), partial: bool = False,
               not_served: list[str] = (), warnings: list[str] = (), owner_refs: list[str] = (),
-              digest=None) -> Manifest:
+              digest=None, coverage: coverage_mod.Coverage | None = None) -> Manifest:
         """The manifest of a snapshot about to be written; `partial` is the caller's word, not derived here.
         `objects`: StoredObjects or packer.Packed records. `digest(obj)` gives each object's digest (default: a
         record's own, else the plain sha256; keyed for encrypted snapshots)."""
@@ -152,7 +155,7 @@ class Manifest:
         return cls(id=snapshot_id, created=created.astimezone(timezone.utc).replace(microsecond=0), cluster=cluster,
                    archive=archive, objects=entries, scope=dict(scope), tags=tuple(sorted(set(tags))),
                    partial=partial, counts=dict(sorted(counts.items())), not_served=tuple(sorted(not_served)),
-                   owner_references=tuple(sorted(owner_refs)), warnings=tuple(warnings))
+                   owner_references=tuple(sorted(owner_refs)), warnings=tuple(warnings), coverage=coverage)
 
     def signed_payload(self, folder: str) -> bytes:
         """What the MAC covers: every field but the MAC itself, and the store folder (`<cluster>/snapshots/<id>`)."""
@@ -165,6 +168,8 @@ class Manifest:
         doc = self._body(with_objects)
         if self.undo_prunes is not None:
             doc["undo_prunes"] = [[r.group, r.kind, r.namespace, r.name] for r in self.undo_prunes]
+        if self.coverage is not None:
+            doc["coverage"] = self.coverage.as_json()
         if self.auth is not None:
             doc["auth"] = self.auth.as_json()
         return doc
@@ -295,6 +300,8 @@ class _Reader:
             tool_version=self.str_(doc.get("tool_version") or "?", "tool_version"),
             auth=self.auth(doc.get("auth")),
             undo_prunes=self.refs(doc.get("undo_prunes")),
+            coverage=None if doc.get("coverage") is None else coverage_mod.from_json(
+                doc["coverage"], lambda expected: self.fail("coverage", expected)),
         )
 
     def refs(self, value) -> tuple[Ref, ...] | None:

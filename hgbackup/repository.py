@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from . import archive, clusters, crypto, index
+from . import archive, clusters, crypto, index, logs
 from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .memory import collector_paused
@@ -68,9 +68,10 @@ class Listing(NamedTuple):
 
 
 class Repository:
-    def __init__(self, store: Store, keyring: crypto.Keyring | None = None):
+    def __init__(self, store: Store, keyring: crypto.Keyring | None = None, *, allow_partial: bool = False):
         self.store = store
         self.keyring = keyring or crypto.Keyring()
+        self.allow_partial = allow_partial  # `latest` may be a partial snapshot (--allow-partial)
 
     @property
     def encryption_key(self) -> bytes | None:
@@ -172,7 +173,8 @@ class Repository:
                 target: str = "the target cluster") -> SnapshotKey:
         """An id, `latest` or `latest~N`. `latest` is never a guess across clusters: the newest of `cluster` when
         given (a name or an identity prefix), else of the cluster a command talks to (`identity`, named `target`),
-        else of the store only when the store holds one cluster."""
+        else of the store only when the store holds one cluster. It counts complete snapshots only (a partial one
+        is skipped, and a warning says so) unless the repository allows partial ones."""
         latest = LATEST_RE.match(name)
         if not latest:
             if not ID_RE.match(name) and not PREFIX_RE.match(name):
@@ -200,10 +202,17 @@ class Repository:
         else:
             mine = clusters.only_one(snapshots) if snapshots else []
         n = int(latest.group(1) or 0)
-        if n >= len(mine):
+        eligible = mine if self.allow_partial else [s for s in mine if not s.manifest.partial]
+        if n >= len(eligible):
             where = f"cluster {cluster!r}" if cluster else f"store {self.store.url}"
-            raise NotFound(f"{name}: only {len(mine)} snapshot(s) in {where}")
-        chosen = mine[n]
+            partial = len(mine) - len(eligible)
+            raise NotFound(f"{name}: only {len(eligible)} complete snapshot(s) in {where}"
+                           + (f" ({partial} partial one(s) skipped; --allow-partial counts them)" if partial else ""))
+        chosen = eligible[n]
+        skipped = [s for s in mine if s.manifest.partial and s.id > chosen.id and s not in eligible]
+        if skipped:
+            logs.warning(f"{name} is {chosen.id}, the newest complete snapshot: skipped {len(skipped)} newer partial "
+                         f"snapshot(s) ({', '.join(s.id for s in skipped[:3])}); --allow-partial takes them")
         folders = {s.cluster for s in mine}
         newer_broken = [p for p in problems if p.key.cluster in folders and p.key.id > chosen.id]
         if newer_broken:

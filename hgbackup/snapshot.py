@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from . import archive, catalogue, confine, kubeyaml, names, selection
+from . import coverage as coverage_mod
 from . import packer as packing
 from .errors import (
     EXIT_OK,
@@ -53,6 +54,7 @@ class Capture:
     # None for all namespaces); a restore plans against these instead of listing the same collections again
     listed: dict[tuple[str, str | None], list[dict]] = field(default_factory=dict)
     left_out: int = 0  # objects the rules would take but hgbackup never restores (named in a note)
+    coverage: coverage_mod.Coverage | None = None  # what was listed completely (None: nothing known)
 
     @property
     def partial(self) -> bool:
@@ -115,7 +117,8 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
     left: list[str] = []
     chosen, _ = selection.select_with_refs(raw, scope, notes, left)
-    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes, left_out=len(left))
+    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes, left_out=len(left),
+                      coverage=coverage_mod.of_capture(scope.kinds(), list(scope.namespaces), [], []))
     # names the API server would refuse can only come from files (a live object's name was validated by it)
     bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
     if bad:
@@ -146,6 +149,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
     lock = threading.Lock()
     denied = []
     failures: list[HgbackupError] = []
+    gaps: list[tuple[str, str | None, str]] = []  # what could not be read: (kind key, namespace, why)
 
     def keep(kind: catalogue.Kind | None, objs: list[dict], lane: object) -> None:
         owned = {ref_of(o) for o in objs if had_owner_references(o)}
@@ -177,11 +181,13 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             if not isinstance(exc, AccessDenied):
                 raise
             denied.append(kind.key)
-            failures.append(exc)
-            return f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            failure = exc
         except HgbackupError as exc:
-            failures.append(exc)
-            return f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            failure = exc
+        failures.append(failure)
+        why = f"cannot list {kind.key}{_where(namespace)}: {failure}"
+        gaps.append((kind.key, namespace, why))
+        return why
 
     with collector_paused(), ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool, \
             ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as prefetch:
@@ -208,12 +214,14 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             got.append(obj)
         elif error:
             errors.append(error)
+            gaps.append((kind.key, namespace, error))
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
     keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted, selector.left), "held")
     extra = {"not_served": not_served, "errors": errors, "notes": notes + _left_out_notes(selector.left),
              "owner_refs": sorted(owner_refs), "first_error": failures[0] if failures else None,
-             "left_out": len(selector.left)}
+             "left_out": len(selector.left),
+             "coverage": coverage_mod.of_capture(kinds, list(scope.namespaces), not_served, gaps)}
     if packer is not None:
         return Capture([], cluster, packer=packer, packed=packer.finish(), **extra)
     return Capture(sink.objects([*range(len(tasks)), "held"]), cluster, listed=listed, **extra)
@@ -319,7 +327,7 @@ def _write_once(repo: Repository, capture: Capture, packer: packing.Packer, reco
         manifest = Manifest.build(
             snapshot_id, now, capture.cluster, records, record, scope=scope.as_json(), tags=list(tags),
             partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
-            owner_refs=capture.owner_refs,
+            owner_refs=capture.owner_refs, coverage=capture.coverage,
         )
         if undo_prunes is not None:
             manifest = dataclasses.replace(manifest, undo_prunes=tuple(sorted(undo_prunes)))

@@ -151,6 +151,20 @@ names_output_option = click.option("-o", "--output", "fmt", type=click.Choice(["
                                    default="text", show_default=True,
                                    help="Output format (name: one id or object per line, for scripts).")
 cluster_option = click.option("--cluster", help="Cluster name in the store (default: the kube context's cluster).")
+ALLOW_PARTIAL = "hgbackup.allow_partial"  # click context meta: read by open_repository
+
+
+def _allow_partial(kwargs: dict) -> dict:
+    click.get_current_context().meta[ALLOW_PARTIAL] = kwargs.pop("allow_partial")
+    return {}
+
+
+# for commands that take `latest`: which cluster's, and whether a partial snapshot may be it
+latest_options = _option_group([
+    cluster_option,
+    click.option("--allow-partial", is_flag=True,
+                 help="latest and latest~N may be a partial snapshot (by default they skip those, and say so)."),
+], _allow_partial)
 
 SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
                 "with_cert_manager", "with_ingress_classes", "include", "exclude")
@@ -195,7 +209,8 @@ def scope_given() -> bool:
 
 
 def open_repository(store: StoreSettings, keyring: crypto.Keyring | None = None) -> Repository:
-    return Repository(store.open(), keyring)
+    ctx = click.get_current_context(silent=True)
+    return Repository(store.open(), keyring, allow_partial=bool(ctx and ctx.meta.get(ALLOW_PARTIAL)))
 
 
 # -- rendering -----------------------------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ from ..selection import Scope
 from ..store import StoreSettings
 from .base import (
     cli,
-    cluster_option,
     emit,
     finish,
     key_option,
     kube_options,
+    latest_options,
     names_output_option,
     open_repository,
     scope_given,
@@ -56,7 +56,7 @@ def colour_hunks(text: str) -> str:
 @scope_options
 @store_options
 @kube_options
-@cluster_option
+@latest_options
 @key_option
 @names_output_option
 def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: StoreSettings, kube: KubeSettings,

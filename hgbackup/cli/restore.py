@@ -13,11 +13,11 @@ from ..output import ProgressLine, table
 from ..store import StoreSettings
 from .base import (
     cli,
-    cluster_option,
     emit,
     finish,
     key_option,
     kube_options,
+    latest_options,
     open_repository,
     output_option,
     store_options,
@@ -47,7 +47,7 @@ from .base import (
               help="Restore CRDs that have a conversion webhook or a caBundle (refused by default).")
 @store_options
 @kube_options
-@cluster_option
+@latest_options
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,

@@ -23,6 +23,7 @@ from .base import (
     finish,
     key_option,
     kube_options,
+    latest_options,
     names_output_option,
     open_repository,
     output_option,
@@ -163,7 +164,7 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
 @cli.command()
 @click.argument("snapshot_id", metavar="ID")
 @store_options
-@cluster_option
+@latest_options
 @key_option
 @click.option("--objects", "with_objects", is_flag=True, help="Verify the archive and list every object.")
 @names_output_option
@@ -186,7 +187,7 @@ def show(snapshot_id, store: StoreSettings, cluster, keyring, with_objects, fmt)
 @click.argument("snapshot_ids", metavar="[ID]...", nargs=-1)
 @click.option("--all", "verify_all", is_flag=True, help="Verify every snapshot in the store (the default without IDs).")
 @store_options
-@cluster_option
+@latest_options
 @key_option
 @output_option
 def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt):
@@ -217,7 +218,7 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt
 @click.argument("folder", metavar="DIR", type=click.Path())
 @click.option("--overwrite", is_flag=True, help="Replace DIR's whole tree when it is not empty.")
 @store_options
-@cluster_option
+@latest_options
 @key_option
 @output_option
 def export(snapshot_id, folder, overwrite, store: StoreSettings, cluster, keyring, fmt):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..coverage import Coverage
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
 from ..model import Ref, StoredObject
 from ..selection import Scope
@@ -183,4 +184,5 @@ class RestoreRequest:
     source: str | None = None  # the snapshot id restored, if any
     source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
     prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created
+    coverage: Coverage | None = None  # what the snapshot listed completely: prune acts only inside it (None: all)
     notes: list[str] = field(default_factory=list)  # worth knowing before anything is applied

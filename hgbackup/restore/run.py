@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import confine
+from .. import catalogue, confine, coverage
 from .. import snapshot as snapshot_mod
 from ..kube import Kube
 from ..memory import collector_paused
@@ -12,7 +12,7 @@ from ..repository import Repository
 from .choose import choose, prune_scope, safety_scope
 from .execute import execute
 from .plan import plan
-from .records import SAFETY_TAGS, Intent, Plan, RestoreOptions, RestoreReport, RestoreRequest
+from .records import SAFETY_TAGS, Intent, Plan, RestoreOptions, RestoreReport, RestoreRequest, Step
 
 
 def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
@@ -31,10 +31,12 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     if options.prune or safety:
         capture = snapshot_mod.capture_live(kube, request.scope, keep_listed=True)
     prune_candidates = None
+    outside: list = []
     if options.prune and capture is not None:
-        prune_candidates = prune_scope(capture.objects, options, request.prune_only)
+        prune_candidates = prune_scope(capture.objects, options, request.prune_only, request.coverage, outside)
     the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace,
                     listed=capture.listed if capture is not None else None)
+    the_plan.steps += _left_alone(outside, request.objects)
     the_plan.header = report.header()
     if notify:
         notify(the_plan.header)
@@ -56,6 +58,13 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     report.results, report.safety_snapshot = execution.results, safety_id
     report.stopped, report.stopped_code = (str(stopped), stopped.exit_code) if stopped else (None, None)
     return report
+
+
+def _left_alone(outside: list, objects) -> list[Step]:
+    """A skipped result for each live object a prune would delete but the snapshot's coverage does not reach."""
+    wanted = {o.ref for o in objects}
+    return [Step(obj.ref, obj.api_version, catalogue.PRUNE_TIER, Intent.SKIP, message=why)
+            for obj, why in outside if obj.ref not in wanted and obj.ref.kind != "CustomResourceDefinition"]
 
 
 def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, connect: Callable[[], Kube],
@@ -86,7 +95,8 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                              safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id,
                              source_info=source_info(snap),
                              prune_only=frozenset(snap.manifest.undo_prunes)
-                             if snap.manifest.undo_prunes is not None else None)
+                             if snap.manifest.undo_prunes is not None else None,
+                             coverage=coverage.of_manifest(snap.manifest))
     return run(target or connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
 
 
