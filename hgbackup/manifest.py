@@ -27,6 +27,8 @@ ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6,12}$")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 CREATED_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 REQUIRED = ("format", "id", "created", "cluster", "archive", "objects")
+SAFETY_TAGS = ("pre-restore", "pre-migrate")  # the tags of the snapshots a restore or a migration takes first
+LIVE, FILES = "live", "files"  # where a snapshot's objects came from (ClusterInfo.source)
 
 
 @dataclass(frozen=True, order=True)
@@ -42,9 +44,21 @@ class ClusterInfo:
     name: str
     server_version: str | None = None
     identity: str | None = None  # uid of the kube-system namespace; None for snapshots taken from files
+    source: str | None = None  # LIVE or FILES; None in manifests written before it was recorded
 
     def as_json(self) -> dict:
-        return {"name": self.name, "server_version": self.server_version, "identity": self.identity}
+        doc = {"name": self.name, "server_version": self.server_version, "identity": self.identity}
+        if self.source is not None:
+            doc["source"] = self.source
+        return doc
+
+    @property
+    def from_files(self) -> bool:
+        """Taken from files: no cluster. (Before `source` was recorded, a live capture always had a server
+        version.)"""
+        if self.source is not None:
+            return self.source == FILES
+        return self.identity is None and self.server_version is None
 
 
 @dataclass(frozen=True)
@@ -289,7 +303,8 @@ class _Reader:
             id=sid, created=created.replace(tzinfo=timezone.utc),
             cluster=ClusterInfo(self.str_(cluster.get("name"), "cluster.name"),
                                 self.str_(cluster.get("server_version"), "cluster.server_version", True),
-                                self.str_(cluster.get("identity"), "cluster.identity", True)),
+                                self.str_(cluster.get("identity"), "cluster.identity", True),
+                                self.source(cluster.get("source"))),
             archive=self.archive(self.dict_(doc["archive"], "archive")),
             objects=self.objects(doc["objects"]),
             scope=scope, tags=self.strings(doc.get("tags"), "tags"),
@@ -303,6 +318,11 @@ class _Reader:
             coverage=None if doc.get("coverage") is None else coverage_mod.from_json(
                 doc["coverage"], lambda expected: self.fail("coverage", expected)),
         )
+
+    def source(self, value) -> str | None:
+        if value is not None and value not in (LIVE, FILES):
+            self.fail("cluster.source", f"{LIVE!r} or {FILES!r}")
+        return value
 
     def refs(self, value) -> tuple[Ref, ...] | None:
         if value is None:

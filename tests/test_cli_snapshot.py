@@ -149,7 +149,8 @@ def test_a_kube_context_name_finds_its_snapshots_in_every_command(store):
     assert [r["id"] for r in rows] == [sid] and rows[0]["cluster"] == "kubernetes-admin-kubernetes"
     assert json.loads(run("show", "latest", "--store", store, "--cluster", context, "-o", "json").stdout)["id"] == sid
     doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "--cluster", context, "-o", "json").stdout)
-    assert doc == {"keep": [{"id": sid, "cluster": "kubernetes-admin-kubernetes", "reasons": ["last"]}],
+    assert doc == {"keep": [{"id": sid, "cluster": "kubernetes-admin-kubernetes", "scope": "full",
+                             "reasons": ["last"]}],
                    "remove": [], "leftovers_removed": []}
 
 

@@ -7,10 +7,9 @@ from enum import Enum
 
 from ..coverage import Coverage
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
+from ..manifest import SAFETY_TAGS  # noqa: F401 - exported with the restore records
 from ..model import Ref, StoredObject
 from ..selection import Scope
-
-SAFETY_TAGS = ("pre-restore", "pre-migrate")
 
 
 class Intent(str, Enum):
