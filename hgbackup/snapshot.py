@@ -25,7 +25,7 @@ from .errors import (
     Unreachable,
 )
 from .kube import RESTART, Kube
-from .manifest import ClusterInfo, Manifest, Snapshot
+from .manifest import FILES, LIVE, ClusterInfo, Manifest, Snapshot
 from .memory import collector_paused
 from .model import StoredObject, ref_of
 from .repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
@@ -55,6 +55,7 @@ class Capture:
     listed: dict[tuple[str, str | None], list[dict]] = field(default_factory=dict)
     left_out: int = 0  # objects the rules would take but hgbackup never restores (named in a note)
     coverage: coverage_mod.Coverage | None = None  # what was listed completely (None: nothing known)
+    identity_error: HgbackupError | None = None  # a live capture whose cluster identity could not be read
 
     @property
     def partial(self) -> bool:
@@ -117,7 +118,7 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
     left: list[str] = []
     chosen, _ = selection.select_with_refs(raw, scope, notes, left)
-    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes, left_out=len(left),
+    capture = _finish(chosen, ClusterInfo(cluster_name or "default", source=FILES), notes=notes, left_out=len(left),
                       coverage=coverage_mod.of_capture(scope.kinds(), list(scope.namespaces), [], []))
     # names the API server would refuse can only come from files (a live object's name was validated by it)
     bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
@@ -206,8 +207,11 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
         listed_secrets = selector.held.get(catalogue.SECRETS.key, [])
         wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope, selector.left)
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
-        cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),
-                              identity.result())
+        try:
+            uid, identity_error = identity.result(), None
+        except AccessDenied as exc:  # only a snapshot needs it (write refuses); a diff of the live side does not
+            uid, identity_error = None, exc
+        cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"), uid, LIVE)
     got = []
     for (kind, namespace, name), (obj, error) in zip(wanted, fetched):
         if obj is not None:
@@ -220,7 +224,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
     keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted, selector.left), "held")
     extra = {"not_served": not_served, "errors": errors, "notes": notes + _left_out_notes(selector.left),
              "owner_refs": sorted(owner_refs), "first_error": failures[0] if failures else None,
-             "left_out": len(selector.left),
+             "left_out": len(selector.left), "identity_error": identity_error,
              "coverage": coverage_mod.of_capture(kinds, list(scope.namespaces), not_served, gaps)}
     if packer is not None:
         return Capture([], cluster, packer=packer, packed=packer.finish(), **extra)
@@ -295,6 +299,8 @@ def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] =
     """Pack (unless the capture streamed into a Packer already), encrypt with the repository's key (if any), and
     store a capture under `cluster` (default: the captured cluster's name), the archive streamed to the store."""
     now = now or datetime.now(timezone.utc)
+    if capture.cluster.source == LIVE and not capture.cluster.identity:
+        raise capture.identity_error or AccessDenied("the cluster's identity is unknown; nothing was written")
     key = repo.encryption_key
     if capture.packer is not None:
         if capture.packer.key != key:
@@ -368,6 +374,7 @@ def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Calla
         capture = capture_files(list(files), scope, cluster, progress)
     else:
         kube = connect()
+        kube.cluster_identity()  # a live snapshot records its cluster's identity or is not taken (exit 6)
         capture = capture_live(kube, scope, cluster, progress, packer=packing.Packer(repo.encryption_key))
     try:
         return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import traceback
 
 import click
 
 from .. import __version__, crypto, logs
-from ..errors import EXIT_INTERNAL, HgbackupError
+from ..errors import EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import DEFAULT_TIMEOUT, KubeSettings
 from ..output import document
 from ..repository import Repository
@@ -127,13 +128,27 @@ store_options = _option_group([
     click.option("--s3-kms-key-id", metavar="ID", help="KMS key for --s3-sse aws:kms."),
 ], _store_values)
 
+IDENTITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{3,127}$")
+
+
+def _identity(value: str | None) -> str | None:
+    if value is not None and not IDENTITY_RE.match(value):
+        raise InvalidInput(f"--cluster-identity {value[:40]!r} is not an identity (the uid of the cluster's "
+                           "kube-system namespace: 4 to 128 letters, digits, '.', '_' or '-')")
+    return value
+
+
 kube_options = _option_group([
     click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default as kubectl)."),
     click.option("--context", help="Kubeconfig context to use."),
     click.option("--request-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
                  metavar="SECONDS", help="How long one API request may wait for an answer (retries stop at twice "
                                          "that)."),
-], lambda kw: {"kube": KubeSettings(kw.pop("kubeconfig"), kw.pop("context"), kw.pop("request_timeout"), warn)})
+    click.option("--cluster-identity", metavar="UID",
+                 help="The cluster's identity (uid of its kube-system namespace), for an identity that may not read "
+                      "it; checked against the cluster when it can be read."),
+], lambda kw: {"kube": KubeSettings(kw.pop("kubeconfig"), kw.pop("context"), kw.pop("request_timeout"), warn,
+                                    _identity(kw.pop("cluster_identity")))})
 
 key_option = _option_group([
     click.option("--encryption-key-file", type=click.Path(dir_okay=False), envvar=crypto.KEY_FILE_ENV,

@@ -8,7 +8,7 @@ import click
 
 from .. import clusters, logs, metrics
 from .. import snapshot as snapshot_mod
-from ..errors import HgbackupError
+from ..errors import HgbackupError, InvalidInput
 from ..export import export_objects
 from ..kube import KubeSettings
 from ..manifest import Snapshot
@@ -58,6 +58,8 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
 
     Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000 --tag nightly
     """
+    if from_files and kube.identity:
+        raise InvalidInput("--cluster-identity names a live cluster; snapshots taken --from-file have none")
     progress = ProgressLine("listing")
     started = time.time()
     try:
@@ -141,7 +143,9 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
     lines = [
         f"id:        {m.id}",
         f"created:   {m.created_text}",
-        f"cluster:   {snap.cluster} (server {m.cluster.server_version or '-'}, identity {m.cluster.identity or '-'})",
+        f"cluster:   {snap.cluster} " + ("(taken from files: no cluster)" if m.cluster.from_files else
+                                         f"(server {m.cluster.server_version or '-'}, identity "
+                                         f"{m.cluster.identity or 'unknown'})"),
         f"tags:      {', '.join(m.tags) or '-'}",
         f"auth:      {_auth_text(snap)}",
         f"partial:   {'yes' if m.partial else 'no'}",
