@@ -45,21 +45,24 @@ from .base import (
 @click.option("--crd-timeout", type=float, default=60, show_default=True, help="Seconds to wait for a new CRD.")
 @click.option("--allow-crd-webhooks", is_flag=True,
               help="Restore CRDs that have a conversion webhook or a caBundle (refused by default).")
+@click.option("--into-live-cluster", metavar="IDENTITY-PREFIX",
+              help="Confirm a restore into another cluster that has snapshots of its own in the store (a live "
+                   "cluster, not an empty disaster-recovery target): the start of its identity (4+ characters).")
 @store_options
 @kube_options
 @latest_options
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,
-                selector, namespace_map, no_safety_snapshot, crd_timeout, allow_crd_webhooks, store: StoreSettings,
-                kube: KubeSettings,
-                cluster, keyring, fmt):
+                selector, namespace_map, no_safety_snapshot, crd_timeout, allow_crd_webhooks, into_live_cluster,
+                store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt):
     """Restore a snapshot in dependency order (CRDs, namespaces, secrets ... ingresses, plugins).
 
     The archive is verified before the cluster is contacted. Before a real restore, the live objects in scope are
     saved as a snapshot tagged pre-restore, so `hgbackup restore <that id> --prune --yes` undoes it.
     Exit 0 when nothing failed or was skipped, 3 when something did, 6 when the cluster stopped the restore
-    before anything was applied.
+    before anything was applied. A target of another identity that has snapshots of its own in the store is a
+    live cluster, not a disaster-recovery target: restoring over it needs --into-live-cluster (exit 2 without).
 
     Example: hgbackup restore latest --dry-run -n shop
     """
@@ -83,7 +86,7 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
             open_repository(store, keyring), snapshot_id, options, connect=connect, cluster=cluster,
             safety=not no_safety_snapshot,
             confirm=terminal_confirm(lambda: f"restore {snapshot_id} into {target[0].host}", yes),
-            progress=progress, notify=notice)
+            progress=progress, notify=notice, into_live_cluster=into_live_cluster)
     finally:
         progress.close()
     render_restore(report, fmt)

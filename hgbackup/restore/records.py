@@ -44,6 +44,11 @@ class Existing(str, Enum):
     FAIL = "fail"
 
 
+# Which target a restore writes to (RestoreReport.target["case"]): the snapshot's own cluster, an empty
+# disaster-recovery target (no snapshots of its own in the store), or a live, backed-up cluster (needs
+# --into-live-cluster naming it).
+SAME_CLUSTER, DISASTER_RECOVERY, LIVE_CLUSTER = "same-cluster", "disaster-recovery", "live-cluster"
+
 # Results that wrote to the cluster.
 WRITTEN = (Action.CREATED, Action.UPDATED, Action.PRUNED)
 
@@ -129,21 +134,30 @@ class RestoreReport:
 
     @property
     def cross_cluster(self) -> bool:
-        """Restoring into another cluster than the one the snapshot was taken of (disaster recovery)."""
+        """Restoring into another cluster than the one the snapshot was taken of (or a snapshot taken from files)."""
         mine, theirs = self.source.get("identity"), self.target.get("identity")
-        return bool(mine and theirs and mine != theirs)
+        return bool(self.source and theirs and (self.source.get("from_files") or (mine and mine != theirs)))
 
     def header(self) -> str:
         s, t = self.source, self.target
         lines = []
         if s:
-            lines.append(f"source: snapshot {s.get('snapshot')} of cluster {s.get('cluster')} (identity "
-                         f"{s.get('identity') or '-'}, server {s.get('server_version') or '-'}, taken "
+            origin = ("taken from files, no cluster" if s.get("from_files") else
+                      f"identity {s.get('identity') or '-'}, server {s.get('server_version') or '-'}")
+            lines.append(f"source: snapshot {s.get('snapshot')} of cluster {s.get('cluster')} ({origin}, taken "
                          f"{s.get('created')})")
         lines.append(f"target: context {t.get('context')}, server {t.get('server')}, identity "
                      f"{t.get('identity') or '-'}")
-        if self.cross_cluster:
-            lines.append("restoring into another cluster than the snapshot's (disaster recovery)")
+        if t.get("case") == DISASTER_RECOVERY:
+            lines.append("restoring into another cluster than the snapshot's (disaster recovery: the target has no "
+                         "snapshots of its own in this store)")
+        elif t.get("case") == LIVE_CLUSTER:
+            confirmed = (f"confirmed with --into-live-cluster {t['confirmed']}" if t.get("confirmed") else
+                         f"a real restore needs --into-live-cluster {str(t.get('identity'))[:8]}")
+            lines.append(f"restoring into another cluster than the snapshot's, a LIVE cluster: it has "
+                         f"{t.get('own_snapshots')} snapshot(s) of its own in this store ({confirmed})")
+        elif self.cross_cluster:
+            lines.append("restoring into another cluster than the snapshot's")
         return "\n".join(lines)
 
     def summary(self) -> dict[str, int]:
@@ -184,4 +198,5 @@ class RestoreRequest:
     source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
     prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created
     coverage: Coverage | None = None  # what the snapshot listed completely: prune acts only inside it (None: all)
+    target_info: dict = field(default_factory=dict)  # which target this is (restore.run.target_case)
     notes: list[str] = field(default_factory=list)  # worth knowing before anything is applied

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import catalogue, confine, coverage
+from .. import catalogue, clusters, confine, coverage
 from .. import snapshot as snapshot_mod
+from ..errors import InvalidInput
 from ..kube import Kube
 from ..memory import collector_paused
 from ..repository import Repository
 from .choose import choose, prune_scope, safety_scope
 from .execute import execute
 from .plan import plan
-from .records import SAFETY_TAGS, Intent, Plan, RestoreOptions, RestoreReport, RestoreRequest, Step
+from .records import (
+    DISASTER_RECOVERY,
+    LIVE_CLUSTER,
+    SAFETY_TAGS,
+    SAME_CLUSTER,
+    Intent,
+    Plan,
+    RestoreOptions,
+    RestoreReport,
+    RestoreRequest,
+    Step,
+)
 
 
 def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
@@ -22,7 +34,8 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     options = request.options
     report = RestoreReport([], options.dry_run, request.source, source=request.source_info,
                            target={"context": kube.context_name, "server": kube.host,
-                                   "identity": kube.cluster_identity()}, notes=list(request.notes))
+                                   "identity": kube.cluster_identity(), **request.target_info},
+                           notes=list(request.notes))
     for note in report.notes:
         if notify:
             notify(f"warning: {note}")
@@ -71,9 +84,12 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                      cluster: str | None = None, safety: bool = True,
                      confirm: Callable[[Plan], None] | None = None,
                      progress: Callable[[int, int, str], None] | None = None,
-                     notify: Callable[[str], None] | None = None) -> RestoreReport:
+                     notify: Callable[[str], None] | None = None,
+                     into_live_cluster: str | None = None) -> RestoreReport:
     """`hgbackup restore`: the snapshot is read and verified before anything is written. `latest` without
-    `cluster` means the newest snapshot of the target cluster itself (one read of its identity first)."""
+    `cluster` means the newest snapshot of the target cluster itself (one read of its identity first). A target of
+    another identity with snapshots of its own in the store is a live cluster: it needs `into_live_cluster` (a
+    prefix of its identity) for anything but a dry run."""
     target = None
     identity = None
     if ref.startswith("latest") and not cluster:
@@ -97,10 +113,33 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                              prune_only=frozenset(snap.manifest.undo_prunes)
                              if snap.manifest.undo_prunes is not None else None,
                              coverage=coverage.of_manifest(snap.manifest))
-    return run(target or connect(), repo, request, confirm=confirm, progress=progress, notify=notify)
+    target = target or connect()
+    request.target_info = target_case(repo, snap, target.cluster_identity(), into_live_cluster, options.dry_run)
+    return run(target, repo, request, confirm=confirm, progress=progress, notify=notify)
+
+
+def target_case(repo: Repository, snap, identity: str, into_live: str | None, dry_run: bool) -> dict:
+    """Which target this is: the snapshot's own cluster, an empty disaster-recovery target (no snapshots of its own
+    in the store) or a live, backed-up cluster, which needs `into_live` naming it (InvalidInput otherwise)."""
+    if into_live is not None and (len(into_live) < clusters.MIN_PREFIX or not identity.startswith(into_live)):
+        raise InvalidInput(f"--into-live-cluster {into_live!r} does not name the target cluster: its identity is "
+                           f"{identity}; nothing was written")
+    if clusters.group_of(snap) == f"identity:{identity}":
+        return {"case": SAME_CLUSTER}
+    own = [s for s in repo.snapshots().snapshots if clusters.group_of(s) == f"identity:{identity}"
+           and not set(SAFETY_TAGS) & set(s.manifest.tags)]
+    if not own:
+        return {"case": DISASTER_RECOVERY, "own_snapshots": 0}
+    if into_live is None and not dry_run:
+        raise InvalidInput(f"the target cluster (identity {identity}) has {len(own)} snapshot(s) of its own in this "
+                           f"store (newest {own[0].id}): it is a live cluster, not an empty disaster-recovery "
+                           f"target; restoring snapshot {snap.id} of {snap.manifest.cluster.name} over it needs "
+                           f"--into-live-cluster {identity[:clusters.SUFFIX]}; nothing was written")
+    return {"case": LIVE_CLUSTER, "own_snapshots": len(own), "confirmed": into_live}
 
 
 def source_info(snap) -> dict:
     m = snap.manifest
     return {"snapshot": snap.id, "cluster": m.cluster.name, "identity": m.cluster.identity,
-            "server_version": m.cluster.server_version, "created": m.created_text}
+            "server_version": m.cluster.server_version, "created": m.created_text,
+            "from_files": m.cluster.from_files}
