@@ -93,6 +93,16 @@ def of_identity(snapshots: list[Snapshot], identity: str | None, where: str) -> 
     return mine
 
 
+def problems_of(problems: list, snapshots: list[Snapshot]) -> list:
+    """The unreadable snapshots (repository.Problem) that may belong to the clusters of `snapshots`: one whose
+    manifest claims another cluster cannot be theirs (a claim is unproven, but a snapshot that claims to be of
+    another cluster was never written as theirs); one with no readable claim may be, if it is in their folder."""
+    groups = {group_of(s) for s in snapshots}
+    folders = {s.cluster for s in snapshots}
+    return [p for p in problems if (group_of(p.claimed) in groups if p.claimed is not None
+                                    else p.key.cluster in folders)]
+
+
 def only_one(snapshots: list[Snapshot]) -> list[Snapshot]:
     """For offline commands: `latest` is only defined when the store holds one cluster."""
     if len({group_of(s) for s in snapshots}) > 1:

@@ -50,10 +50,13 @@ def cluster_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """A snapshot that is listed (its manifest exists) but cannot be read; `error` says why."""
+    """A snapshot that is listed (its manifest exists) but cannot be read; `error` says why. `claimed`: its manifest,
+    when it parsed but failed authentication: unproven, but enough to tell that a snapshot claiming another cluster
+    cannot be this cluster's newest (clusters.problems_of)."""
 
     key: SnapshotKey
     error: HgbackupError
+    claimed: Snapshot | None = None
 
 
 class Listing(NamedTuple):
@@ -112,9 +115,13 @@ class Repository:
                 data = cached.get(name)
                 if data is None:
                     data = fetched[name] = self.store.get(name)
-                return self._snapshot_from(key, data)
+                snap = self._unauthenticated(key, data)
             except HgbackupError as exc:
                 return Problem(key, exc)
+            try:
+                return dataclasses.replace(snap, verified=self._authenticate(snap))
+            except HgbackupError as exc:
+                return Problem(key, exc, snap)
 
         loaded = []
         workers = getattr(self.store, "read_concurrency", READ_CONCURRENCY)
@@ -133,19 +140,22 @@ class Repository:
             index.save(self.store, {**cached, **fetched}, etags)
         if cluster:
             snapshots = clusters.choose(snapshots, cluster)
-            folders = {s.cluster for s in snapshots}
-            problems = [p for p in problems if p.key.cluster in folders]
+            problems = clusters.problems_of(problems, snapshots)
         return Listing(snapshots, problems)
 
     def snapshot(self, key: SnapshotKey) -> Snapshot:
         return self._snapshot_from(key, self.store.get(self.manifest_key(key)))
 
     def _snapshot_from(self, key: SnapshotKey, data: bytes) -> Snapshot:
+        snap = self._unauthenticated(key, data)
+        return dataclasses.replace(snap, verified=self._authenticate(snap))
+
+    @staticmethod
+    def _unauthenticated(key: SnapshotKey, data: bytes) -> Snapshot:
         manifest = Manifest.from_bytes(data, f"snapshot {key.id}")
         if manifest.id != key.id:
             raise IntegrityError(f"snapshot {key.id}: its manifest names another id ({manifest.id}): a copy?")
-        snap = Snapshot(key, manifest)
-        return dataclasses.replace(snap, verified=self._authenticate(snap))
+        return Snapshot(key, manifest)
 
     def _authenticate(self, snap: Snapshot) -> bool:
         """With a key: True, or IntegrityError. Without one: False (nothing can be checked)."""
@@ -209,12 +219,12 @@ class Repository:
             raise NotFound(f"{name}: only {len(eligible)} complete snapshot(s) in {where}"
                            + (f" ({partial} partial one(s) skipped; --allow-partial counts them)" if partial else ""))
         chosen = eligible[n]
+        newer_broken = [p for p in clusters.problems_of(problems, mine) if p.key.id > chosen.id
+                        and (self.allow_partial or p.claimed is None or not p.claimed.manifest.partial)]
         skipped = [s for s in mine if s.manifest.partial and s.id > chosen.id and s not in eligible]
         if skipped:
             logs.warning(f"{name} is {chosen.id}, the newest complete snapshot: skipped {len(skipped)} newer partial "
                          f"snapshot(s) ({', '.join(s.id for s in skipped[:3])}); --allow-partial takes them")
-        folders = {s.cluster for s in mine}
-        newer_broken = [p for p in problems if p.key.cluster in folders and p.key.id > chosen.id]
         if newer_broken:
             raise IntegrityError(f"{name} would skip {newer_broken[0].key.id}, which cannot be read "
                                  f"({newer_broken[0].error}); give a snapshot id")
