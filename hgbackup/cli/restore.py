@@ -133,6 +133,10 @@ def render_restore(report: restore.RestoreReport, fmt: str) -> None:
                  [[r.action.value, str(r.ref), r.message] for r in shown]) if shown else ""
     text += ("\n" if text else "") + ("dry run: " if report.dry_run else "") + ", ".join(
         f"{n} {a}" for a, n in summary.items() if n)
+    unvalidated = report.not_validated() if report.dry_run else {"count": 0}
+    if unvalidated["count"]:
+        text += f" ({unvalidated['count']} not validated: " + ", ".join(
+            f"{n} because {why}" for why, n in unvalidated["reasons"].items()) + ")"
     emit(report.as_json(), fmt, text)
     if report.stopped:
         warn(f"the restore stopped early: {report.stopped}")

@@ -89,6 +89,7 @@ class Result:
     api_version: str
     action: Action
     message: str = ""
+    unvalidated: str | None = None  # a dry run could not validate it: why
 
     def as_json(self) -> dict:
         return {"ref": self.ref.as_json(self.api_version), "action": self.action.value, "message": self.message}
@@ -166,6 +167,14 @@ class RestoreReport:
             counts[result.action.value] += 1
         return counts
 
+    def not_validated(self) -> dict:
+        """A dry run's rows the API server did not validate, and why: `{"count", "reasons": {why: count}}`."""
+        reasons: dict[str, int] = {}
+        for result in self.results:
+            if result.unvalidated:
+                reasons[result.unvalidated] = reasons.get(result.unvalidated, 0) + 1
+        return {"count": sum(reasons.values()), "reasons": dict(sorted(reasons.items()))}
+
     @property
     def exit_code(self) -> int:
         """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was written."""
@@ -180,6 +189,8 @@ class RestoreReport:
                "safety_snapshot": self.safety_snapshot, "dry_run": self.dry_run, "stopped": self.stopped,
                "source": self.source or None, "target": self.target, "cross_cluster": self.cross_cluster,
                "notes": self.notes}
+        if self.dry_run:
+            doc["not_validated"] = self.not_validated()
         if self.snapshot is not None:
             doc["snapshot"] = self.snapshot
         return doc
