@@ -128,7 +128,7 @@ def run_restore(target: Kube, repo, request: restore.RestoreRequest, *, yes: boo
 
 def render_restore(report: restore.RestoreReport, fmt: str) -> None:
     summary = report.summary()
-    shown = [r for r in report.results if r.action != restore.Action.UNCHANGED or fmt != "text"]
+    shown = [r for r in report.results if r.action != restore.Action.UNCHANGED or r.shown or fmt != "text"]
     text = table(["ACTION", "OBJECT", "MESSAGE"],
                  [[r.action.value, str(r.ref), r.message] for r in shown]) if shown else ""
     text += ("\n" if text else "") + ("dry run: " if report.dry_run else "") + ", ".join(
@@ -140,5 +140,6 @@ def render_restore(report: restore.RestoreReport, fmt: str) -> None:
     emit(report.as_json(), fmt, text)
     if report.stopped:
         warn(f"the restore stopped early: {report.stopped}")
-    if fmt == "text" and (summary["failed"] or summary["skipped"]):
-        warn(f"{summary['failed']} failed, {summary['skipped']} skipped")
+    if fmt == "text" and (summary["failed"] or summary["skipped"] or summary["unknown"]):
+        warn(f"{summary['failed']} failed, {summary['skipped']} skipped"
+             + (f", {summary['unknown']} unknown (may have been applied: check them)" if summary["unknown"] else ""))

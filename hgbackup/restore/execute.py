@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import catalogue
-from ..errors import HgbackupError, NotFound, Unreachable
+from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
 from ..kube import Conflict, Kube
 from .choose import content_sha
 from .records import Action, Execution, Intent, Plan, RestoreOptions, Result, Step
@@ -52,8 +52,9 @@ def _note(options: RestoreOptions) -> str:
 def _run_step(kube: Kube, step: Step, options: RestoreOptions, stopped: list[HgbackupError]) -> Result:
     note = _note(options)
     try:
-        if step.intent == Intent.UNCHANGED:
-            return Result(step.ref, step.api_version, Action.UNCHANGED, step.message)
+        if step.intent == Intent.UNCHANGED:  # a prune candidate kept: the text report names it, and why
+            return Result(step.ref, step.api_version, Action.UNCHANGED, step.message,
+                          shown=step.tier == catalogue.PRUNE_TIER)
         if step.intent == Intent.SKIP:
             return Result(step.ref, step.api_version, Action.SKIPPED, step.message)
         if step.intent == Intent.FAIL:
@@ -75,7 +76,10 @@ def _run_step(kube: Kube, step: Step, options: RestoreOptions, stopped: list[Hgb
         return _apply(kube, step, options)
     except Unreachable as exc:
         stopped.append(exc)
-        return Result(step.ref, step.api_version, Action.FAILED, str(exc))
+        if isinstance(exc, AccessDenied) or options.dry_run:  # refused: nothing was written
+            return Result(step.ref, step.api_version, Action.FAILED, str(exc))
+        # the request was sent and no answer came: the server may have carried it out before it stopped
+        return Result(step.ref, step.api_version, Action.UNKNOWN, f"unknown (may have been applied): {exc}")
     except HgbackupError as exc:
         return Result(step.ref, step.api_version, Action.FAILED, str(exc))
 

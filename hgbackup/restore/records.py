@@ -34,6 +34,7 @@ class Action(str, Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     PRUNED = "pruned"
+    UNKNOWN = "unknown"  # in flight when the cluster stopped answering: it may have been applied
 
 
 class Existing(str, Enum):
@@ -90,6 +91,7 @@ class Result:
     action: Action
     message: str = ""
     unvalidated: str | None = None  # a dry run could not validate it: why
+    shown: bool = False  # an unchanged result worth a line in the text report (a prune candidate kept, and why)
 
     def as_json(self) -> dict:
         return {"ref": self.ref.as_json(self.api_version), "action": self.action.value, "message": self.message}
@@ -177,10 +179,11 @@ class RestoreReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was written."""
-        if self.stopped and not any(r.action in WRITTEN for r in self.results):
+        """0 all done; 3 something failed, was skipped or may have been applied; 6 the cluster stopped us before
+        anything was written."""
+        if self.stopped and not any(r.action in (*WRITTEN, Action.UNKNOWN) for r in self.results):
             return self.stopped_code or EXIT_UNREACHABLE
-        if any(r.action in (Action.FAILED, Action.SKIPPED) for r in self.results):
+        if any(r.action in (Action.FAILED, Action.SKIPPED, Action.UNKNOWN) for r in self.results):
             return EXIT_PARTIAL
         return EXIT_OK
 

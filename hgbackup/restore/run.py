@@ -50,6 +50,8 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     the_plan = plan(kube, request.objects, options, prune_candidates, request.scope.higress_namespace,
                     listed=capture.listed if capture is not None else None)
     the_plan.steps += _left_alone(outside, request.objects)
+    if options.prune and request.prune_only is not None and capture is not None:
+        the_plan.steps = _undo_steps(kube, the_plan.steps, request.prune_only, capture.objects)
     the_plan.header = report.header()
     if notify:
         notify(the_plan.header)
@@ -78,6 +80,33 @@ def _left_alone(outside: list, objects) -> list[Step]:
     wanted = {o.ref for o in objects}
     return [Step(obj.ref, obj.api_version, catalogue.PRUNE_TIER, Intent.SKIP, message=why)
             for obj, why in outside if obj.ref not in wanted and obj.ref.kind != "CustomResourceDefinition"]
+
+
+def _undo_steps(kube: Kube, steps: list[Step], created: frozenset, live: list) -> list[Step]:
+    """An undo prunes what its restore created; each of those it does not prune is a row that says why (skipped,
+    exit 3): kept because something still needs it, outside what this undo listed, or (unchanged) already gone."""
+    planned = {s.ref for s in steps if s.tier == catalogue.PRUNE_TIER}
+    out = [Step(s.ref, s.api_version, s.tier, Intent.SKIP, message=s.message)
+           if s.tier == catalogue.PRUNE_TIER and s.intent == Intent.UNCHANGED and s.ref in created else s
+           for s in steps]
+    live_refs = {o.ref: o for o in live}
+    served = kube.served()
+    for ref in sorted(created - planned):
+        kind = catalogue.BY_GROUP_KIND.get((ref.group, ref.kind))
+        if kind is None:
+            continue
+        version = served[kind.key].version or kind.versions[0]
+        if ref in live_refs:
+            why = "not pruned: the restore created it, but it is outside this run's filters"
+        elif served[kind.key].version and kube.get(kind, version, ref.namespace, ref.name) is not None:
+            why = ("not pruned: the restore created it, but this undo's scope does not select it, so whether a live "
+                   "object still uses it is unknown; delete it by hand if nothing does")
+        else:
+            out.append(Step(ref, kind.api_version(version), catalogue.PRUNE_TIER, Intent.UNCHANGED,
+                            message="not pruned: the restore created it, and it no longer exists"))
+            continue
+        out.append(Step(ref, kind.api_version(version), catalogue.PRUNE_TIER, Intent.SKIP, message=why))
+    return out
 
 
 def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, connect: Callable[[], Kube],
