@@ -1,5 +1,10 @@
 """What a snapshot may hold: the store is untrusted input, so its content is checked before anything reaches a cluster.
 
+One scope: `left_out` says what hgbackup never takes and never writes (objects in kube-system, kube-public and
+kube-node-lease; service-account and bootstrap tokens; Helm release Secrets). The capture (selection.py) reads it to
+leave such objects out, with a warning naming them, and a restore or `verify` reads it to refuse them, so every
+snapshot the writer accepts verifies and restores.
+
 Two layers, both run at restore and verify time, before any cluster call:
 - hard limits no scope can lift: every name and namespace is one Kubernetes accepts (names.py; a GatewayClass
   named `..` would otherwise reach the HTTP stack, which rewrites it into the group's discovery URL); nothing in
@@ -12,19 +17,38 @@ Two layers, both run at restore and verify time, before any cluster call:
 
 from __future__ import annotations
 
-from . import catalogue, names, selection
+from . import catalogue, names
 from .errors import HgbackupError, IntegrityError
 from .model import StoredObject
-from .selection import Scope
 
 PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
-FORBIDDEN_SECRET_TYPES = ("kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token")
+# service-account and bootstrap tokens, Helm release records: the cluster's, never configuration to restore
+FORBIDDEN_SECRET_TYPES = tuple(catalogue.LEFT_OUT_SECRET_TYPES)
+HELM_RELEASE_PREFIX = "sh.helm.release.v1."  # Helm names its release Secrets so, whatever their type
 KNOWN_CRDS = {k.key for k in catalogue.KINDS if k.custom}
 SHOWN = 5  # offenders named in the error
 
 
+def left_out(obj: dict) -> str | None:
+    """Why hgbackup never takes this object into a snapshot nor writes it to a cluster, or None. The one definition
+    of that scope: the capture leaves such objects out (naming them), a restore and `verify` refuse them."""
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace")
+    if namespace in PROTECTED_NAMESPACES:
+        return f"in {namespace}, which hgbackup never writes to"
+    if obj.get("kind") == "Secret" and catalogue.group_of(obj.get("apiVersion") or "") == catalogue.CORE:
+        kind = obj.get("type")
+        if kind in FORBIDDEN_SECRET_TYPES:
+            return f"a {kind} Secret, which hgbackup never restores"
+        if str(meta.get("name") or "").startswith(HELM_RELEASE_PREFIX):
+            return "a Helm release Secret, which hgbackup never restores"
+    return None
+
+
 def problems(objects: list[StoredObject], scope_json: dict, *, allow_crd_webhooks: bool = False) -> list[str]:
     """Every reason to refuse these objects, empty when they are what a snapshot of `scope_json` could hold."""
+    from . import selection  # selection reads left_out: imported here, not at the top
+
     found = []
     decoded = []
     for obj in objects:
@@ -33,11 +57,12 @@ def problems(objects: list[StoredObject], scope_json: dict, *, allow_crd_webhook
         except IntegrityError as exc:
             found.append(str(exc))
             continue
-        found += _hard_limits(obj, allow_crd_webhooks)
+        why = left_out(obj.obj)
+        found += [f"{obj.ref} is {why}"] if why else _hard_limits(obj, allow_crd_webhooks)
     if found:
         return found
     try:
-        scope = Scope.from_json(scope_json)
+        scope = selection.Scope.from_json(scope_json)
         scope.kinds()
     except (HgbackupError, ValueError, TypeError, AttributeError) as exc:  # an edited scope: integrity, not usage
         return [f"the manifest's scope is not valid: {exc}"]

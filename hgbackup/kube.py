@@ -75,9 +75,11 @@ class KubeSettings:
     context: str | None = None
     request_timeout: float = DEFAULT_TIMEOUT
     notice: object = None
+    identity: str | None = None  # --cluster-identity: the cluster's identity when it may not be read
 
     def connect(self, pool_size: int = 16) -> Kube:
         kube = Kube(self.kubeconfig, self.context, pool_size=pool_size, request_timeout=self.request_timeout)
+        kube.named_identity = self.identity
         if kube.insecure and callable(self.notice):
             self.notice(f"TLS verification is off for the Kubernetes API at {kube.host} "
                         "(insecure-skip-tls-verify in the kubeconfig)")
@@ -129,6 +131,8 @@ class Kube:
         self.pool = self.api.rest_client.pool_manager
         self._served: dict[str, Served] | None = None
         self._identity: str | None | object = _UNKNOWN
+        self.named_identity: str | None = None  # given by the user (--cluster-identity), used when none can be read
+        self._identity_error = ""
         self._auth_cache: tuple[float, str | None] | None = None
 
     def close(self) -> None:
@@ -323,13 +327,25 @@ class Kube:
     def version_info(self) -> dict:
         return self.request("GET", "/version")
 
-    def cluster_identity(self) -> str | None:
-        """The uid of the kube-system namespace: stable for a cluster's lifetime, distinct between clusters."""
+    def cluster_identity(self) -> str:
+        """The uid of the kube-system namespace: stable for a cluster's lifetime, distinct between clusters. Every
+        snapshot records it and every `latest` and restore target is told apart by it, so an identity that cannot
+        be read is an error (exit 6 naming the permission) unless the user named it (`named_identity`)."""
         if self._identity is _UNKNOWN:
             try:
-                self._identity = self.request("GET", "/api/v1/namespaces/kube-system")["metadata"]["uid"]
-            except (NotFound, AccessDenied):
-                self._identity = None
+                read = self.request("GET", "/api/v1/namespaces/kube-system")["metadata"]["uid"]
+            except (NotFound, AccessDenied) as exc:
+                read, why = None, ("this cluster has no namespace kube-system" if isinstance(exc, NotFound) else
+                                   "get namespaces/kube-system is forbidden for this identity")
+                self._identity_error = why
+            if read and self.named_identity and read != self.named_identity:
+                raise InvalidInput(f"--cluster-identity {self.named_identity} is not this cluster's identity: the "
+                                   f"uid of its kube-system namespace is {read}")
+            self._identity = read or self.named_identity
+        if self._identity is None:
+            raise AccessDenied(f"cannot read the identity of the cluster at {self.host} (the uid of namespace "
+                               f"kube-system): {self._identity_error}; grant `get` on namespaces/kube-system (the "
+                               "RBAC of `hgbackup schedule render` does) or name it with --cluster-identity UID")
         return self._identity
 
     # -- writing ------------------------------------------------------------------------------------------------

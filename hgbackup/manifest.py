@@ -19,6 +19,7 @@ from typing import NamedTuple
 import orjson
 
 from . import FORMAT, __version__
+from . import coverage as coverage_mod
 from .errors import IntegrityError
 from .model import Ref, StoredObject
 
@@ -26,6 +27,8 @@ ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6,12}$")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 CREATED_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 REQUIRED = ("format", "id", "created", "cluster", "archive", "objects")
+SAFETY_TAGS = ("pre-restore", "pre-migrate")  # the tags of the snapshots a restore or a migration takes first
+LIVE, FILES = "live", "files"  # where a snapshot's objects came from (ClusterInfo.source)
 
 
 @dataclass(frozen=True, order=True)
@@ -41,9 +44,21 @@ class ClusterInfo:
     name: str
     server_version: str | None = None
     identity: str | None = None  # uid of the kube-system namespace; None for snapshots taken from files
+    source: str | None = None  # LIVE or FILES; None in manifests written before it was recorded
 
     def as_json(self) -> dict:
-        return {"name": self.name, "server_version": self.server_version, "identity": self.identity}
+        doc = {"name": self.name, "server_version": self.server_version, "identity": self.identity}
+        if self.source is not None:
+            doc["source"] = self.source
+        return doc
+
+    @property
+    def from_files(self) -> bool:
+        """Taken from files: no cluster. (Before `source` was recorded, a live capture always had a server
+        version.)"""
+        if self.source is not None:
+            return self.source == FILES
+        return self.identity is None and self.server_version is None
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,8 @@ class Manifest:
     auth: Auth | None = None
     # a safety snapshot's undo may prune exactly these (the objects its restore created), and nothing else
     undo_prunes: tuple[Ref, ...] | None = None
+    # what was listed completely (coverage.py); None in manifests written before the record existed
+    coverage: coverage_mod.Coverage | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -136,7 +153,7 @@ class Manifest:
     def build(cls, snapshot_id: str, created: datetime, cluster: ClusterInfo, objects: list[StoredObject],
               archive: ArchiveRecord, *, scope: dict, tags: list[str] = (), partial: bool = False,
               not_served: list[str] = (), warnings: list[str] = (), owner_refs: list[str] = (),
-              digest=None) -> Manifest:
+              digest=None, coverage: coverage_mod.Coverage | None = None) -> Manifest:
         """The manifest of a snapshot about to be written; `partial` is the caller's word, not derived here.
         `objects`: StoredObjects or packer.Packed records. `digest(obj)` gives each object's digest (default: a
         record's own, else the plain sha256; keyed for encrypted snapshots)."""
@@ -152,7 +169,7 @@ class Manifest:
         return cls(id=snapshot_id, created=created.astimezone(timezone.utc).replace(microsecond=0), cluster=cluster,
                    archive=archive, objects=entries, scope=dict(scope), tags=tuple(sorted(set(tags))),
                    partial=partial, counts=dict(sorted(counts.items())), not_served=tuple(sorted(not_served)),
-                   owner_references=tuple(sorted(owner_refs)), warnings=tuple(warnings))
+                   owner_references=tuple(sorted(owner_refs)), warnings=tuple(warnings), coverage=coverage)
 
     def signed_payload(self, folder: str) -> bytes:
         """What the MAC covers: every field but the MAC itself, and the store folder (`<cluster>/snapshots/<id>`)."""
@@ -165,6 +182,8 @@ class Manifest:
         doc = self._body(with_objects)
         if self.undo_prunes is not None:
             doc["undo_prunes"] = [[r.group, r.kind, r.namespace, r.name] for r in self.undo_prunes]
+        if self.coverage is not None:
+            doc["coverage"] = self.coverage.as_json()
         if self.auth is not None:
             doc["auth"] = self.auth.as_json()
         return doc
@@ -284,7 +303,8 @@ class _Reader:
             id=sid, created=created.replace(tzinfo=timezone.utc),
             cluster=ClusterInfo(self.str_(cluster.get("name"), "cluster.name"),
                                 self.str_(cluster.get("server_version"), "cluster.server_version", True),
-                                self.str_(cluster.get("identity"), "cluster.identity", True)),
+                                self.str_(cluster.get("identity"), "cluster.identity", True),
+                                self.source(cluster.get("source"))),
             archive=self.archive(self.dict_(doc["archive"], "archive")),
             objects=self.objects(doc["objects"]),
             scope=scope, tags=self.strings(doc.get("tags"), "tags"),
@@ -295,7 +315,14 @@ class _Reader:
             tool_version=self.str_(doc.get("tool_version") or "?", "tool_version"),
             auth=self.auth(doc.get("auth")),
             undo_prunes=self.refs(doc.get("undo_prunes")),
+            coverage=None if doc.get("coverage") is None else coverage_mod.from_json(
+                doc["coverage"], lambda expected: self.fail("coverage", expected)),
         )
+
+    def source(self, value) -> str | None:
+        if value is not None and value not in (LIVE, FILES):
+            self.fail("cluster.source", f"{LIVE!r} or {FILES!r}")
+        return value
 
     def refs(self, value) -> tuple[Ref, ...] | None:
         if value is None:

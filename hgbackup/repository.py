@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from . import archive, clusters, crypto, index
+from . import archive, clusters, crypto, index, logs
 from .errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound, WrongKey
 from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
 from .memory import collector_paused
@@ -52,10 +52,13 @@ def cluster_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """A snapshot that is listed (its manifest exists) but cannot be read; `error` says why."""
+    """A snapshot that is listed (its manifest exists) but cannot be read; `error` says why. `claimed`: its manifest,
+    when it parsed but failed authentication: unproven, but enough to tell that a snapshot claiming another cluster
+    cannot be this cluster's newest (clusters.problems_of)."""
 
     key: SnapshotKey
     error: HgbackupError
+    claimed: Snapshot | None = None
 
 
 class Listing(NamedTuple):
@@ -73,9 +76,10 @@ class Listing(NamedTuple):
 
 
 class Repository:
-    def __init__(self, store: Store, keyring: crypto.Keyring | None = None):
+    def __init__(self, store: Store, keyring: crypto.Keyring | None = None, *, allow_partial: bool = False):
         self.store = store
         self.keyring = keyring or crypto.Keyring()
+        self.allow_partial = allow_partial  # `latest` may be a partial snapshot (--allow-partial)
 
     @property
     def encryption_key(self) -> bytes | None:
@@ -116,9 +120,13 @@ class Repository:
                 data = cached.get(name)
                 if data is None:
                     data = fetched[name] = self.store.get(name)
-                return self._snapshot_from(key, data)
+                snap = self._unauthenticated(key, data)
             except HgbackupError as exc:
                 return Problem(key, exc)
+            try:
+                return dataclasses.replace(snap, verified=self._authenticate(snap))
+            except HgbackupError as exc:
+                return Problem(key, exc, snap)
 
         loaded = []
         workers = getattr(self.store, "read_concurrency", READ_CONCURRENCY)
@@ -138,19 +146,22 @@ class Repository:
         labels = clusters.labels(snapshots)
         if cluster:
             snapshots = clusters.choose(snapshots, cluster)
-            folders = {s.cluster for s in snapshots}
-            problems = [p for p in problems if p.key.cluster in folders]
+            problems = clusters.problems_of(problems, snapshots)
         return Listing(snapshots, problems, labels)
 
     def snapshot(self, key: SnapshotKey) -> Snapshot:
         return self._snapshot_from(key, self.store.get(self.manifest_key(key)))
 
     def _snapshot_from(self, key: SnapshotKey, data: bytes) -> Snapshot:
+        snap = self._unauthenticated(key, data)
+        return dataclasses.replace(snap, verified=self._authenticate(snap))
+
+    @staticmethod
+    def _unauthenticated(key: SnapshotKey, data: bytes) -> Snapshot:
         manifest = Manifest.from_bytes(data, f"snapshot {key.id}")
         if manifest.id != key.id:
             raise IntegrityError(f"snapshot {key.id}: its manifest names another id ({manifest.id}): a copy?")
-        snap = Snapshot(key, manifest)
-        return dataclasses.replace(snap, verified=self._authenticate(snap))
+        return Snapshot(key, manifest)
 
     def _authenticate(self, snap: Snapshot) -> bool:
         """With a key: True, or IntegrityError. Without one: False (nothing can be checked)."""
@@ -181,7 +192,8 @@ class Repository:
                 target: str = "the target cluster") -> SnapshotKey:
         """An id, `latest` or `latest~N`. `latest` is never a guess across clusters: the newest of `cluster` when
         given (a name or an identity prefix), else of the cluster a command talks to (`identity`, named `target`),
-        else of the store only when the store holds one cluster."""
+        else of the store only when the store holds one cluster. It counts complete snapshots only (a partial one
+        is skipped, and a warning says so) unless the repository allows partial ones."""
         latest = LATEST_RE.match(name)
         if not latest:
             if not ID_RE.match(name) and not (PREFIX_RE.match(name) and len(name) >= MIN_PREFIX):
@@ -210,12 +222,19 @@ class Repository:
         else:
             mine = clusters.only_one(snapshots) if snapshots else []
         n = int(latest.group(1) or 0)
-        if n >= len(mine):
+        eligible = mine if self.allow_partial else [s for s in mine if not s.manifest.partial]
+        if n >= len(eligible):
             where = f"cluster {cluster!r}" if cluster else f"store {self.store.url}"
-            raise NotFound(f"{name}: only {len(mine)} snapshot(s) in {where}")
-        chosen = mine[n]
-        folders = {s.cluster for s in mine}
-        newer_broken = [p for p in problems if p.key.cluster in folders and p.key.id > chosen.id]
+            partial = len(mine) - len(eligible)
+            raise NotFound(f"{name}: only {len(eligible)} complete snapshot(s) in {where}"
+                           + (f" ({partial} partial one(s) skipped; --allow-partial counts them)" if partial else ""))
+        chosen = eligible[n]
+        newer_broken = [p for p in clusters.problems_of(problems, mine) if p.key.id > chosen.id
+                        and (self.allow_partial or p.claimed is None or not p.claimed.manifest.partial)]
+        skipped = [s for s in mine if s.manifest.partial and s.id > chosen.id and s not in eligible]
+        if skipped:
+            logs.warning(f"{name} is {chosen.id}, the newest complete snapshot: skipped {len(skipped)} newer partial "
+                         f"snapshot(s) ({', '.join(s.id for s in skipped[:3])}); --allow-partial takes them")
         if newer_broken:
             raise IntegrityError(f"{name} would skip {newer_broken[0].key.id}, which cannot be read "
                                  f"({newer_broken[0].error}); give a snapshot id")

@@ -8,7 +8,9 @@ Followed from restic's internal/data/snapshot_policy.go (ApplyPolicy) and its `f
   snapshot of the group is kept as well ("oldest daily ..."), which keeps the longest history the counts allow;
 - `keep_within 1y5m7d2h` keeps every snapshot strictly newer than the newest snapshot (not now, and never one in
   the future) minus that calendar duration: years, months and days by the calendar, hours as hours;
-- groups are per cluster. Beyond restic: the newest snapshot of a group is never removed.
+- groups are per cluster identity and scope (restic groups by host and paths; clusters.retention_group): a
+  pre-restore safety snapshot or a narrow snapshot is in a group of its own and never fills the daily slot of a full
+  one. Beyond restic: the newest snapshot of a group is never removed.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class Snap:
     cluster: str  # the label people see
     tags: tuple[str, ...] = ()
     partial: bool = False
-    group: str = ""  # what retention groups by: the cluster identity (clusters.group_of); default the label
+    group: str = ""  # what retention groups by (clusters.retention_group: identity and scope); default the label
+    scope: str = ""  # the scope's short name people see (clusters.scope_label)
 
     @property
     def group_key(self) -> str:
@@ -122,7 +125,8 @@ class Decision:
 
 
 def apply_policy(snapshots: list[Snap], policy: Policy, now: datetime | None = None) -> Decision:
-    """Keep/remove for every snapshot, grouped per cluster; kept ones carry their reasons."""
+    """Keep/remove for every snapshot, grouped per `Snap.group_key` (cluster and scope); kept ones carry their
+    reasons."""
     now = now or datetime.now(timezone.utc)
     if policy.empty():
         raise InvalidInput("no retention rule given: refusing to remove anything")
@@ -185,18 +189,18 @@ def _decide(all_newest_first: list[Snap], policy: Policy, now: datetime):
 
 def forget(repo, policy: Policy, *, cluster: str | None = None, identity: str | None = None, tags: list[str] = (),
            dry_run: bool = False) -> ForgetReport:
-    """Apply a policy to the snapshots in a store, grouped by cluster identity (of one cluster when `cluster` or
-    `identity` is given, with all of `tags`); removes unless dry_run. Unreadable snapshots are reported, and
-    never counted or removed."""
+    """Apply a policy to the snapshots in a store, grouped by cluster identity and scope (of one cluster when
+    `cluster` or `identity` is given, with all of `tags`); removes unless dry_run. Unreadable snapshots are reported,
+    and never counted or removed."""
     from . import clusters
 
     snapshots, problems, names = repo.snapshots(cluster)
     if identity is not None:
-        snapshots = [s for s in snapshots if s.manifest.cluster.identity == identity]
+        snapshots = [s for s in snapshots if clusters.group_of(s) == f"identity:{identity}"]
     wanted = set(tags)
     by_id = {s.id: s for s in snapshots}
     decision = apply_policy([Snap(s.id, s.manifest.created, names[clusters.group_of(s)], s.manifest.tags,
-                                  s.manifest.partial, clusters.group_of(s))
+                                  s.manifest.partial, clusters.retention_group(s), clusters.scope_label(s))
                              for s in snapshots if wanted <= set(s.manifest.tags)], policy)
     leftovers = []
     if not dry_run:
@@ -219,6 +223,7 @@ class ForgetReport:
         return EXIT_INTEGRITY if self.warnings else EXIT_OK
 
     def as_json(self) -> dict:
-        return {"keep": [{"id": s.id, "cluster": s.cluster, "reasons": r} for s, r in self.decision.keep],
-                "remove": [{"id": s.id, "cluster": s.cluster} for s in self.decision.remove],
+        return {"keep": [{"id": s.id, "cluster": s.cluster, "scope": s.scope, "reasons": r}
+                         for s, r in self.decision.keep],
+                "remove": [{"id": s.id, "cluster": s.cluster, "scope": s.scope} for s in self.decision.remove],
                 "leftovers_removed": self.leftovers}

@@ -142,6 +142,7 @@ def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
     from .packer import Packer
 
+    kube.cluster_identity()  # retention acts on this cluster's own snapshots: no identity, no run (exit 6)
     capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key),
                                         secret_names=sched.console_secrets or None)
     tag = f"schedule:{sched.name}"

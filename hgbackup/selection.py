@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import catalogue, references
+from . import catalogue, confine, references
 from .errors import InvalidInput
 
 GENERATED_CONFIGMAPS = tuple(catalogue.LEFT_OUT_CONFIGMAPS)
-EXCLUDED_SECRET_TYPES = tuple(catalogue.LEFT_OUT_SECRET_TYPES)
 CONSOLE_SECRET = "higress-console"
 DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
+LEFT_OUT_SHOWN = 10  # objects named in the capture's "left out" warning
 
 
 @dataclass
@@ -211,14 +211,29 @@ def select(candidates: list[dict], scope: Scope) -> list[dict]:
     return select_with_refs(candidates, scope)[0]
 
 
-def select_with_refs(candidates: list[dict], scope: Scope,
-                     refused: list[str] | None = None) -> tuple[list[dict], set[tuple[str, str]]]:
+def select_with_refs(candidates: list[dict], scope: Scope, refused: list[str] | None = None,
+                     left: list[str] | None = None) -> tuple[list[dict], set[tuple[str, str]]]:
     """`select`, plus the (namespace, name) of every Secret the selected objects reference; references not
-    followed (another namespace) are described in `refused` when given."""
+    followed (another namespace) are described in `refused` when given, with one note naming what was left out
+    because hgbackup never restores it (also listed in `left` when given)."""
     selector = Selector(scope, refused)
     chosen = [obj for obj in candidates if selector.offer(obj)]
     chosen += selector.finish()
+    note = left_out_note(selector.left)
+    if note and refused is not None:
+        refused.append(note)
+    if left is not None:
+        left.extend(selector.left)
     return _dedupe(chosen), selector.secret_wanted
+
+
+def left_out_note(left: list[str]) -> str | None:
+    """The capture's one warning about what the rules would take but hgbackup never restores (confine.left_out)."""
+    if not left:
+        return None
+    more = f" (and {len(left) - LEFT_OUT_SHOWN} more)" if len(left) > LEFT_OUT_SHOWN else ""
+    return (f"left out {len(left)} object(s) that hgbackup never restores: " + "; ".join(left[:LEFT_OUT_SHOWN])
+            + more)
 
 
 class Selector:
@@ -242,6 +257,7 @@ class Selector:
         self.lanes: dict[object, _Lane] = {}
         self.secret_wanted: set[tuple[str, str]] = set()
         self.service_wanted: set[tuple[str, str]] = set()
+        self.left: list[str] = []  # what the rules would take but confine.left_out refuses, named for a warning
 
     @property
     def held(self) -> dict[str, list[dict]]:
@@ -264,7 +280,7 @@ class Selector:
         if kind.key in self.HELD:
             state.held.setdefault(kind.key, []).append(obj)
             return False
-        if not _keep_plain(obj, kind, self.scope):
+        if not _keep_plain(obj, kind, self.scope, self.left):
             return False
         if kind.kind == "ReferenceGrant":
             state.grants.append(obj)
@@ -290,7 +306,7 @@ class Selector:
                     self.service_wanted.add((ref.namespace, ref.name))
         held = self.held
         chosen = [obj for obj in held.get(catalogue.SECRETS.key, [])
-                  if _keep_secret(obj, self.scope, self.secret_wanted)]
+                  if _keep_secret(obj, self.scope, self.secret_wanted, self.left)]
         if self.services:
             # the Higress namespace's own Services too: higress-gateway holds the load balancer's address
             chosen.extend(
@@ -298,6 +314,7 @@ class Selector:
                 if ((_meta(o).get("namespace"), _meta(o).get("name")) in self.service_wanted
                     or _meta(o).get("namespace") == self.scope.higress_namespace)
                 and self.scope.wants_namespace(_meta(o).get("namespace"))
+                and _not_left_out(o, catalogue.BY_KEY["services"], self.left)
             )
         if catalogue.CRDS.key in self.kinds:
             wanted_crds = crd_names(self.kinds.values())
@@ -315,7 +332,7 @@ class _Lane:
 
 
 def select_fetched(chosen: list[dict], fetched: list[dict], scope: Scope,
-                   referenced: set[tuple[str, str]]) -> list[dict]:
+                   referenced: set[tuple[str, str]], left: list[str] | None = None) -> list[dict]:
     """`chosen` plus those of `fetched` (Secrets and CRDs read one by one) that the rules keep, without selecting
     the (possibly many thousand) first-round objects again: fetched objects never add references, and were fetched
     because no listed object had their name, so there is nothing to deduplicate against."""
@@ -326,7 +343,7 @@ def select_fetched(chosen: list[dict], fetched: list[dict], scope: Scope,
         kind = catalogue.kind_of(obj)
         if kind is None or kind.key not in kinds:
             continue
-        keep_secret = kind is catalogue.SECRETS and _keep_secret(obj, scope, referenced)
+        keep_secret = kind is catalogue.SECRETS and _keep_secret(obj, scope, referenced, left)
         keep_crd = kind is catalogue.CRDS and _meta(obj).get("name") in wanted_crds
         if keep_secret or keep_crd:
             extra.append(obj)
@@ -337,31 +354,48 @@ def crd_names(kinds) -> set[str]:
     return {k.key for k in kinds if k.custom}
 
 
-def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope) -> bool:
+def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope, left: list[str] | None = None) -> bool:
+    """The rule of a kind that is not held; what it would keep but hgbackup never restores is named in `left`."""
     ns = _meta(obj).get("namespace")
     if kind.namespaced and not scope.wants_namespace(ns):
         return False
     if kind is catalogue.CONFIGMAPS:
         labels = _meta(obj).get("labels") or {}
         own = labels.get(catalogue.OWN_LABEL[0]) == catalogue.OWN_LABEL[1]
-        return ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS and not own
-    if kind is catalogue.INGRESSES and scope.ingress_classes:
-        return ingress_class(obj) in scope.ingress_classes
-    return True
+        keep = ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS and not own
+    elif kind is catalogue.INGRESSES and scope.ingress_classes:
+        keep = ingress_class(obj) in scope.ingress_classes
+    else:
+        keep = True
+    return keep and _not_left_out(obj, kind, left)
 
 
-def _keep_secret(obj: dict, scope: Scope, referenced: set[tuple[str, str]]) -> bool:
+def _keep_secret(obj: dict, scope: Scope, referenced: set[tuple[str, str]], left: list[str] | None = None) -> bool:
+    """Referenced Secrets, and the console's in the Higress namespace; never what confine.left_out refuses (named in
+    `left` when the rules would have kept it)."""
     meta = _meta(obj)
     ns, name = meta.get("namespace"), meta.get("name", "")
-    if obj.get("type") in EXCLUDED_SECRET_TYPES or name.startswith("sh.helm.release.v1."):
-        return False
     if not scope.wants_namespace(ns):
         return False
     if (ns, name) in referenced:
+        keep = True
+    elif ns != scope.higress_namespace:
+        keep = False
+    else:
+        keep = name == CONSOLE_SECRET or any(matches(sel, meta.get("labels") or {}) for sel in scope.selectors)
+    return keep and _not_left_out(obj, catalogue.SECRETS, left)
+
+
+def _not_left_out(obj: dict, kind: catalogue.Kind, left: list[str] | None) -> bool:
+    """False for what hgbackup never takes nor restores (one definition: confine.left_out), named in `left`."""
+    why = confine.left_out(obj)
+    if why is None:
         return True
-    if ns != scope.higress_namespace:
-        return False
-    return name == CONSOLE_SECRET or any(matches(sel, meta.get("labels") or {}) for sel in scope.selectors)
+    if left is not None:
+        meta = _meta(obj)
+        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+        left.append(f"{kind.kind} {where}{meta.get('name')} ({why})")
+    return False
 
 
 def _dedupe(objects: list[dict]) -> list[dict]:

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import archive, catalogue, kubeyaml, names, selection
+from . import archive, catalogue, confine, kubeyaml, names, selection
+from . import coverage as coverage_mod
 from . import packer as packing
 from .errors import (
     EXIT_OK,
@@ -24,7 +25,7 @@ from .errors import (
     Unreachable,
 )
 from .kube import RESTART, Kube
-from .manifest import ClusterInfo, Manifest, Snapshot
+from .manifest import FILES, LIVE, ClusterInfo, Manifest, Snapshot
 from .memory import collector_paused
 from .model import StoredObject, ref_of
 from .repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
@@ -52,6 +53,9 @@ class Capture:
     # with keep_listed: every object each complete LIST returned, before selection, by (kind key, namespace or
     # None for all namespaces); a restore plans against these instead of listing the same collections again
     listed: dict[tuple[str, str | None], list[dict]] = field(default_factory=dict)
+    left_out: int = 0  # objects the rules would take but hgbackup never restores (named in a note)
+    coverage: coverage_mod.Coverage | None = None  # what was listed completely (None: nothing known)
+    identity_error: HgbackupError | None = None  # a live capture whose cluster identity could not be read
 
     @property
     def partial(self) -> bool:
@@ -112,8 +116,10 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
     """The objects a snapshot would hold if these documents were a live cluster."""
     unknown = Counter(f"{o.get('kind')} ({o.get('apiVersion')})" for o in raw if catalogue.kind_of(o) is None)
     notes = [f"ignored {n} object(s) of kind {k}: not a kind hgbackup snapshots" for k, n in sorted(unknown.items())]
-    chosen, _ = selection.select_with_refs(raw, scope, notes)
-    capture = _finish(chosen, ClusterInfo(cluster_name or "default"), notes=notes)
+    left: list[str] = []
+    chosen, _ = selection.select_with_refs(raw, scope, notes, left)
+    capture = _finish(chosen, ClusterInfo(cluster_name or "default", source=FILES), notes=notes, left_out=len(left),
+                      coverage=coverage_mod.of_capture(scope.kinds(), list(scope.namespaces), [], []))
     # names the API server would refuse can only come from files (a live object's name was validated by it)
     bad = [str(o.ref) for o in capture.objects if not names.valid_ref(o.ref)]
     if bad:
@@ -146,6 +152,7 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
     lock = threading.Lock()
     denied = []
     failures: list[HgbackupError] = []
+    gaps: list[tuple[str, str | None, str]] = []  # what could not be read: (kind key, namespace, why)
 
     def keep(kind: catalogue.Kind | None, objs: list[dict], lane: object) -> None:
         owned = {ref_of(o) for o in objs if had_owner_references(o)}
@@ -179,11 +186,13 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
             if not isinstance(exc, AccessDenied):
                 raise
             denied.append(kind.key)
-            failures.append(exc)
-            return f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            failure = exc
         except HgbackupError as exc:
-            failures.append(exc)
-            return f"cannot list {kind.key}{_where(namespace)}: {exc}"
+            failure = exc
+        failures.append(failure)
+        why = f"cannot list {kind.key}{_where(namespace)}: {failure}"
+        gaps.append((kind.key, namespace, why))
+        return why
 
     with collector_paused(), ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool, \
             ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as prefetch:
@@ -200,24 +209,36 @@ def capture_live(kube: Kube, scope: Scope, cluster_name: str | None = None,
                                f"(first refusal: {errors[0]}); nothing was written")
         held = selector.finish()
         listed_secrets = selector.held.get(catalogue.SECRETS.key, [])
-        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope, secret_names or ())
+        wanted = _wanted_by_get(listed_secrets, selector.secret_wanted, kinds, served, scope, selector.left,
+                                secret_names or ())
         fetched = list(pool.map(lambda w: _get(kube, served, *w), wanted))
-        cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"),
-                              identity.result())
+        try:
+            uid, identity_error = identity.result(), None
+        except AccessDenied as exc:  # only a snapshot needs it (write refuses); a diff of the live side does not
+            uid, identity_error = None, exc
+        cluster = ClusterInfo(cluster_name or kube.context_cluster, version.result().get("gitVersion"), uid, LIVE)
     got = []
     for (kind, namespace, name), (obj, error) in zip(wanted, fetched):
         if obj is not None:
             got.append(obj)
         elif error:
             errors.append(error)
+            gaps.append((kind.key, namespace, error))
         elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
             notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
-    keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted), "held")
-    extra = {"not_served": not_served, "errors": errors, "notes": notes, "owner_refs": sorted(owner_refs),
-             "first_error": failures[0] if failures else None}
+    keep(None, held + selection.select_fetched([], got, scope, selector.secret_wanted, selector.left), "held")
+    extra = {"not_served": not_served, "errors": errors, "notes": notes + _left_out_notes(selector.left),
+             "owner_refs": sorted(owner_refs), "first_error": failures[0] if failures else None,
+             "left_out": len(selector.left), "identity_error": identity_error,
+             "coverage": coverage_mod.of_capture(kinds, list(scope.namespaces), not_served, gaps)}
     if packer is not None:
         return Capture([], cluster, packer=packer, packed=packer.finish(), **extra)
     return Capture(sink.objects([*range(len(tasks)), "held"]), cluster, listed=listed, **extra)
+
+
+def _left_out_notes(left: list[str]) -> list[str]:
+    note = selection.left_out_note(left)
+    return [note] if note else []
 
 
 def _where(namespace: str | None) -> str:
@@ -248,15 +269,21 @@ def _list_tasks(kinds: list[catalogue.Kind], scope: Scope, secrets_by_label: boo
 
 
 def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds, served, scope: Scope,
-                   secret_names=()) -> list[tuple]:
+                   left: list[str], secret_names=()) -> list[tuple]:
     """Objects fetched one by one: the console Secret, `secret_names` of the Higress namespace, referenced Secrets
-    and the CRDs of the kinds in scope."""
+    and the CRDs of the kinds in scope. A Secret hgbackup never restores (in kube-system, say) is not fetched: it
+    is named in `left`."""
     wanted: list[tuple] = []
     keys = {k.key for k in kinds}
     if catalogue.SECRETS.key in keys:
         have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listed_secrets}
         refs = refs | {(scope.higress_namespace, name) for name in (selection.CONSOLE_SECRET, *secret_names)}
-        wanted += [(catalogue.SECRETS, ns, name) for ns, name in sorted(refs - have) if scope.wants_namespace(ns)]
+        for ns, name in sorted(refs - have):
+            why = confine.left_out({"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": ns, "name": name}})
+            if why:
+                left.append(f"Secret {ns}/{name} ({why})")
+            elif scope.wants_namespace(ns):
+                wanted.append((catalogue.SECRETS, ns, name))
     if catalogue.CRDS.key in keys and served[catalogue.CRDS.key].version:
         custom = [k for k in kinds if k.custom and served[k.key].version]
         wanted += [(catalogue.CRDS, None, name) for name in sorted(selection.crd_names(custom))]
@@ -279,6 +306,8 @@ def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] =
     """Pack (unless the capture streamed into a Packer already), encrypt with the repository's key (if any), and
     store a capture under `cluster` (default: the captured cluster's name), the archive streamed to the store."""
     now = now or datetime.now(timezone.utc)
+    if capture.cluster.source == LIVE and not capture.cluster.identity:
+        raise capture.identity_error or AccessDenied("the cluster's identity is unknown; nothing was written")
     key = repo.encryption_key
     if capture.packer is not None:
         if capture.packer.key != key:
@@ -311,7 +340,7 @@ def _write_once(repo: Repository, capture: Capture, packer: packing.Packer, reco
         manifest = Manifest.build(
             snapshot_id, now, capture.cluster, records, record, scope=scope.as_json(), tags=list(tags),
             partial=capture.partial, not_served=capture.not_served, warnings=capture.errors + capture.notes,
-            owner_refs=capture.owner_refs,
+            owner_refs=capture.owner_refs, coverage=capture.coverage,
         )
         if undo_prunes is not None:
             manifest = dataclasses.replace(manifest, undo_prunes=tuple(sorted(undo_prunes)))
@@ -327,6 +356,7 @@ class SnapshotReport:
     snapshot: Snapshot
     store: str
     notices: list[str] = field(default_factory=list)  # not failures (the manifest's warnings are listed apart)
+    left_out: int = 0  # objects the scope's rules would take but hgbackup never restores (named in a warning)
     metrics_error: str | None = None  # --pushgateway: the snapshot was written, its metrics were not pushed
 
     @property
@@ -336,7 +366,8 @@ class SnapshotReport:
     def as_json(self) -> dict:
         m = self.snapshot.manifest
         doc = {"id": self.snapshot.id, "cluster": m.cluster.name, "objects": len(m.objects), "partial": m.partial,
-               "warnings": list(m.warnings), "store": self.store, "archive_bytes": m.archive.size}
+               "warnings": list(m.warnings), "store": self.store, "archive_bytes": m.archive.size,
+               "left_out": self.left_out}
         if self.metrics_error:
             doc["metrics_error"] = self.metrics_error
         return doc
@@ -350,6 +381,7 @@ def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Calla
         capture = capture_files(list(files), scope, cluster, progress)
     else:
         kube = connect()
+        kube.cluster_identity()  # a live snapshot records its cluster's identity or is not taken (exit 6)
         capture = capture_live(kube, scope, cluster, progress, packer=packing.Packer(repo.encryption_key))
     try:
         return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)
@@ -372,4 +404,4 @@ def take(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = 
             raise InvalidInput(message + " (encryption is required); nothing was written")
         notices.append(message + ": set --encryption-key-file or HGBACKUP_ENCRYPTION_KEY to encrypt the archive")
     snap = write(repo, capture, scope, tags=tags, cluster=cluster)
-    return SnapshotReport(snap, repo.store.url, notices)
+    return SnapshotReport(snap, repo.store.url, notices, left_out=capture.left_out)

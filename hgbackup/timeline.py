@@ -242,6 +242,6 @@ def log(repo: Repository, *, cluster: str | None, flt: Filter, paths: bool = Fal
     events, compared, notes = build(chosen, flt)
     if paths:
         add_paths(repo, chosen, events)
-    unreadable = [f"snapshot {p.key.id} was left out: {p.error}" for p in listing.problems
-                  if p.key.cluster in {s.cluster for s in chosen}]
+    unreadable = [f"snapshot {p.key.id} was left out: {p.error}"
+                  for p in clusters.problems_of(listing.problems, chosen)]
     return Timeline(label, compared, events, notes + unreadable, EXIT_INTEGRITY if unreadable else EXIT_OK)

@@ -46,7 +46,7 @@ def test_version():
 def test_snapshot_json_shape_and_warning_about_secrets(store):
     result = run("snapshot", "--from-file", EXAMPLE, "--store", store, "-o", "json", "--tag", "nightly")
     doc = json.loads(result.stdout)
-    assert set(doc) == {"id", "cluster", "objects", "partial", "warnings", "store", "archive_bytes"}
+    assert set(doc) == {"id", "cluster", "objects", "partial", "warnings", "store", "archive_bytes", "left_out"}
     assert doc["cluster"] == "default" and doc["objects"] == 25 and doc["partial"] is False
     assert "no encryption key" in result.stderr
 
@@ -149,7 +149,8 @@ def test_a_kube_context_name_finds_its_snapshots_in_every_command(store):
     assert [r["id"] for r in rows] == [sid] and rows[0]["cluster"] == "kubernetes-admin-kubernetes"
     assert json.loads(run("show", "latest", "--store", store, "--cluster", context, "-o", "json").stdout)["id"] == sid
     doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "--cluster", context, "-o", "json").stdout)
-    assert doc == {"keep": [{"id": sid, "cluster": "kubernetes-admin-kubernetes", "reasons": ["last"]}],
+    assert doc == {"keep": [{"id": sid, "cluster": "kubernetes-admin-kubernetes", "scope": "full",
+                             "reasons": ["last"]}],
                    "remove": [], "leftovers_removed": []}
 
 

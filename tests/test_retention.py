@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -127,3 +128,59 @@ def test_parse_within_uses_restics_units(text, within):
 def test_bad_rules_name_the_field(data, field):
     with pytest.raises(InvalidInput, match=field):
         Policy.from_dict(data)
+
+
+# -- groups: identity and scope (issue 23, item 4) -------------------------------------------------------------------
+def _put(store: str, sid: str, *, namespaces=(), tags=(), identity="aaaa1111-0000"):
+    """A snapshot of one cluster, as `snapshot` writes it, with this scope and these tags."""
+    import dataclasses
+
+    from conftest import manifest_for
+
+    from hgbackup.manifest import ClusterInfo
+    from hgbackup.model import StoredObject
+    from hgbackup.repository import Repository, SnapshotKey
+    from hgbackup.store import open_store
+
+    repo = Repository(open_store(store))
+    cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                   "metadata": {"name": "higress-config", "namespace": "higress-system"}})
+    data, manifest = manifest_for([cm], snapshot_id=sid, tags=tags)
+    manifest = dataclasses.replace(manifest, cluster=ClusterInfo("prod", "v1.35.4", identity, "live"),
+                                   scope={"higress_namespace": "higress-system", "namespaces": list(namespaces)},
+                                   created=datetime.strptime(sid[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+    key = SnapshotKey("prod", sid)
+    repo.store.put(repo.archive_key(key, False), data)
+    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    return sid
+
+
+def test_a_safety_or_narrow_snapshot_never_takes_the_daily_slot_of_a_full_one(tmp_path):
+    """Four nightlies, then a restore -n shop (its safety snapshot) and a hand-made narrow snapshot on the last day:
+    forget --keep-daily 7 (the README's example) used to keep the safety snapshot as that day's daily and remove the
+    day's nightly."""
+    from conftest import run
+
+    store = str(tmp_path / "store")
+    nightlies = [_put(store, f"2026112{d}T020000Z-aaaaa{d}") for d in range(4)]
+    safety = _put(store, "20261123T120000Z-bbbbbb", namespaces=["shop"], tags=["pre-restore"])
+    full_safety = _put(store, "20261123T130000Z-cccccc", tags=["pre-restore"])  # same scope, but a safety snapshot
+    narrow = _put(store, "20261123T140000Z-dddddd", namespaces=["shop"])
+    doc = json.loads(run("forget", "--keep-daily", "7", "--store", store, "-o", "json").stdout)
+    kept = {k["id"]: k for k in doc["keep"]}
+    assert set(kept) == {*nightlies, safety, full_safety, narrow} and doc["remove"] == []
+    assert kept[nightlies[-1]]["reasons"] == ["daily 2026-11-23"] and kept[nightlies[-1]]["scope"] == "full"
+    assert kept[safety]["scope"] == "-n shop, pre-restore" and kept[full_safety]["scope"] == "pre-restore"
+    # keep-last 1: one per group, each group's own newest; the nightlies' group keeps only its newest
+    doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "-o", "json", "--dry-run").stdout)
+    assert {k["id"] for k in doc["keep"]} == {nightlies[-1], safety, full_safety, narrow}
+    text = run("forget", "--keep-last", "1", "--store", store, "--dry-run").stdout
+    assert f"keep    {nightlies[-1]}  prod [full]  last" in text
+
+
+def test_groups_are_what_apply_policy_is_given():
+    snaps = [Snap("full-1", T0 - timedelta(hours=20), "c", group="c|full"),
+             Snap("full-2", T0 - timedelta(hours=2), "c", group="c|full"),
+             Snap("safety", T0, "c", group="c|safety")]
+    decision = apply_policy(snaps, Policy(keep_daily=1), now=T0)
+    assert kept_ids(decision) == ["full-2", "safety"]

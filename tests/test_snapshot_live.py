@@ -122,5 +122,8 @@ def test_snapshot_into_minio_then_verify_and_list(populated, kubeconfig, testenv
 def test_identity_allowed_to_read_nothing_is_exit_6_and_writes_nothing(limited_kubeconfig, tmp_path):
     store = tmp_path / "store"
     result = run("snapshot", "--kubeconfig", limited_kubeconfig, "--store", str(store), code=6)
+    assert "cannot read the identity" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = run("snapshot", "--kubeconfig", limited_kubeconfig, "--store", str(store), "--cluster-identity",
+                 "named-by-hand", code=6)  # past the identity, the kinds themselves are refused
     assert "not allowed to list any" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not store.exists()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import traceback
 
 import click
 
 from .. import __version__, crypto, logs, names
-from ..errors import EXIT_INTERNAL, HgbackupError
+from ..errors import EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..output import document
 from ..repository import Repository
@@ -158,13 +159,27 @@ store_options = _option_group([
     click.option("--s3-kms-key-id", metavar="ID", help="KMS key for --s3-sse aws:kms."),
 ], _store_values)
 
+IDENTITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{3,127}$")
+
+
+def _identity(value: str | None) -> str | None:
+    if value is not None and not IDENTITY_RE.match(value):
+        raise InvalidInput(f"--cluster-identity {value[:40]!r} is not an identity (the uid of the cluster's "
+                           "kube-system namespace: 4 to 128 letters, digits, '.', '_' or '-')")
+    return value
+
+
 kube_options = _option_group([
     click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default as kubectl)."),
     click.option("--context", help="Kubeconfig context to use."),
     click.option("--request-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
                  metavar="SECONDS", help="How long one API request may wait for an answer (retries, and a "
                                          f"server's Retry-After, stop at {RETRY_WINDOW_WORDS} that)."),
-], lambda kw: {"kube": KubeSettings(kw.pop("kubeconfig"), kw.pop("context"), kw.pop("request_timeout"), warn)})
+    click.option("--cluster-identity", metavar="UID",
+                 help="The cluster's identity (uid of its kube-system namespace), for an identity that may not read "
+                      "it; checked against the cluster when it can be read."),
+], lambda kw: {"kube": KubeSettings(kw.pop("kubeconfig"), kw.pop("context"), kw.pop("request_timeout"), warn,
+                                    _identity(kw.pop("cluster_identity")))})
 
 key_option = _option_group([
     click.option("--encryption-key-file", type=click.Path(dir_okay=False), envvar=crypto.KEY_FILE_ENV,
@@ -193,6 +208,22 @@ CLUSTER_OF_LATEST_LIVE = ("Which cluster's snapshots latest and latest~N mean: a
 
 def cluster_option(help_text: str):
     return click.option("--cluster", metavar="NAME", help=help_text)
+ALLOW_PARTIAL = "hgbackup.allow_partial"  # click context meta: read by open_repository
+
+
+def _allow_partial(kwargs: dict) -> dict:
+    click.get_current_context().meta[ALLOW_PARTIAL] = kwargs.pop("allow_partial")
+    return {}
+
+
+def latest_options(cluster_help: str):
+    """For commands that take `latest`: which cluster's (`cluster_help` says it for the command), and whether a
+    partial snapshot may be it."""
+    return _option_group([
+        cluster_option(cluster_help),
+        click.option("--allow-partial", is_flag=True,
+                     help="latest and latest~N may be a partial snapshot (by default they skip those, and say so)."),
+    ], _allow_partial)
 
 SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
                 "with_cert_manager", "with_ingress_classes", "include", "exclude")
@@ -240,7 +271,8 @@ def scope_given() -> bool:
 
 
 def open_repository(store: StoreSettings, keyring: crypto.Keyring | None = None) -> Repository:
-    return Repository(store.open(), keyring)
+    ctx = click.get_current_context(silent=True)
+    return Repository(store.open(), keyring, allow_partial=bool(ctx and ctx.meta.get(ALLOW_PARTIAL)))
 
 
 # -- rendering -----------------------------------------------------------------------------------------------------

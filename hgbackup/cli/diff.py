@@ -13,11 +13,11 @@ from ..store import StoreSettings
 from .base import (
     CLUSTER_OF_LATEST_LIVE,
     cli,
-    cluster_option,
     emit,
     finish,
     key_option,
     kube_options,
+    latest_options,
     names_output_option,
     open_repository,
     scope_given,
@@ -58,7 +58,7 @@ def colour_hunks(text: str) -> str:
 @scope_options
 @store_options
 @kube_options
-@cluster_option(CLUSTER_OF_LATEST_LIVE)
+@latest_options(CLUSTER_OF_LATEST_LIVE)
 @key_option
 @names_output_option
 def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: StoreSettings, kube: KubeSettings,

@@ -14,11 +14,11 @@ from ..store import StoreSettings
 from .base import (
     CLUSTER_OF_LATEST_LIVE,
     cli,
-    cluster_option,
     emit,
     finish,
     key_option,
     kube_options,
+    latest_options,
     open_repository,
     output_option,
     store_options,
@@ -49,13 +49,17 @@ from .base import (
 @click.option("--crd-timeout", type=float, default=60, show_default=True, help="Seconds to wait for a new CRD.")
 @click.option("--allow-crd-webhooks", is_flag=True,
               help="Restore CRDs that have a conversion webhook or a caBundle (refused by default).")
+@click.option("--into-live-cluster", metavar="IDENTITY-PREFIX",
+              help="Confirm a restore into another cluster that has snapshots of its own in the store (a live "
+                   "cluster, not an empty disaster-recovery target): the start of its identity (4+ characters).")
 @store_options
 @kube_options
-@cluster_option(CLUSTER_OF_LATEST_LIVE + ' The safety snapshot is filed under it too.')
+@latest_options(CLUSTER_OF_LATEST_LIVE + ' The safety snapshot is filed under it too.')
 @key_option
 @output_option
 def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserve_nodeports, kinds, namespaces, names,
                 selector, namespace_map, no_dependencies, no_safety_snapshot, crd_timeout, allow_crd_webhooks,
+                into_live_cluster,
                 store: StoreSettings, kube: KubeSettings, cluster, keyring, fmt):
     """Restore a snapshot in dependency order (CRDs, namespaces, secrets ... ingresses, plugins).
 
@@ -65,7 +69,8 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
     too (created only when missing, listed in the plan), and plugin rules naming a restored route are merged into
     the live plugin. A namespace map without -n restores only the mapped namespaces.
     Exit 0 when nothing failed or was skipped, 3 when something did, 6 when the cluster stopped the restore
-    before anything was applied.
+    before anything was applied. A target of another identity that has snapshots of its own in the store is a
+    live cluster, not a disaster-recovery target: restoring over it needs --into-live-cluster (exit 2 without).
 
     Example: hgbackup restore latest --dry-run -n shop
     """
@@ -89,7 +94,7 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
             open_repository(store, keyring), snapshot_id, options, connect=connect, cluster=cluster,
             safety=not no_safety_snapshot,
             confirm=terminal_confirm(lambda: f"restore {snapshot_id} into {target[0].host}", yes),
-            progress=progress, notify=notice)
+            progress=progress, notify=notice, into_live_cluster=into_live_cluster)
     finally:
         progress.close()
     render_restore(report, fmt)
@@ -131,13 +136,18 @@ def run_restore(target: Kube, repo, request: restore.RestoreRequest, *, yes: boo
 
 def render_restore(report: restore.RestoreReport, fmt: str) -> None:
     summary = report.summary()
-    shown = [r for r in report.results if r.action != restore.Action.UNCHANGED or fmt != "text"]
+    shown = [r for r in report.results if r.action != restore.Action.UNCHANGED or r.shown or fmt != "text"]
     text = table(["ACTION", "OBJECT", "MESSAGE"],
                  [[r.action.value, str(r.ref), r.message] for r in shown]) if shown else ""
     text += ("\n" if text else "") + ("dry run: " if report.dry_run else "") + ", ".join(
         f"{n} {a}" for a, n in summary.items() if n)
+    unvalidated = report.not_validated() if report.dry_run else {"count": 0}
+    if unvalidated["count"]:
+        text += f" ({unvalidated['count']} not validated: " + ", ".join(
+            f"{n} because {why}" for why, n in unvalidated["reasons"].items()) + ")"
     emit(report.as_json(), fmt, text)
     if report.stopped:
         warn(f"the restore stopped early: {report.stopped}")
-    if fmt == "text" and (summary["failed"] or summary["skipped"]):
-        warn(f"{summary['failed']} failed, {summary['skipped']} skipped")
+    if fmt == "text" and (summary["failed"] or summary["skipped"] or summary["unknown"]):
+        warn(f"{summary['failed']} failed, {summary['skipped']} skipped"
+             + (f", {summary['unknown']} unknown (may have been applied: check them)" if summary["unknown"] else ""))

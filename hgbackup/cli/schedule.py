@@ -33,7 +33,10 @@ from .base import cli, emit, finish, key_option, kube_options, open_repository, 
 @output_option
 def forget(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, tags, cluster,
            dry_run, store: StoreSettings, keyring, fmt):
-    """Remove snapshots by a retention policy (restic's rules, combined by OR, per cluster; the newest is kept).
+    """Remove snapshots by a retention policy (restic's rules, combined by OR; the newest is kept).
+
+    Snapshots are grouped by cluster identity and scope, as restic groups by host and paths: a pre-restore safety
+    snapshot or a narrow snapshot (-n, --include) is a group of its own and never takes the slot of a full one.
 
     Example: hgbackup forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
     """
@@ -46,8 +49,8 @@ def forget(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_y
     for line in report.warnings:
         warn(line)
     verb = "would remove" if dry_run else "removed"
-    lines = [f"keep    {s.id}  {s.cluster}  {', '.join(r)}" for s, r in report.decision.keep]
-    lines += [f"{verb:7} {s.id}  {s.cluster}" for s in report.decision.remove]
+    lines = [f"keep    {s.id}  {s.cluster} [{s.scope}]  {', '.join(r)}" for s, r in report.decision.keep]
+    lines += [f"{verb:7} {s.id}  {s.cluster} [{s.scope}]" for s in report.decision.remove]
     lines.append(f"{len(report.decision.keep)} kept, {len(report.decision.remove)} {verb}")
     emit(report.as_json(), fmt, "\n".join(lines))
     finish(report)

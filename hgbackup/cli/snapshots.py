@@ -8,7 +8,7 @@ import click
 
 from .. import clusters, logs, metrics
 from .. import snapshot as snapshot_mod
-from ..errors import HgbackupError
+from ..errors import HgbackupError, InvalidInput
 from ..export import export_objects
 from ..kube import KubeSettings
 from ..manifest import Snapshot
@@ -25,6 +25,7 @@ from .base import (
     finish,
     key_option,
     kube_options,
+    latest_options,
     names_output_option,
     open_repository,
     output_option,
@@ -59,6 +60,8 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
 
     Example: hgbackup snapshot --store s3://backups/higress --s3-endpoint http://minio:9000 --tag nightly
     """
+    if from_files and kube.identity:
+        raise InvalidInput("--cluster-identity names a live cluster; snapshots taken --from-file have none")
     progress = ProgressLine("listing")
     started = time.time()
     try:
@@ -141,7 +144,9 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
     lines = [
         f"id:        {m.id}",
         f"created:   {m.created_text}",
-        f"cluster:   {snap.cluster} (server {m.cluster.server_version or '-'}, identity {m.cluster.identity or '-'})",
+        f"cluster:   {snap.cluster} " + ("(taken from files: no cluster)" if m.cluster.from_files else
+                                         f"(server {m.cluster.server_version or '-'}, identity "
+                                         f"{m.cluster.identity or 'unknown'})"),
         f"tags:      {', '.join(m.tags) or '-'}",
         f"auth:      {_auth_text(snap)}",
         f"partial:   {'yes' if m.partial else 'no'}",
@@ -164,7 +169,7 @@ def _show_text(snap: Snapshot, with_objects: bool) -> str:
 @cli.command()
 @click.argument("snapshot_id", metavar="ID")
 @store_options
-@cluster_option(CLUSTER_OF_LATEST)
+@latest_options(CLUSTER_OF_LATEST)
 @key_option
 @click.option("--objects", "with_objects", is_flag=True, help="Verify the archive and list every object.")
 @names_output_option
@@ -187,7 +192,7 @@ def show(snapshot_id, store: StoreSettings, cluster, keyring, with_objects, fmt)
 @click.argument("snapshot_ids", metavar="[ID]...", nargs=-1)
 @click.option("--all", "verify_all", is_flag=True, help="Verify every snapshot in the store (the default without IDs).")
 @store_options
-@cluster_option("Only this cluster's snapshots (with --all or no ID); with IDs, which cluster's snapshots latest "
+@latest_options("Only this cluster's snapshots (with --all or no ID); with IDs, which cluster's snapshots latest "
                 "means. A name, a name@identity as list shows it, or an identity prefix.")
 @key_option
 @output_option
@@ -219,7 +224,7 @@ def verify(snapshot_ids, verify_all, store: StoreSettings, cluster, keyring, fmt
 @click.argument("folder", metavar="DIR", type=click.Path())
 @click.option("--overwrite", is_flag=True, help="Replace DIR's whole tree when it is not empty.")
 @store_options
-@cluster_option(CLUSTER_OF_LATEST)
+@latest_options(CLUSTER_OF_LATEST)
 @key_option
 @output_option
 def export(snapshot_id, folder, overwrite, store: StoreSettings, cluster, keyring, fmt):

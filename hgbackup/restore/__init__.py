@@ -23,7 +23,10 @@ from .closure import Closure
 from .execute import execute
 from .plan import plan, prune_steps
 from .records import (
+    DISASTER_RECOVERY,
+    LIVE_CLUSTER,
     SAFETY_TAGS,
+    SAME_CLUSTER,
     WRITTEN,
     Action,
     Execution,
@@ -38,7 +41,8 @@ from .records import (
 )
 from .run import restore_snapshot, run, source_info
 
-__all__ = ["SAFETY_TAGS", "WRITTEN", "Action", "Closure", "Execution", "Existing", "Intent", "Plan", "RestoreOptions",
+__all__ = ["DISASTER_RECOVERY", "LIVE_CLUSTER", "SAME_CLUSTER",
+           "SAFETY_TAGS", "WRITTEN", "Action", "Closure", "Execution", "Existing", "Intent", "Plan", "RestoreOptions",
            "RestoreReport", "RestoreRequest", "Result", "Step", "choose", "content_sha", "desired_form", "execute",
            "map_namespaces", "parse_namespace_map", "plan", "prune_scope", "prune_steps", "restore_snapshot", "run",
            "safety_scope", "source_info"]

@@ -7,6 +7,7 @@ import copy
 import orjson
 
 from .. import catalogue, confine, names, references, selection
+from ..coverage import Coverage
 from ..errors import InvalidInput
 from ..model import StoredObject
 from ..sanitize import canonical_bytes, sha256_hex, stored_form
@@ -171,10 +172,13 @@ def content_sha(obj: dict) -> str:
     return sha256_hex(canonical_bytes(stored_form(obj)))
 
 
-def prune_scope(live: list[StoredObject], options: RestoreOptions,
-                only: frozenset[Ref] | None = None) -> list[StoredObject]:
+def prune_scope(live: list[StoredObject], options: RestoreOptions, only: frozenset[Ref] | None = None,
+                coverage: Coverage | None = None,
+                outside: list[tuple[StoredObject, str]] | None = None) -> list[StoredObject]:
     """The live objects a prune may consider: those the filters select; with -n or --namespace-map only the target
-    namespaces' objects (never cluster-scoped ones); for a safety snapshot's undo only what its restore created."""
+    namespaces' objects (never cluster-scoped ones); for a safety snapshot's undo only what its restore created;
+    and only inside the snapshot's complete `coverage`: what it did not list completely is never pruned (those
+    objects are added to `outside` with the reason)."""
     chosen = choose(live, RestoreOptions(kinds=options.kinds, names=options.names, selector=options.selector))
     targets = None
     if options.namespace_map:
@@ -186,4 +190,16 @@ def prune_scope(live: list[StoredObject], options: RestoreOptions,
         chosen = [o for o in chosen if o.ref.namespace in targets]
     if only is not None:
         chosen = [o for o in chosen if o.ref in only]
-    return chosen
+    if coverage is None:
+        return chosen
+    source_ns = {new: old for old, new in options.namespace_map.items()}  # a mapped namespace: the snapshot's own
+    covered = []
+    for obj in chosen:
+        namespace = source_ns.get(obj.ref.namespace, obj.ref.namespace)
+        if coverage.covers(obj.kind.key, namespace):
+            covered.append(obj)
+        elif outside is not None:
+            outside.append((obj, f"not pruned: the snapshot did not list {obj.kind.key}"
+                                 f"{' in ' + namespace if namespace else ''} completely "
+                                 f"({coverage.why_not(obj.kind.key, namespace)})"))
+    return covered

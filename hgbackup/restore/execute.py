@@ -7,12 +7,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import catalogue
-from ..errors import HgbackupError, Unreachable
+from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
 from ..kube import Conflict, Kube
 from .choose import content_sha
 from .records import Action, Execution, Intent, Plan, RestoreOptions, Result, Step
 
 CONFLICT_RETRIES = 5  # a server-side apply that lost a race with another writer is tried again
+STAND_IN = "default"  # where a dry run validates objects whose namespace it would create
+NOT_SERVED, NO_NAMESPACE = "its CRD is created first", "its namespace is created first"  # why not validated
 
 
 def execute(kube: Kube, the_plan: Plan, options: RestoreOptions,
@@ -50,8 +52,9 @@ def _note(options: RestoreOptions) -> str:
 def _run_step(kube: Kube, step: Step, options: RestoreOptions, stopped: list[HgbackupError]) -> Result:
     note = _note(options)
     try:
-        if step.intent == Intent.UNCHANGED:
-            return Result(step.ref, step.api_version, Action.UNCHANGED, step.message)
+        if step.intent == Intent.UNCHANGED:  # a prune candidate kept: the text report names it, and why
+            return Result(step.ref, step.api_version, Action.UNCHANGED, step.message,
+                          shown=step.tier == catalogue.PRUNE_TIER)
         if step.intent == Intent.SKIP:
             return Result(step.ref, step.api_version, Action.SKIPPED, step.message)
         if step.intent == Intent.FAIL:
@@ -76,7 +79,10 @@ def _run_step(kube: Kube, step: Step, options: RestoreOptions, stopped: list[Hgb
         return result
     except Unreachable as exc:
         stopped.append(exc)
-        return Result(step.ref, step.api_version, Action.FAILED, str(exc))
+        if isinstance(exc, AccessDenied) or options.dry_run:  # refused: nothing was written
+            return Result(step.ref, step.api_version, Action.FAILED, str(exc))
+        # the request was sent and no answer came: the server may have carried it out before it stopped
+        return Result(step.ref, step.api_version, Action.UNKNOWN, f"unknown (may have been applied): {exc}")
     except HgbackupError as exc:
         return Result(step.ref, step.api_version, Action.FAILED, str(exc))
 
@@ -86,12 +92,9 @@ def _apply(kube: Kube, step: Step, options: RestoreOptions) -> Result:
     served = kube.served()[kind.key]
     if not served.version:
         if options.dry_run:
-            return Result(step.ref, step.api_version, Action.CREATED,
-                          "dry run: not validated (its CRD is created first)")
+            return Result(step.ref, step.api_version, Action.CREATED, "dry run: not validated (its CRD is created "
+                          "first)", unvalidated=NOT_SERVED)
         return Result(step.ref, step.api_version, Action.SKIPPED, f"kind {kind.key} is not served")
-    if options.dry_run and step.namespace_missing:
-        return Result(step.ref, step.api_version, Action.CREATED,
-                      "dry run: not validated (its namespace is created first)")
     version = catalogue.version_of(step.api_version)
     body = step.desired
     message = ""
@@ -99,6 +102,8 @@ def _apply(kube: Kube, step: Step, options: RestoreOptions) -> Result:
         version = served.version
         body = dict(body, apiVersion=kind.api_version(version))
         message = f"applied as {body['apiVersion']} ({step.api_version} is not served); "
+    if options.dry_run and step.namespace_missing:
+        return _validate_in_stand_in(kube, kind, version, body, step, message)
     for attempt in range(CONFLICT_RETRIES):
         try:
             applied = kube.apply(kind, version, body, force=True, dry_run=options.dry_run)
@@ -118,6 +123,21 @@ def _apply(kube: Kube, step: Step, options: RestoreOptions) -> Result:
     if content_sha(applied) == step.live_sha:
         return Result(step.ref, body["apiVersion"], Action.UNCHANGED, prefix + message + "server-side equal")
     return Result(step.ref, body["apiVersion"], Action.UPDATED, prefix + message + "updated")
+
+
+def _validate_in_stand_in(kube: Kube, kind: catalogue.Kind, version: str, body: dict, step: Step,
+                          message: str) -> Result:
+    """A dry run cannot write into a namespace that does not exist yet: the object is validated (schema, CEL,
+    admission) by a dry-run create in namespace `default` instead, under its own name. Where a namesake exists there,
+    it is not validated, and the result says so."""
+    stand_in = dict(body, metadata=dict(body["metadata"], namespace=STAND_IN))
+    try:
+        kube.create(kind, version, stand_in, dry_run=True)
+    except (Conflict, NotFound):
+        return Result(step.ref, body["apiVersion"], Action.CREATED, f"dry run: {message}not validated (its "
+                      f"namespace is created first, and {STAND_IN} has no room for it)", unvalidated=NO_NAMESPACE)
+    return Result(step.ref, body["apiVersion"], Action.CREATED, f"dry run: {message}validated in namespace "
+                  f"{STAND_IN} (its own namespace is created first)")
 
 
 def _wait_established(kube: Kube, created: list[Result], timeout: float) -> None:

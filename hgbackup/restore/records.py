@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..coverage import Coverage
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
+from ..manifest import SAFETY_TAGS  # noqa: F401 - exported with the restore records
 from ..model import Ref, StoredObject
 from ..selection import Scope
 from .closure import Closure
-
-SAFETY_TAGS = ("pre-restore", "pre-migrate")
 
 
 class Intent(str, Enum):
@@ -35,6 +35,7 @@ class Action(str, Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     PRUNED = "pruned"
+    UNKNOWN = "unknown"  # in flight when the cluster stopped answering: it may have been applied
 
 
 class Existing(str, Enum):
@@ -44,6 +45,11 @@ class Existing(str, Enum):
     SKIP = "skip"
     FAIL = "fail"
 
+
+# Which target a restore writes to (RestoreReport.target["case"]): the snapshot's own cluster, an empty
+# disaster-recovery target (no snapshots of its own in the store), or a live, backed-up cluster (needs
+# --into-live-cluster naming it).
+SAME_CLUSTER, DISASTER_RECOVERY, LIVE_CLUSTER = "same-cluster", "disaster-recovery", "live-cluster"
 
 # Results that wrote to the cluster.
 WRITTEN = (Action.CREATED, Action.UPDATED, Action.PRUNED)
@@ -87,6 +93,8 @@ class Result:
     api_version: str
     action: Action
     message: str = ""
+    unvalidated: str | None = None  # a dry run could not validate it: why
+    shown: bool = False  # an unchanged result worth a line in the text report (a prune candidate kept, and why)
 
     def as_json(self) -> dict:
         return {"ref": self.ref.as_json(self.api_version), "action": self.action.value, "message": self.message}
@@ -132,21 +140,30 @@ class RestoreReport:
 
     @property
     def cross_cluster(self) -> bool:
-        """Restoring into another cluster than the one the snapshot was taken of (disaster recovery)."""
+        """Restoring into another cluster than the one the snapshot was taken of (or a snapshot taken from files)."""
         mine, theirs = self.source.get("identity"), self.target.get("identity")
-        return bool(mine and theirs and mine != theirs)
+        return bool(self.source and theirs and (self.source.get("from_files") or (mine and mine != theirs)))
 
     def header(self) -> str:
         s, t = self.source, self.target
         lines = []
         if s:
-            lines.append(f"source: snapshot {s.get('snapshot')} of cluster {s.get('cluster')} (identity "
-                         f"{s.get('identity') or '-'}, server {s.get('server_version') or '-'}, taken "
+            origin = ("taken from files, no cluster" if s.get("from_files") else
+                      f"identity {s.get('identity') or '-'}, server {s.get('server_version') or '-'}")
+            lines.append(f"source: snapshot {s.get('snapshot')} of cluster {s.get('cluster')} ({origin}, taken "
                          f"{s.get('created')})")
         lines.append(f"target: context {t.get('context')}, server {t.get('server')}, identity "
                      f"{t.get('identity') or '-'}")
-        if self.cross_cluster:
-            lines.append("restoring into another cluster than the snapshot's (disaster recovery)")
+        if t.get("case") == DISASTER_RECOVERY:
+            lines.append("restoring into another cluster than the snapshot's (disaster recovery: the target has no "
+                         "snapshots of its own in this store)")
+        elif t.get("case") == LIVE_CLUSTER:
+            confirmed = (f"confirmed with --into-live-cluster {t['confirmed']}" if t.get("confirmed") else
+                         f"a real restore needs --into-live-cluster {str(t.get('identity'))[:8]}")
+            lines.append(f"restoring into another cluster than the snapshot's, a LIVE cluster: it has "
+                         f"{t.get('own_snapshots')} snapshot(s) of its own in this store ({confirmed})")
+        elif self.cross_cluster:
+            lines.append("restoring into another cluster than the snapshot's")
         return "\n".join(lines)
 
     def summary(self) -> dict[str, int]:
@@ -155,12 +172,21 @@ class RestoreReport:
             counts[result.action.value] += 1
         return counts
 
+    def not_validated(self) -> dict:
+        """A dry run's rows the API server did not validate, and why: `{"count", "reasons": {why: count}}`."""
+        reasons: dict[str, int] = {}
+        for result in self.results:
+            if result.unvalidated:
+                reasons[result.unvalidated] = reasons.get(result.unvalidated, 0) + 1
+        return {"count": sum(reasons.values()), "reasons": dict(sorted(reasons.items()))}
+
     @property
     def exit_code(self) -> int:
-        """0 all done; 3 something failed or was skipped; 6 the cluster stopped us before anything was written."""
-        if self.stopped and not any(r.action in WRITTEN for r in self.results):
+        """0 all done; 3 something failed, was skipped or may have been applied; 6 the cluster stopped us before
+        anything was written."""
+        if self.stopped and not any(r.action in (*WRITTEN, Action.UNKNOWN) for r in self.results):
             return self.stopped_code or EXIT_UNREACHABLE
-        if any(r.action in (Action.FAILED, Action.SKIPPED) for r in self.results):
+        if any(r.action in (Action.FAILED, Action.SKIPPED, Action.UNKNOWN) for r in self.results):
             return EXIT_PARTIAL
         return EXIT_OK
 
@@ -169,6 +195,8 @@ class RestoreReport:
                "safety_snapshot": self.safety_snapshot, "dry_run": self.dry_run, "stopped": self.stopped,
                "source": self.source or None, "target": self.target, "cross_cluster": self.cross_cluster,
                "notes": self.notes}
+        if self.dry_run:
+            doc["not_validated"] = self.not_validated()
         if self.snapshot is not None:
             doc["snapshot"] = self.snapshot
         return doc
@@ -187,4 +215,6 @@ class RestoreRequest:
     source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
     prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created
     closure: Closure | None = None  # the dependencies and plugin merges a selective restore added
+    coverage: Coverage | None = None  # what the snapshot listed completely: prune acts only inside it (None: all)
+    target_info: dict = field(default_factory=dict)  # which target this is (restore.run.target_case)
     notes: list[str] = field(default_factory=list)  # worth knowing before anything is applied

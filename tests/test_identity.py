@@ -1,0 +1,77 @@
+"""Identity without a cluster (issue 23, item 7): snapshots taken from files have no cluster and group only among
+themselves by their --cluster name; a live snapshot of unknown identity (an older hgbackup) is grouped with nothing,
+so no live cluster's snapshots are ever grouped by a name alone; the demo and offline use keep working."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from conftest import EXAMPLE, ROOT, manifest_for, run
+
+from hgbackup.manifest import ClusterInfo
+from hgbackup.model import StoredObject
+from hgbackup.repository import Repository, SnapshotKey
+from hgbackup.store import open_store
+
+CM = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "higress-config", "namespace": "higress-system"}})
+
+
+def put(store: str, sid: str, cluster: ClusterInfo, folder: str = "kubernetes") -> str:
+    repo = Repository(open_store(store))
+    data, manifest = manifest_for([CM], snapshot_id=sid)
+    manifest = dataclasses.replace(manifest, cluster=cluster, scope={"higress_namespace": "higress-system"})
+    key = SnapshotKey(folder, sid)
+    repo.store.put(repo.archive_key(key, False), data)
+    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    return sid
+
+
+def test_no_live_cluster_is_grouped_by_its_name_alone(tmp_path):
+    """Two clusters whose identity was never read (written by an older hgbackup), and files, all in `kubernetes`:
+    forget --keep-last 1 used to keep one snapshot of the three and remove the other clusters' backups."""
+    store = str(tmp_path / "store")
+    b = [put(store, f"2026111{d}T020000Z-bbbbbb", ClusterInfo("kubernetes", "v1.35.4", None)) for d in (1, 2)]
+    c = [put(store, f"2026111{d}T030000Z-cccccc", ClusterInfo("kubernetes", "v1.34.1", None)) for d in (3, 4)]
+    files = [put(store, f"2026111{d}T040000Z-ffffff", ClusterInfo("kubernetes", None, None, "files")) for d in (5, 6)]
+    doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "-o", "json").stdout)
+    assert {r["id"] for r in doc["remove"]} == {files[0]}  # the older of the files' own group, nothing else
+    assert {k["id"] for k in doc["keep"]} == {*b, *c, files[1]}
+    rows = {r["id"]: r["cluster"] for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
+    assert rows[files[1]] == "kubernetes@files" and rows[b[0]] == f"kubernetes@unknown-{b[0]}"
+    # latest cannot be one of them by name: it names several clusters
+    ambiguous = run("show", "latest", "--store", store, "--cluster", "kubernetes", code=2)
+    assert "identity unknown" in ambiguous.stderr and "from files" in ambiguous.stderr
+    only_files = json.loads(run("show", "latest", "--store", store, "--cluster", "kubernetes@files",
+                                "-o", "json").stdout)
+    assert only_files["id"] == files[1] and only_files["cluster"]["source"] == "files"
+
+
+def test_snapshots_from_files_are_marked_and_never_mixed_with_a_live_clusters(tmp_path):
+    store = str(tmp_path / "store")
+    live = put(store, "20261110T020000Z-aaaaaa", ClusterInfo("kubernetes", "v1.35.4", "aaaa1111-0000", "live"))
+    sid = json.loads(run("snapshot", "--from-file", EXAMPLE, "--store", store, "--cluster", "kubernetes",
+                         "-o", "json").stdout)["id"]
+    shown = run("show", sid, "--store", store).stdout
+    assert "(taken from files: no cluster)" in shown
+    assert json.loads(run("show", sid, "--store", store, "-o", "json").stdout)["cluster"]["source"] == "files"
+    doc = json.loads(run("forget", "--keep-last", "1", "--store", store, "-o", "json").stdout)
+    assert {k["id"] for k in doc["keep"]} == {live, sid} and doc["remove"] == []
+    assert {k["cluster"] for k in doc["keep"]} == {"kubernetes@aaaa1111", "kubernetes@files"}
+    refused = run("snapshot", "--from-file", EXAMPLE, "--store", store, "--cluster-identity", "aaaa1111-0000",
+                  code=2)
+    assert "snapshots taken --from-file have none" in refused.stderr
+
+
+def test_the_demos_commands_still_work_offline(tmp_path):
+    """scripts/demo's steps: a snapshot from files, list, show latest (twice, so `latest` has a choice)."""
+    with open(os.path.join(ROOT, "scripts", "demo"), encoding="utf-8") as fh:
+        assert "snapshot --from-file examples/higress-cluster.yaml --tag demo" in fh.read()
+    store = str(tmp_path / "hgbackup-store")
+    first = run("snapshot", "--from-file", EXAMPLE, "--tag", "demo", "--store", store).stdout.strip()
+    second = run("snapshot", "--from-file", EXAMPLE, "--tag", "demo", "--store", store).stdout.strip()
+    assert first in run("list", "--store", store).stdout
+    shown = run("show", "latest", "--store", store).stdout
+    assert f"id:        {second}" in shown and "taken from files: no cluster" in shown
