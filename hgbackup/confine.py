@@ -29,10 +29,16 @@ KNOWN_CRDS = {k.key for k in catalogue.KINDS if k.custom}
 SHOWN = 5  # offenders named in the error
 
 
-def left_out(obj: dict) -> str | None:
+def left_out(obj: dict, allow_crd_webhooks: bool = False) -> str | None:
     """Why hgbackup never takes this object into a snapshot nor writes it to a cluster, or None. The one definition
-    of that scope: the capture leaves such objects out (naming them), a restore and `verify` refuse them."""
+    of that scope: the capture leaves such objects out (naming them), a restore and `verify` refuse them. A CRD
+    with a conversion webhook is among them (a restore would install a webhook the API server calls): a snapshot
+    never holds one, and only `--allow-crd-webhooks` lets a restore write one that an older snapshot holds."""
     meta = obj.get("metadata") or {}
+    if (not allow_crd_webhooks and obj.get("kind") == "CustomResourceDefinition"
+            and catalogue.group_of(obj.get("apiVersion") or "") == catalogue.APIEXT and conversion_webhook(obj)):
+        return ("a CRD that has a conversion webhook or a caBundle in spec.conversion, which hgbackup never "
+                "installs (--allow-crd-webhooks restores it)")
     namespace = meta.get("namespace")
     if namespace in PROTECTED_NAMESPACES:
         return f"in {namespace}, which hgbackup never writes to"
@@ -57,7 +63,7 @@ def problems(objects: list[StoredObject], scope_json: dict, *, allow_crd_webhook
         except IntegrityError as exc:
             found.append(str(exc))
             continue
-        why = left_out(obj.obj)
+        why = left_out(obj.obj, allow_crd_webhooks)
         found += [f"{obj.ref} is {why}"] if why else _hard_limits(obj, allow_crd_webhooks)
     if found:
         return found

@@ -318,7 +318,8 @@ class Selector:
             )
         if catalogue.CRDS.key in self.kinds:
             wanted_crds = crd_names(self.kinds.values())
-            chosen.extend(o for o in held.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds)
+            chosen.extend(o for o in held.get(catalogue.CRDS.key, []) if _meta(o).get("name") in wanted_crds
+                          and _not_left_out(o, catalogue.CRDS, self.left))
         return _dedupe(chosen)
 
 
@@ -344,7 +345,8 @@ def select_fetched(chosen: list[dict], fetched: list[dict], scope: Scope,
         if kind is None or kind.key not in kinds:
             continue
         keep_secret = kind is catalogue.SECRETS and _keep_secret(obj, scope, referenced, left)
-        keep_crd = kind is catalogue.CRDS and _meta(obj).get("name") in wanted_crds
+        keep_crd = (kind is catalogue.CRDS and _meta(obj).get("name") in wanted_crds
+                    and _not_left_out(obj, kind, left))
         if keep_secret or keep_crd:
             extra.append(obj)
     return chosen + _dedupe(extra)

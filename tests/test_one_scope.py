@@ -139,3 +139,32 @@ def test_a_kube_system_ingress_is_left_out_with_a_warning_and_the_snapshot_resto
     assert "Secret higress-system/sh.helm.release.v1.higress.v3 (a Helm release Secret" in note
     assert "left out 3 object(s)" in result.stderr
     run("verify", doc["id"], "--store", store)
+
+
+def _crd(name: str, conversion: dict | None) -> dict:
+    group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
+    spec = {"group": group, "names": {"plural": plural, "kind": "X", "listKind": "XList", "singular": "x"},
+            "scope": "Namespaced", "versions": [{"name": "v1", "served": True, "storage": True,
+                                                  "schema": {"openAPIV3Schema": {"type": "object"}}}]}
+    if conversion is not None:
+        spec["conversion"] = conversion
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": name},
+            "spec": spec}
+
+
+def test_a_crd_with_a_conversion_webhook_is_left_out_so_the_snapshot_verifies(tmp_path):
+    """A restore refuses to install a conversion webhook, so a capture never takes one: the snapshot it writes
+    verifies (before, the capture took the CRD and verify refused the snapshot, exit 4)."""
+    webhook = {"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"], "clientConfig": {
+        "url": "https://converter.example.com/convert", "caBundle": "eA=="}}}
+    items = [_crd("wasmplugins.extensions.higress.io", webhook), _crd("mcpbridges.networking.higress.io", None),
+             {"apiVersion": "extensions.higress.io/v1alpha1", "kind": "WasmPlugin",
+              "metadata": {"name": "p", "namespace": "higress-system"}, "spec": {}}]
+    path = tmp_path / "cluster.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    store = str(tmp_path / "store")
+    doc = json.loads(run("snapshot", "--from-file", str(path), "--store", store, "-o", "json").stdout)
+    assert doc["left_out"] == 1 and doc["objects"] == 2, doc
+    [note] = [w for w in doc["warnings"] if w.startswith("left out")]
+    assert "CustomResourceDefinition wasmplugins.extensions.higress.io (a CRD that has a conversion webhook" in note
+    run("verify", "--store", store)
