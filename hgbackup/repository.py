@@ -107,11 +107,11 @@ class Repository:
     def snapshots(self, cluster: str | None = None, progress=None) -> Listing:
         """Every readable snapshot (of the one cluster `cluster` names, see clusters.choose), newest first, and a
         Problem for each manifest that could not be read."""
-        # a remote store lists ETags: manifests cached in the store (index.py) are used where they match
-        etags = self.store.etags("") if hasattr(self.store, "etags") else None
-        keys = self.snapshot_keys(list(etags) if etags is not None else None)
-        cache_name = index.current(etags) if etags is not None else None
-        cached = index.load(self.store, cache_name, etags) if etags is not None else {}
+        # a remote store lists ETags and sizes: manifests cached in the store (index.py) are used where they match
+        listed = self.store.listing("")
+        keys = self.snapshot_keys(list(listed) if listed is not None else None)
+        cache_name = index.current(listed) if listed is not None else None
+        cached = index.load(self.store, cache_name, listed) if listed is not None else {}
         fetched: dict[str, bytes] = {}
 
         def read(key: SnapshotKey):
@@ -141,8 +141,8 @@ class Repository:
                     progress(len(loaded), len(keys), "manifests")
         snapshots = [s for s in loaded if isinstance(s, Snapshot)]
         problems = [p for p in loaded if isinstance(p, Problem)]
-        if etags is not None and len(fetched) >= index.MIN_MISSES:
-            index.save(self.store, {**cached, **fetched}, etags)
+        if listed is not None and len(fetched) >= index.MIN_MISSES:
+            index.save(self.store, {**cached, **fetched}, listed)
         labels = clusters.labels(snapshots)
         if cluster:
             snapshots = clusters.choose(snapshots, cluster)

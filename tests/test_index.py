@@ -229,3 +229,35 @@ def test_schedule_run_with_a_bomb_in_the_index_writes_one_snapshot_and_exits_0(p
         assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
     assert json.loads(second.stdout)["removed"] == [json.loads(first.stdout)["snapshot"]]
     assert [k.id for k in Repository(store).snapshot_keys()] == [json.loads(second.stdout)["snapshot"]]
+
+
+# the peak of this process's own memory (VmHWM, KiB): ru_maxrss would carry the test runner's peak across fork+exec
+MEASURED = """import atexit, os, re, sys
+atexit.register(lambda: open(os.environ["RSS_FILE"], "w").write(
+    re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)))
+from hgbackup.cli import cli
+sys.argv[0] = "hgbackup"
+cli()
+"""
+
+
+def test_a_plausible_bomb_costs_no_more_than_the_listed_manifests(bomb, testenv, bucket, tmp_path):
+    """The inflate bound comes from the listing (twice the listed manifests' size, and some room), not from the
+    256 MiB a cache may hold at most: a bomb named as a plausible newest cache of a store of 20 small snapshots is
+    given up after about a MiB (peak RSS stayed near 330 MiB while it inflated to MAX_BYTES)."""
+    soon = datetime.now(timezone.utc) + timedelta(minutes=30)
+    store = open_store(f"s3://{bucket}/p", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"])
+    fill(Repository(store))
+    listed = store.listing("")
+    assert index.limit(listed) < 4 * 2**20
+    small = zlib.compress(bytes(2**26), 9, wbits=31)  # 64 KiB that inflate to 64 MiB: within the old bound
+    for data, refusal in ((bomb, "larger than a cache of the listed manifests can be"),
+                          (small, "inflates beyond what a cache of the listed manifests can hold")):
+        store.put(cache_name(data, f"{soon:%Y%m%dT%H%M%SZ}"), data)
+        rss = tmp_path / "rss"
+        result = subprocess.run([sys.executable, "-c", MEASURED, "list", "--store", f"s3://{bucket}/p",
+                                 "--s3-endpoint", testenv["HGBACKUP_TEST_S3_ENDPOINT"]], capture_output=True,
+                                text=True, timeout=300, cwd=ROOT, env={**os.environ, "RSS_FILE": str(rss)})
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert refusal in result.stderr
+        assert int(rss.read_text()) < 120 * 1024, int(rss.read_text())  # KiB

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..errors import InvalidInput
 
 DEFAULT_URL = "./hgbackup-store"
+
+
+class Listed(NamedTuple):
+    """A key as one LIST of a remote store shows it: its ETag (for a single PUT, the MD5 of the content) and size."""
+
+    etag: str
+    size: int
 
 
 class Store(Protocol):
@@ -17,7 +24,15 @@ class Store(Protocol):
     # page cache and only loses to thread switching
     read_concurrency: int
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes, *, overwrite: bool = True) -> None:
+        """Write `data` under `key`; with overwrite=False an existing key is never replaced (FileExistsError)."""
+        ...
+
+    def listing(self, prefix: str) -> dict[str, Listed] | None:
+        """Keys under `prefix` with their ETag and size from one LIST, where reading many small objects one by one
+        is slow (a remote store: repository.py then reads manifests through the cache in index.py); None where it
+        is not (a local folder)."""
+        ...
 
     def put_stream(self, key: str, chunks) -> None:
         """Write the chunks of an iterable as one new key, never holding them whole; an existing key is never

@@ -36,6 +36,10 @@ class LocalStore:
         if not os.path.isdir(self.root):
             raise NotFound(f"no store at {self.root}")
 
+    def listing(self, prefix: str) -> None:
+        """A folder reads its small files fast (page cache): no manifest cache, so no ETags to list."""
+        return None
+
     def put(self, key: str, data: bytes, *, overwrite: bool = True) -> None:
         """Write atomically; with overwrite=False an existing key is never replaced (FileExistsError)."""
         self._write(key, (data,), overwrite)

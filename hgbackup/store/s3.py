@@ -11,6 +11,7 @@ import io
 from datetime import datetime, timezone
 
 from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
+from . import Listed
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
@@ -151,9 +152,9 @@ class S3Store:
     def list(self, prefix: str) -> list[str]:
         return sorted(self.modified(prefix))
 
-    def etags(self, prefix: str) -> dict[str, str]:
-        """Keys under `prefix` with their ETags (for a single PUT, the MD5 of the content), from one LIST."""
-        return {key: item["ETag"].strip('"') for key, item in self._listing(prefix)}
+    def listing(self, prefix: str) -> dict[str, Listed]:
+        """Keys under `prefix` with their ETags (for a single PUT, the MD5 of the content) and sizes, from one LIST."""
+        return {key: Listed(item["ETag"].strip('"'), int(item.get("Size") or 0)) for key, item in self._listing(prefix)}
 
     def modified(self, prefix: str) -> dict[str, datetime]:
         return {key: item["LastModified"] for key, item in self._listing(prefix)}
