@@ -55,9 +55,9 @@ def main() -> None:
         ours = timed([*HGBACKUP, "diff", ids[0], ids[1], "--store", store, "-o", "json"])
         changed = json.loads(ours["stdout"])["summary"]["changed"]
 
-        from hgbackup.diff import compare
-        from hgbackup.repository import Repository
+        from hgbackup.diff.compare import compare
         from hgbackup.store import open_store
+        from hgbackup.store.repository import Repository
 
         repo = Repository(open_store(store))
         a = repo.load(repo.resolve(ids[0]))[1]

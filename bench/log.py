@@ -30,13 +30,13 @@ def main() -> None:
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     work = tempfile.mkdtemp(prefix="hgb-bench-log-")
     try:
-        from hgbackup import snapshot
-        from hgbackup.diff import compare
-        from hgbackup.model import StoredObject
-        from hgbackup.repository import Repository
-        from hgbackup.sanitize import stored_form
-        from hgbackup.selection import Scope
+        from hgbackup.capture import snapshot
+        from hgbackup.capture.selection import Scope
+        from hgbackup.diff.compare import compare
+        from hgbackup.kube.model import StoredObject
+        from hgbackup.kube.stored import stored_form
         from hgbackup.store import open_store
+        from hgbackup.store.repository import Repository
 
         store = os.path.join(work, "store")
         repo = Repository(open_store(store))

@@ -74,7 +74,7 @@ def objects(ns: str, n: int) -> list[dict]:
 
 def list_paths(ns: str) -> list[str]:
     """The collections hgbackup lists for a one-namespace snapshot with the default scope."""
-    from hgbackup import catalogue
+    from hgbackup.kube import catalogue
 
     paths = []
     for kind in catalogue.in_scope(set()):

@@ -42,10 +42,10 @@ print(json.dumps({"keys": len(keys), "manifests": len(manifests)}))
 
 
 def fill(s3, bucket: str, n: int, m: int) -> float:
-    from hgbackup import archive
-    from hgbackup.manifest import ClusterInfo, Manifest
-    from hgbackup.model import StoredObject
-    from hgbackup.repository import Repository, SnapshotKey, new_snapshot_id
+    from hgbackup.kube.model import StoredObject
+    from hgbackup.store import archive
+    from hgbackup.store.manifest import ClusterInfo, Manifest
+    from hgbackup.store.repository import Repository, SnapshotKey, new_snapshot_id
 
     objects = [StoredObject.from_object({
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",

@@ -88,8 +88,8 @@ def manifest_for(objects, *, snapshot_id="20260101T000000Z-abcdef", key=None, ta
     """(archive bytes, Manifest) for objects, as the snapshot writer makes them; for offline archive tests."""
     from datetime import datetime, timezone
 
-    from hgbackup import archive
-    from hgbackup.manifest import ClusterInfo, Manifest
+    from hgbackup.store import archive
+    from hgbackup.store.manifest import ClusterInfo, Manifest
 
     data, record = archive.seal(objects, snapshot_id, key)
     manifest = Manifest.build(snapshot_id, datetime(2026, 1, 1, tzinfo=timezone.utc), ClusterInfo("c"), objects,
@@ -155,7 +155,7 @@ def k8s_limited(limited_kubeconfig):
 @pytest.fixture(scope="session")
 def kube(kubeconfig):
     """hgbackup's own API wrapper as the admin user."""
-    from hgbackup.kube import Kube
+    from hgbackup.kube.client import Kube
 
     k = Kube(kubeconfig)
     yield k
@@ -217,7 +217,7 @@ def namespace(k8s):
 @pytest.fixture
 def keyfile(tmp_path) -> str:
     """A new encryption key in a file."""
-    from hgbackup import crypto
+    from hgbackup.store import crypto
 
     path = tmp_path / "key"
     path.write_text(crypto.generate_key())

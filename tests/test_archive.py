@@ -11,11 +11,11 @@ import tarfile
 import pytest
 from conftest import manifest_for
 
-from hgbackup import archive
 from hgbackup.errors import IntegrityError
-from hgbackup.manifest import Manifest
-from hgbackup.model import StoredObject
-from hgbackup.sanitize import sha256_hex
+from hgbackup.kube.model import StoredObject
+from hgbackup.kube.stored import sha256_hex
+from hgbackup.store import archive
+from hgbackup.store.manifest import Manifest
 
 LIVE_INGRESS = {
     "apiVersion": "networking.k8s.io/v1",
@@ -196,7 +196,7 @@ def test_canonical_bytes_match_the_stdlib_encoding():
 
     The one known difference is the exponent of very small floats (orjson `1e-7`, json `1e-07`): same value, and
     every stored form is written by orjson, so hashes stay stable."""
-    from hgbackup.sanitize import canonical_bytes
+    from hgbackup.kube.stored import canonical_bytes
 
     obj = {"b": [1, 2.5, None, True], "a": {"z": "ünïcødé ☃ \u2028", "ctl": "tab\there\x01", "q": 'say "hi" \\'},
            "n": -(2**63), "f": 123456.75, "e": {}, "l": []}

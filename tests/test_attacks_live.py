@@ -10,9 +10,9 @@ import pytest
 from conftest import create_namespace, create_objects, manifest_for, rand_name, run
 from kubernetes import client
 
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository, SnapshotKey
+from hgbackup.kube.model import StoredObject
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository, SnapshotKey
 
 pytestmark = pytest.mark.kube
 

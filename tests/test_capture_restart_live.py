@@ -16,11 +16,11 @@ import pytest
 from conftest import create_namespace, create_objects, run
 from kubernetes import client
 
-from hgbackup import snapshot
-from hgbackup.kube import RESTART, Kube
-from hgbackup.repository import Repository
-from hgbackup.selection import Scope
+from hgbackup.capture import snapshot
+from hgbackup.capture.selection import Scope
+from hgbackup.kube.client import RESTART, Kube
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 

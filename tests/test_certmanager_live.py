@@ -16,8 +16,8 @@ import yaml
 from conftest import create_objects, rand_name, run, running_empty_cluster
 from kubernetes import config
 
-from hgbackup import catalogue
-from hgbackup.kube import Kube
+from hgbackup.kube import catalogue
+from hgbackup.kube.client import Kube
 
 pytestmark = pytest.mark.kube
 KINDS = ("certificates", "issuers", "clusterissuers")

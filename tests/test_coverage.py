@@ -9,14 +9,15 @@ import json
 import pytest
 from conftest import manifest_for, run
 
-from hgbackup import catalogue, coverage
+from hgbackup.capture import coverage
+from hgbackup.capture.selection import Scope
 from hgbackup.errors import IntegrityError
-from hgbackup.manifest import ClusterInfo, Manifest
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository, SnapshotKey
+from hgbackup.kube import catalogue
+from hgbackup.kube.model import StoredObject
 from hgbackup.restore import RestoreOptions, prune_scope
-from hgbackup.selection import Scope
 from hgbackup.store import open_store
+from hgbackup.store.manifest import ClusterInfo, Manifest
+from hgbackup.store.repository import Repository, SnapshotKey
 
 PLUGINS = catalogue.BY_KEY["wasmplugins.extensions.higress.io"]
 INGRESSES = catalogue.INGRESSES

@@ -13,7 +13,7 @@ from conftest import create_objects, install_crds, load_crds, run
 from kubernetes import client, config
 from test_server_errors_live import broken_conversion_crd
 
-from hgbackup.kube import Kube
+from hgbackup.kube.client import Kube
 
 pytestmark = pytest.mark.kube
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from conftest import EXAMPLE, invoke
 
-from hgbackup.diff import changed_paths, compare, masked, render_path
-from hgbackup.model import StoredObject
+from hgbackup.diff.compare import changed_paths, compare, masked, render_path
+from hgbackup.kube.model import StoredObject
 
 ING = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
        "metadata": {"name": "web", "namespace": "shop", "annotations": {"higress.io/timeout": "30"}},

@@ -9,7 +9,7 @@ import json
 import pytest
 from conftest import run
 
-from hgbackup import catalogue
+from hgbackup.kube import catalogue
 
 pytestmark = pytest.mark.kube
 

@@ -11,9 +11,8 @@ import os
 import pytest
 from conftest import EXAMPLE, run, secret_values
 
-from hgbackup import crypto
-from hgbackup.repository import Repository
-from hgbackup.store import open_store
+from hgbackup.store import crypto, open_store
+from hgbackup.store.repository import Repository
 
 
 @pytest.fixture
@@ -98,7 +97,7 @@ def test_tampered_ciphertext_and_swapped_archives_are_refused(keyfile, tmp_path)
     # put b's archive under a's manifest, fixing the manifest's size and sha: the AEAD binding to the id refuses it
     data_b = repo.store.get(repo.archive_key(kb, True))
     manifest = repo.snapshot(ka).manifest
-    from hgbackup.sanitize import sha256_hex
+    from hgbackup.kube.stored import sha256_hex
 
     forged = dataclasses.replace(manifest, archive=dataclasses.replace(manifest.archive, size=len(data_b),
                                                                        sha256=sha256_hex(data_b)))

@@ -10,11 +10,12 @@ import json
 import yaml
 from conftest import manifest_for, run
 
-from hgbackup import export, names
-from hgbackup.manifest import ClusterInfo
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository, SnapshotKey
+from hgbackup.kube import names
+from hgbackup.kube.model import StoredObject
+from hgbackup.restore import export
 from hgbackup.store import open_store
+from hgbackup.store.manifest import ClusterInfo
+from hgbackup.store.repository import Repository, SnapshotKey
 
 LONG = "a" * 249
 # what the shortened form of LONG used to be: its first 150 characters, "-" and 16 hex of its sha256 (167

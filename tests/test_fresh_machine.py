@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 import pytest
 from conftest import EXAMPLE, ROOT, invoke, run
 
-from hgbackup import snapshot
-from hgbackup.manifest import ClusterInfo
-from hgbackup.repository import Repository
-from hgbackup.selection import Scope
+from hgbackup.capture import snapshot
+from hgbackup.capture.selection import Scope
 from hgbackup.store import open_store
+from hgbackup.store.manifest import ClusterInfo
+from hgbackup.store.repository import Repository
 
 
 def _readme_block(heading: str) -> str:

@@ -12,11 +12,11 @@ from conftest import manifest_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hgbackup import archive, crypto
 from hgbackup.errors import IntegrityError
-from hgbackup.manifest import ArchiveRecord, Encryption, Manifest
-from hgbackup.model import StoredObject
-from hgbackup.sanitize import sha256_hex
+from hgbackup.kube.model import StoredObject
+from hgbackup.kube.stored import sha256_hex
+from hgbackup.store import archive, crypto
+from hgbackup.store.manifest import ArchiveRecord, Encryption, Manifest
 
 OBJECTS = [StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": f"cm-{i}", "namespace": "ns"}, "data": {"k": "v" * i}})

@@ -10,10 +10,10 @@ import os
 
 from conftest import EXAMPLE, ROOT, manifest_for, run
 
-from hgbackup.manifest import ClusterInfo
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository, SnapshotKey
+from hgbackup.kube.model import StoredObject
 from hgbackup.store import open_store
+from hgbackup.store.manifest import ClusterInfo
+from hgbackup.store.repository import Repository, SnapshotKey
 
 CM = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
                                "metadata": {"name": "higress-config", "namespace": "higress-system"}})

@@ -18,11 +18,12 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from hgbackup import crypto, index, snapshot
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository
-from hgbackup.selection import Scope
-from hgbackup.store import open_store
+from hgbackup.capture import snapshot
+from hgbackup.capture.selection import Scope
+from hgbackup.kube.model import StoredObject
+from hgbackup.store import cache as index
+from hgbackup.store import crypto, open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.s3
 

@@ -10,9 +10,8 @@ import os
 import pytest
 from conftest import EXAMPLE, invoke, run
 
-from hgbackup import crypto
-from hgbackup.repository import Repository
-from hgbackup.store import open_store
+from hgbackup.store import crypto, open_store
+from hgbackup.store.repository import Repository
 
 KEY = bytes(range(200, 232))  # not UTF-8 (0xc8 ... 0xe7), as a raw key file may be
 ACCEPTED = {

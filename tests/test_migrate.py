@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import CORPUS, ROOT, run
 
-from hgbackup import kubeyaml
+from hgbackup.kube import yamlfiles as kubeyaml
 from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate
 from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
 
@@ -223,7 +223,7 @@ def test_basic_auth_generates_no_plugin_that_its_parser_would_refuse():
 
 
 def test_generated_plugins_pass_their_parsers_and_carry_phase_and_priority():
-    from hgbackup.migrate.convert import PLUGIN_ORDER, config_problems
+    from hgbackup.migrate.ingress.convert import PLUGIN_ORDER, config_problems
 
     m = migrate_one({NGINX + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
                      NGINX + "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri",

@@ -97,7 +97,7 @@ def test_a_capture_the_path_lacks_is_manual_with_both_behaviours():
 
 
 def test_groups_are_counted_as_pcre_counts_them():
-    from hgbackup.migrate.regexes import capture_groups
+    from hgbackup.migrate.ingress.regexes import capture_groups
 
     assert capture_groups("/api(/|$)(.*)") == 2
     assert capture_groups(r"/a\(b\)(c)") == 1  # escaped parentheses are no group
@@ -333,7 +333,7 @@ def test_a_rate_limit_without_redis_is_manual_naming_the_field_and_no_route_limi
 
 
 def test_with_redis_a_per_client_ip_plugin_its_parser_accepts_is_generated():
-    from hgbackup.migrate.convert import PLUGIN_ORDER, config_problems
+    from hgbackup.migrate.ingress.convert import PLUGIN_ORDER, config_problems
 
     m = run_one(ingress({"limit-rps": "4", "limit-burst-multiplier": "3",
                          "limit-whitelist": "10.0.0.0/8, 192.168.1.5"}),
@@ -368,7 +368,7 @@ def test_rps_and_rpm_together_keep_one_window():
 
 
 def test_the_parser_rules_of_cluster_key_rate_limit_are_checked():
-    from hgbackup.migrate.convert import config_problems
+    from hgbackup.migrate.ingress.convert import config_problems
 
     good = {"rule_name": "a", "redis": {"service_name": "r.dns"},
             "rule_items": [{"limit_by_per_ip": "from-remote-addr", "limit_keys": [{"key": "0.0.0.0/0",
@@ -495,7 +495,7 @@ def test_ewma_is_said_to_become_istios_default():
 
 
 def test_the_markdown_report_names_each_traffic_change_in_plain_words():
-    from hgbackup.migrate.report import markdown
+    from hgbackup.migrate.ingress.report import markdown
 
     m = migrate([ingress({"proxy-next-upstream": "error timeout"}, name="retries"),
                  ingress({"limit-rps": "4"}, name="limited"),
@@ -509,7 +509,7 @@ def test_the_markdown_report_names_each_traffic_change_in_plain_words():
 
 
 def test_a_tls_host_losing_https_is_a_security_finding():
-    from hgbackup.migrate.report import markdown
+    from hgbackup.migrate.ingress.report import markdown
 
     text = markdown(run_one(ingress({}, tls=[{"hosts": ["a.example.com"]}])))
     assert "`spec.tls`" in text[text.index("## Security first"):text.index("## Per Ingress")]

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from conftest import CORPUS, ROOT, run
 
-from hgbackup import kubeyaml
+from hgbackup.kube import yamlfiles as kubeyaml
 from hgbackup.migrate import MigrateOptions
-from hgbackup.migrate.gwannotations import GATEWAY
-from hgbackup.migrate.gwmigrate import GatewayOptions, migrate_gateway
+from hgbackup.migrate.gatewayapi.annotations import GATEWAY
+from hgbackup.migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
 from hgbackup.migrate.rules import CONVERTED, NATIVE, NGINX, RULES
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden_gateway")

@@ -15,7 +15,7 @@ import yaml
 from conftest import CORPUS, CRD_DIR, ROOT, invoke, rand_name
 from kubernetes import client, config
 
-from hgbackup import kubeyaml
+from hgbackup.kube import yamlfiles as kubeyaml
 
 pytestmark = pytest.mark.kube
 

@@ -9,7 +9,7 @@ import yaml
 from conftest import CORPUS, invoke, rand_name
 from kubernetes import client
 
-from hgbackup import kubeyaml
+from hgbackup.kube import yamlfiles as kubeyaml
 
 pytestmark = pytest.mark.kube
 

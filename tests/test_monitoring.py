@@ -14,10 +14,11 @@ import pytest
 import yaml
 from conftest import EXAMPLE, run
 
-from hgbackup import metrics, schedule
 from hgbackup.errors import InvalidInput
-from hgbackup.repository import Repository
+from hgbackup.schedule import file as schedule
+from hgbackup.schedule import metrics
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 BASE = "name: x\nstore: s3://b/p\ncluster: prod\n"
 

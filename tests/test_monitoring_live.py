@@ -16,9 +16,10 @@ import yaml
 from conftest import create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
-from hgbackup import crypto, metrics, schedule
-from hgbackup.repository import Repository
-from hgbackup.store import open_store
+from hgbackup.schedule import file as schedule
+from hgbackup.schedule import metrics
+from hgbackup.store import crypto, open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = [pytest.mark.kube, pytest.mark.s3]
 HGBACKUP = os.path.join(os.path.dirname(sys.executable), "hgbackup")

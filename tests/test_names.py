@@ -9,8 +9,9 @@ import pytest
 import yaml
 from conftest import invoke, rand_name
 
-from hgbackup import names, schedule
-from hgbackup.kube import ApiError
+from hgbackup.kube import names
+from hgbackup.kube.client import ApiError
+from hgbackup.schedule import file as schedule
 
 BASE = {"name": "nightly", "schedule": "30 2 * * *", "store": "s3://b/p", "credentialsSecret": "hgbackup-creds",
         "scope": {"higress_namespace": "higress-system"}}
@@ -107,10 +108,10 @@ def forge_keyless(store: str, objects: list[dict], scope: dict | None = None) ->
 
     from conftest import manifest_for
 
-    from hgbackup.manifest import ClusterInfo
-    from hgbackup.model import StoredObject
-    from hgbackup.repository import Repository, SnapshotKey
+    from hgbackup.kube.model import StoredObject
     from hgbackup.store import open_store
+    from hgbackup.store.manifest import ClusterInfo
+    from hgbackup.store.repository import Repository, SnapshotKey
 
     repo = Repository(open_store(store))
     key = SnapshotKey("default", "20260101T000000Z-abcdef")
@@ -132,7 +133,7 @@ def test_a_gatewayclass_named_dot_dot_is_refused_before_any_request(kubeconfig, 
     safety snapshot, and verify refuses the snapshot too."""
     from conftest import run
 
-    from hgbackup import catalogue
+    from hgbackup.kube import catalogue
 
     store = str(tmp_path / "store")
     sid = forge_keyless(store, [GATEWAY_CLASS])
@@ -153,8 +154,8 @@ def test_a_gatewayclass_named_dot_dot_is_refused_before_any_request(kubeconfig, 
 def test_the_api_client_builds_no_path_from_a_name_kubernetes_refuses(namespace, name, kube):
     """Defence in depth: whoever asks (a restore, a capture following a reference, a migration), kube.py refuses
     to put such a name into a URL (exit 2)."""
-    from hgbackup import catalogue
     from hgbackup.errors import InvalidInput
+    from hgbackup.kube import catalogue
 
     kind = catalogue.CONFIGMAPS if namespace else catalogue.BY_GROUP_KIND[("gateway.networking.k8s.io",
                                                                            "GatewayClass")]

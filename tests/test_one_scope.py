@@ -14,12 +14,12 @@ from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hgbackup import snapshot
+from hgbackup.capture import snapshot
+from hgbackup.capture.selection import Scope
 from hgbackup.errors import HgbackupError
-from hgbackup.repository import Repository
-from hgbackup.selection import Scope
+from hgbackup.restore.verify import verify
 from hgbackup.store import open_store
-from hgbackup.verify import verify
+from hgbackup.store.repository import Repository
 
 NAMESPACES = ["higress-system", "shop", "kube-system", "kube-public", "kube-node-lease"]
 NAMES = ["a", "tls", "higress-console", "sh.helm.release.v1.gw.v1", "kube-root-ca.crt"]

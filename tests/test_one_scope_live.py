@@ -11,7 +11,7 @@ import yaml
 from conftest import create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client, config
 
-from hgbackup import schedule
+from hgbackup.schedule import file as schedule
 
 pytestmark = pytest.mark.kube
 

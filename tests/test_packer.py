@@ -14,8 +14,10 @@ import zlib
 import pytest
 from conftest import manifest_for
 
-from hgbackup import archive, catalogue, crypto, packer
-from hgbackup.model import StoredObject
+from hgbackup.capture import packer
+from hgbackup.kube import catalogue
+from hgbackup.kube.model import StoredObject
+from hgbackup.store import archive, crypto
 
 
 def ingress(ns: str, name: str, **extra) -> dict:

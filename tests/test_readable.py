@@ -13,9 +13,9 @@ import pytest
 import yaml
 from conftest import EXAMPLE, ROOT, run
 
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository
+from hgbackup.kube.model import StoredObject
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 GOLDEN = os.path.join(ROOT, "tests", "readable_golden")
 NEW_PASSWORD = "Q2hhbmdlZC1OYWNvcy1QYXNzd29yZA=="  # "Changed-Nacos-Password"

@@ -11,7 +11,7 @@ from conftest import create_namespace, create_objects, rand_name, run
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from hgbackup import catalogue, references
+from hgbackup.kube import catalogue, references
 
 pytestmark = pytest.mark.kube
 ROWS = list(enumerate(references.REFERENCES))

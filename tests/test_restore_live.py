@@ -9,8 +9,8 @@ import yaml
 from conftest import create_objects, rand_name, run
 from kubernetes import client
 
-from hgbackup import catalogue
-from hgbackup.kube import Kube
+from hgbackup.kube import catalogue
+from hgbackup.kube.client import Kube
 
 pytestmark = pytest.mark.kube
 
@@ -171,7 +171,7 @@ def test_bad_archive_is_refused_before_touching_the_cluster(source, tmp_path):
 
 @pytest.mark.s3
 def test_encrypted_snapshot_restores_from_minio(populated, k8s, kubeconfig, testenv, bucket, tmp_path):
-    from hgbackup import crypto
+    from hgbackup.store import crypto
 
     hns, app, _ = populated
     keyfile = tmp_path / "key"
@@ -225,11 +225,10 @@ def test_a_restore_lists_each_collection_once_and_sees_objects_the_scope_skips(p
     """The safety snapshot's LISTs serve the plan too (no second LIST of the same collection), and the plan still
     sees an object the snapshot's selection rules skip: an Ingress whose class no longer matches the scope exists,
     so it is updated, not reported as created."""
-    from hgbackup import crypto
-    from hgbackup.repository import Repository
     from hgbackup.restore import RestoreOptions
     from hgbackup.restore.run import restore_snapshot
-    from hgbackup.store import open_store
+    from hgbackup.store import crypto, open_store
+    from hgbackup.store.repository import Repository
 
     hns, app, _ = populated
     store = str(tmp_path / "store")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hgbackup import catalogue
 from hgbackup.errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, InvalidInput
-from hgbackup.model import Ref, StoredObject
+from hgbackup.kube import catalogue
+from hgbackup.kube.model import Ref, StoredObject
 from hgbackup.restore import (
     Action,
     Intent,

@@ -11,11 +11,12 @@ from conftest import rand_name, run
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from hgbackup import catalogue, restore
+from hgbackup import restore
 from hgbackup.errors import EXIT_PARTIAL
-from hgbackup.kube import Kube
-from hgbackup.repository import Repository
+from hgbackup.kube import catalogue
+from hgbackup.kube.client import Kube
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hgbackup.errors import InvalidInput
-from hgbackup.retention import Policy, Snap, Within, apply_policy, parse_within
+from hgbackup.schedule.retention import Policy, Snap, Within, apply_policy, parse_within
 
 T0 = datetime(2026, 11, 20, 23, 0, tzinfo=timezone.utc)  # a Friday
 
@@ -137,10 +137,10 @@ def _put(store: str, sid: str, *, namespaces=(), tags=(), identity="aaaa1111-000
 
     from conftest import manifest_for
 
-    from hgbackup.manifest import ClusterInfo
-    from hgbackup.model import StoredObject
-    from hgbackup.repository import Repository, SnapshotKey
+    from hgbackup.kube.model import StoredObject
     from hgbackup.store import open_store
+    from hgbackup.store.manifest import ClusterInfo
+    from hgbackup.store.repository import Repository, SnapshotKey
 
     repo = Repository(open_store(store))
     cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",

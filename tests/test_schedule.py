@@ -11,11 +11,12 @@ import pytest
 import yaml
 from conftest import EXAMPLE, ROOT, run
 
-from hgbackup import schedule, snapshot
+from hgbackup.capture import snapshot
+from hgbackup.capture.selection import Scope
 from hgbackup.errors import InvalidInput
-from hgbackup.repository import Repository
-from hgbackup.selection import Scope
+from hgbackup.schedule import file as schedule
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 
 def test_cronjob_yaml_is_the_rendered_nightly_schedule():

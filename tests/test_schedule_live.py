@@ -10,9 +10,10 @@ import yaml
 from conftest import ROOT, create_namespace, create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
-from hgbackup import catalogue, schedule
-from hgbackup.repository import Repository
+from hgbackup.kube import catalogue
+from hgbackup.schedule import file as schedule
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 

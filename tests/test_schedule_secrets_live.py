@@ -13,9 +13,9 @@ from conftest import create_objects, run, token_kubeconfig
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from hgbackup import schedule
-from hgbackup.repository import Repository
+from hgbackup.schedule import file as schedule
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = [pytest.mark.kube, pytest.mark.s3]
 CONSOLE = ["nacos-auth-x7k2p", "shop-example-com", "gateway-tls"]  # the example's Higress-namespace Secrets

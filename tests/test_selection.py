@@ -7,9 +7,10 @@ import re
 import pytest
 from conftest import EXAMPLE, EXAMPLE_SELECTED
 
-from hgbackup import kubeyaml, selection
+from hgbackup.capture import selection
+from hgbackup.capture.selection import Scope
 from hgbackup.errors import InvalidInput
-from hgbackup.selection import Scope
+from hgbackup.kube import yamlfiles as kubeyaml
 
 
 def refs(objects):

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import load_crds, run
 
-from hgbackup.kube import Kube
+from hgbackup.kube.client import Kube
 
 pytestmark = pytest.mark.kube
 

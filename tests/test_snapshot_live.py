@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import create_namespace, create_objects, expected_example, run
 
-from hgbackup.repository import Repository
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 
@@ -46,7 +46,7 @@ def test_live_snapshot_holds_exactly_the_expected_objects(populated, kubeconfig,
 
 def test_snapshot_from_a_kubectl_style_dump_equals_the_live_one(populated, kubeconfig, kube, tmp_path):
     """The same selection rules apply to files: a dump of the live objects yields the same snapshot."""
-    from hgbackup import catalogue
+    from hgbackup.kube import catalogue
 
     hns, app, _ = populated
     served = kube.served()

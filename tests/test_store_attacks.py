@@ -18,12 +18,11 @@ import pytest
 import yaml
 from conftest import EXAMPLE, manifest_for, run
 
-from hgbackup import crypto
-from hgbackup.manifest import ArchiveRecord, ClusterInfo
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository, SnapshotKey
-from hgbackup.sanitize import sha256_hex
-from hgbackup.store import open_store
+from hgbackup.kube.model import StoredObject
+from hgbackup.kube.stored import sha256_hex
+from hgbackup.store import crypto, open_store
+from hgbackup.store.manifest import ArchiveRecord, ClusterInfo
+from hgbackup.store.repository import Repository, SnapshotKey
 
 NOWHERE = ["--kubeconfig", "/nonexistent/kubeconfig"]  # a restore that got past the checks would fail with 6
 

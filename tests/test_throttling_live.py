@@ -128,7 +128,7 @@ def sleeps(monkeypatch):
     """Every wait hgbackup's API client takes (still really slept)."""
     import time
 
-    from hgbackup import kube as kube_module
+    from hgbackup.kube import client as kube_module
 
     taken: list[float] = []
     real = time.sleep
@@ -158,7 +158,7 @@ def test_a_retry_after_beyond_the_retry_window_is_exit_6_at_once(retry_after, sl
 
 
 def test_a_retry_after_within_the_window_is_honoured(sleeps, tmp_path):
-    from hgbackup.kube import RETRY_WINDOW, Kube
+    from hgbackup.kube.client import RETRY_WINDOW, Kube
 
     server = Throttling(503, {"Retry-After": "1"}, refusals=2, body={"gitVersion": "v1.99.0"})
     try:

@@ -11,11 +11,12 @@ import yaml
 from conftest import EXAMPLE, run
 from test_redaction import NEW_B64, forbidden
 
-from hgbackup import crypto, snapshot, timeline
+from hgbackup.capture import snapshot
+from hgbackup.capture.selection import Scope
+from hgbackup.diff import timeline
 from hgbackup.errors import InvalidInput
-from hgbackup.repository import Repository
-from hgbackup.selection import Scope
-from hgbackup.store import open_store
+from hgbackup.store import crypto, open_store
+from hgbackup.store.repository import Repository
 
 T0 = datetime(2026, 11, 1, 2, 30, tzinfo=timezone.utc)
 
@@ -146,7 +147,7 @@ def test_parse_since():
 ])
 def test_manifest_entries_are_type_checked_in_the_bulk_path(field, value, accepted):
     from hgbackup.errors import IntegrityError
-    from hgbackup.manifest import Manifest
+    from hgbackup.store.manifest import Manifest
 
     doc = {"format": "hgbackup/v1", "id": "20260101T000000Z-abcdef012", "created": "2026-01-01T00:00:00Z",
            "cluster": {"name": "c"}, "archive": {"size": 1, "sha256": "0" * 64, "unpacked_size": 1},
@@ -183,7 +184,7 @@ def repository_yaml() -> list[str]:
 
 @pytest.mark.parametrize("text", YAML_SAMPLES + [open(p, encoding="utf-8").read() for p in repository_yaml()])
 def test_fast_yaml_loading_equals_safe_loader(text):
-    from hgbackup import kubeyaml
+    from hgbackup.kube import yamlfiles as kubeyaml
 
     assert kubeyaml._fast_load_all(text) == list(yaml.load_all(text, Loader=yaml.SafeLoader))
 
@@ -195,14 +196,14 @@ def test_fast_yaml_loading_equals_safe_loader(text):
     ("? [a]\n: 1\n", "unhashable key"),
 ])
 def test_fast_yaml_loading_refuses_what_safe_loader_refuses(text, message):
-    from hgbackup import kubeyaml
+    from hgbackup.kube import yamlfiles as kubeyaml
 
     with pytest.raises(InvalidInput, match=message):
         kubeyaml.load_text(text, "t.yaml")
 
 
 def test_large_yaml_input_reports_progress(tmp_path):
-    from hgbackup import kubeyaml
+    from hgbackup.kube import yamlfiles as kubeyaml
 
     items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "a"},
               "data": {f"k{j}": f"v{j}" for j in range(10)}} for i in range(5000)]

@@ -12,10 +12,11 @@ import pytest
 from conftest import run
 from kubernetes import client
 
-from hgbackup import catalogue, restore
-from hgbackup.kube import Kube
-from hgbackup.repository import Repository
+from hgbackup import restore
+from hgbackup.kube import catalogue
+from hgbackup.kube.client import Kube
 from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 

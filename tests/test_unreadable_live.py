@@ -10,7 +10,7 @@ import json
 import pytest
 from conftest import create_namespace, run
 
-from hgbackup.kube import Kube
+from hgbackup.kube.client import Kube
 
 pytestmark = [pytest.mark.kube, pytest.mark.s3]
 

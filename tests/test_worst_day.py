@@ -13,12 +13,11 @@ import pytest
 import yaml
 from conftest import EXAMPLE, ROOT, manifest_for, run
 
-from hgbackup import crypto
-from hgbackup.manifest import ClusterInfo
-from hgbackup.model import StoredObject
-from hgbackup.repository import Repository, SnapshotKey, new_snapshot_id
-from hgbackup.retention import Policy, Snap, apply_policy
-from hgbackup.store import open_store
+from hgbackup.kube.model import StoredObject
+from hgbackup.schedule.retention import Policy, Snap, apply_policy
+from hgbackup.store import crypto, open_store
+from hgbackup.store.manifest import ClusterInfo
+from hgbackup.store.repository import Repository, SnapshotKey, new_snapshot_id
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 CM = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",

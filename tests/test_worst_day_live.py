@@ -15,7 +15,7 @@ import yaml
 from conftest import create_namespace, create_objects, rand_name, run
 from kubernetes import client
 
-from hgbackup.kube import Kube
+from hgbackup.kube.client import Kube
 
 pytestmark = pytest.mark.kube
 

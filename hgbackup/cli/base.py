@@ -15,13 +15,14 @@ import traceback
 
 import click
 
-from .. import __version__, crypto, logs, names
+from .. import __version__, logs
+from ..capture.selection import DEFAULT_SECRET_SELECTOR, Scope
 from ..errors import EXIT_INTERNAL, HgbackupError, InvalidInput
-from ..kube import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
+from ..kube import names
+from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..output import document
-from ..repository import Repository
-from ..selection import DEFAULT_SECRET_SELECTOR, Scope
-from ..store import DEFAULT_URL, StoreSettings
+from ..store import DEFAULT_URL, StoreSettings, crypto
+from ..store.repository import Repository
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok; 1 differences found / manual migration work left (--strict);

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .. import check, sources
-from ..kube import KubeSettings
+from ..capture.selection import Scope
+from ..diff import check, sources
+from ..kube.client import KubeSettings
 from ..output import ProgressLine
-from ..selection import Scope
 from ..store import StoreSettings
 from .base import (
     CLUSTER_OF_LATEST,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .. import catalogue, sources
-from ..diff import ADDED, CHANGED, REMOVED, compare_sources, unified
-from ..kube import KubeSettings
+from ..capture.selection import Scope
+from ..diff import sources
+from ..diff.compare import ADDED, CHANGED, REMOVED, compare_sources, unified
+from ..kube import catalogue
+from ..kube.client import KubeSettings
 from ..output import ProgressLine, colour_enabled
-from ..selection import Scope
 from ..store import StoreSettings
 from .base import (
     CLUSTER_OF_LATEST_LIVE,

@@ -7,27 +7,30 @@ import os
 
 import click
 
-from .. import catalogue, kubeyaml, logs, sources
+from .. import logs
+from ..capture.selection import Scope
+from ..diff import sources
+from ..diff.sources import Source
 from ..errors import EXIT_OK, InvalidInput, NotFound
-from ..kube import KubeSettings
+from ..kube import catalogue
+from ..kube import yamlfiles as kubeyaml
+from ..kube.client import KubeSettings
 from ..migrate import (
     CUTOVER,
     SIDE_BY_SIDE,
     MigrateOptions,
     MigrationOutcome,
     apply_request,
-    gwreport,
     merge_live_plugins,
     migrate,
 )
 from ..migrate import globals as globals_mod
-from ..migrate.convert import DEFAULT_REGISTRY
-from ..migrate.gateway import CHANNELS, STANDARD
-from ..migrate.gwmigrate import GatewayOptions, migrate_gateway
-from ..migrate.report import markdown, one_line
+from ..migrate.gatewayapi import report as gwreport
+from ..migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
+from ..migrate.gatewayapi.gateway import CHANNELS, STANDARD
+from ..migrate.ingress.convert import DEFAULT_REGISTRY
+from ..migrate.ingress.report import markdown, one_line
 from ..output import document, yaml_text
-from ..selection import Scope
-from ..sources import Source
 from ..store import StoreSettings
 from .base import cli, finish, key_option, kube_options, open_repository, store_options, warn
 from .restore import render_restore, run_restore

@@ -8,7 +8,7 @@ import click
 
 from .. import logs, restore
 from ..errors import InvalidInput
-from ..kube import Kube, KubeSettings
+from ..kube.client import Kube, KubeSettings
 from ..output import ProgressLine, table
 from ..store import StoreSettings
 from .base import (

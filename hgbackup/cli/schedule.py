@@ -6,12 +6,13 @@ import json
 
 import click
 
-from .. import crypto, keycheck, logs, retention
-from .. import schedule as schedule_mod
-from ..kube import KubeSettings
+from .. import logs
+from ..kube.client import KubeSettings
 from ..output import yaml_text
-from ..repository import Repository
-from ..store import StoreSettings
+from ..schedule import file as schedule_mod
+from ..schedule import retention
+from ..store import StoreSettings, crypto, keycheck
+from ..store.repository import Repository
 from .base import cli, emit, finish, key_option, kube_options, open_repository, output_option, store_options, warn
 
 

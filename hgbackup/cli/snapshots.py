@@ -6,16 +6,17 @@ import time
 
 import click
 
-from .. import clusters, logs, metrics
-from .. import snapshot as snapshot_mod
+from .. import logs
+from ..capture import snapshot as snapshot_mod
+from ..capture.selection import Scope
 from ..errors import HgbackupError, InvalidInput
-from ..export import export_objects
-from ..kube import KubeSettings
-from ..manifest import Snapshot
+from ..kube.client import KubeSettings
 from ..output import ProgressLine, size, table
-from ..selection import Scope
-from ..store import StoreSettings
-from ..verify import verify as verify_snapshots
+from ..restore.export import export_objects
+from ..restore.verify import verify as verify_snapshots
+from ..schedule import metrics
+from ..store import StoreSettings, clusters
+from ..store.manifest import Snapshot
 from .base import (
     CLUSTER_OF_LATEST,
     CLUSTER_TO_WRITE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import timeline
+from ..diff import timeline
 from ..output import ProgressLine, table
 from ..store import StoreSettings
 from .base import cli, emit, finish, key_option, open_repository, output_option, store_options, warn

@@ -1,8 +1,10 @@
-"""ingress-nginx -> Higress conversion: a rules table (rules.py), a few handlers (convert.py), a report (report.py),
-and the apply step (apply.py) that hands the result to the restore machinery."""
+"""ingress-nginx -> Higress: the annotation table (rules.py, each row naming the source it follows), the records every
+path shares (model.py), plugin generation (plugins.py), ingress-nginx's global ConfigMap (globals.py), the two targets
+(ingress/: Higress Ingresses; gatewayapi/: Gateway API routes) and the apply step (apply.py) that hands the result to
+the restore machinery."""
 
 from .apply import MigrationOutcome, apply_request, merge_live_plugins
-from .convert import CUTOVER, SIDE_BY_SIDE, MigrateOptions, Migration, migrate, select_ingresses
+from .ingress.convert import CUTOVER, SIDE_BY_SIDE, MigrateOptions, Migration, migrate, select_ingresses
 
 __all__ = ["CUTOVER", "SIDE_BY_SIDE", "MigrateOptions", "Migration", "MigrationOutcome", "apply_request",
            "merge_live_plugins", "migrate",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import catalogue
+from ..capture.selection import Scope
 from ..errors import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE
-from ..kube import Kube
-from ..model import StoredObject
+from ..kube import catalogue
+from ..kube.client import Kube
+from ..kube.model import StoredObject
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
-from ..selection import Scope
-from .convert import MigrateOptions, Migration
+from .ingress.convert import MigrateOptions, Migration
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from . import ratelimit
+from .ingress import ratelimit
 from .model import Context, Entry, MigrateOptions
 from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, Handler
 

@@ -6,12 +6,13 @@ import copy
 
 import orjson
 
-from .. import catalogue, confine, names, references, selection
-from ..coverage import Coverage
+from ..capture import confine, selection
+from ..capture.coverage import Coverage
+from ..capture.selection import Scope
 from ..errors import InvalidInput
-from ..model import StoredObject
-from ..sanitize import canonical_bytes, sha256_hex, stored_form
-from ..selection import Scope
+from ..kube import catalogue, names, references
+from ..kube.model import StoredObject
+from ..kube.stored import canonical_bytes, sha256_hex, stored_form
 from .closure import Closure, dependencies
 from .records import Ref, RestoreOptions
 

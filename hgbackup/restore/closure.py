@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .. import catalogue, references
-from ..model import Ref, StoredObject
+from ..kube import catalogue, references
+from ..kube.model import Ref, StoredObject
 
 _RULE = re.compile(r"^spec\.matchRules\[(\d+)\]")
 

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import catalogue
 from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
-from ..kube import Conflict, Kube
+from ..kube import catalogue
+from ..kube.client import Conflict, Kube
 from .choose import content_sha
 from .records import Action, Execution, Intent, Plan, RestoreOptions, Result, Step
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import catalogue, confine, references
+from ..capture import confine
 from ..errors import HgbackupError, NotFound
-from ..kube import Kube
-from ..model import Ref, StoredObject, ref_of
-from ..sanitize import stored_form
+from ..kube import catalogue, references
+from ..kube.client import Kube
+from ..kube.model import Ref, StoredObject, ref_of
+from ..kube.stored import stored_form
 from .choose import content_sha, desired_form
 from .closure import Closure, merge_rules
 from .records import Existing, Intent, Plan, RestoreOptions, Step

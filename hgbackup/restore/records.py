@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..coverage import Coverage
+from ..capture.coverage import Coverage
+from ..capture.selection import Scope
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
-from ..manifest import SAFETY_TAGS  # noqa: F401 - exported with the restore records
-from ..model import Ref, StoredObject
-from ..selection import Scope
+from ..kube.model import Ref, StoredObject
+from ..store.manifest import SAFETY_TAGS  # noqa: F401 - exported with the restore records
 from .closure import Closure
 
 

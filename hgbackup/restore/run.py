@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import catalogue, clusters, confine, coverage
-from .. import snapshot as snapshot_mod
+from ..capture import confine, coverage
+from ..capture import snapshot as snapshot_mod
+from ..capture.selection import Scope
 from ..errors import InvalidInput
-from ..kube import Kube
+from ..kube import catalogue
+from ..kube.client import Kube
 from ..memory import collector_paused
-from ..repository import Repository
-from ..selection import Scope
+from ..store import clusters
+from ..store.repository import Repository
 from .choose import choose, prune_scope, safety_scope
 from .closure import Closure
 from .execute import execute

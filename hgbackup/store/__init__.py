@@ -1,4 +1,6 @@
-"""Stores hold opaque blobs under string keys. The protocol stays tiny; repository.py owns every key name."""
+"""Where snapshots live. A store holds opaque blobs under string keys (this protocol, a local folder, S3); the rest of
+the package gives them meaning: key names (repository.py), manifests, archives, encryption, the manifest cache,
+and which cluster a snapshot belongs to (clusters.py)."""
 
 from __future__ import annotations
 
