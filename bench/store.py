@@ -44,8 +44,8 @@ print(json.dumps({"keys": len(keys), "manifests": len(manifests)}))
 def fill(s3, bucket: str, n: int, m: int) -> float:
     from hgbackup.kube.model import StoredObject
     from hgbackup.store import archive
+    from hgbackup.store.layout import SnapshotKey, new_snapshot_id
     from hgbackup.store.manifest import ClusterInfo, Manifest
-    from hgbackup.store.repository import Repository, SnapshotKey, new_snapshot_id
 
     objects = [StoredObject.from_object({
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
@@ -60,8 +60,8 @@ def fill(s3, bucket: str, n: int, m: int) -> float:
         data, record = archive.seal(objects, sid, None)
         manifest = Manifest.build(sid, when, cluster, objects, record, scope={}, tags=["schedule:hourly"])
         key = SnapshotKey("prod", sid)
-        s3.put_object(Bucket=bucket, Key=Repository.archive_key(key, False), Body=data)
-        s3.put_object(Bucket=bucket, Key=Repository.manifest_key(key), Body=manifest.to_bytes())
+        s3.put_object(Bucket=bucket, Key=key.archive_key(False), Body=data)
+        s3.put_object(Bucket=bucket, Key=key.manifest_key, Body=manifest.to_bytes())
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as pool:

@@ -12,7 +12,8 @@ from kubernetes import client
 
 from hgbackup.kube.model import StoredObject
 from hgbackup.store import open_store
-from hgbackup.store.repository import Repository, SnapshotKey
+from hgbackup.store.layout import SnapshotKey
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 
@@ -32,8 +33,8 @@ def test_an_edited_scope_cannot_make_prune_delete_in_kube_system(k8s, kubeconfig
     evil_scope = {"higress_namespace": "kube-system", "secret_selectors": ["!nonexistent"],
                   "namespaces": ["kube-system"]}
     manifest = dataclasses.replace(manifest, scope=evil_scope)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
 
     doc = json.loads(run("restore", key.id, "--store", store, "--kubeconfig", kubeconfig, "--prune", "--yes",
                          "--no-safety-snapshot", "-o", "json").stdout)
@@ -97,8 +98,8 @@ def test_a_crafted_snapshot_writes_nothing(k8s, kubeconfig, tmp_path, cleanup):
     key = SnapshotKey("default", "20260101T000000Z-abcdef")
     data, manifest = manifest_for(objects, snapshot_id=key.id)
     manifest = dataclasses.replace(manifest, scope={"higress_namespace": ns})
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     result = run("restore", key.id, "--store", store, "--kubeconfig", kubeconfig, "--yes", code=4)
     assert "is in kube-system" in result.stderr
     assert client.CoreV1Api(k8s).list_namespaced_config_map(ns).items == []

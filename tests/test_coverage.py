@@ -16,8 +16,9 @@ from hgbackup.kube import catalogue
 from hgbackup.kube.model import StoredObject
 from hgbackup.restore import RestoreOptions, prune_scope
 from hgbackup.store import open_store
+from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ClusterInfo, Manifest
-from hgbackup.store.repository import Repository, SnapshotKey
+from hgbackup.store.repository import Repository
 
 PLUGINS = catalogue.BY_KEY["wasmplugins.extensions.higress.io"]
 INGRESSES = catalogue.INGRESSES
@@ -86,8 +87,8 @@ def put(store: str, sid: str, *, partial: bool) -> SnapshotKey:
     manifest = dataclasses.replace(manifest, cluster=ClusterInfo("prod", "v1.35.4", "aaaa1111-0000"),
                                    scope={"higress_namespace": "higress-system"})
     key = SnapshotKey("prod", sid)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     return key
 
 

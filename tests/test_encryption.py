@@ -32,7 +32,7 @@ def test_encrypted_round_trip_and_opaque_archive(store, keyfile, tmp_path):
     assert manifest["archive"]["encryption"] == {"alg": "AES-256-GCM", "key_id": fingerprint,
                                                  "digest": "HMAC-SHA256"}
     assert manifest["auth"]["key_id"] == fingerprint and manifest["auth"]["alg"] == "HMAC-SHA256"
-    data = repo.store.get(repo.archive_key(key, True))
+    data = repo.store.get(key.archive_key(True))
     assert not data.startswith(b"\x1f\x8b")  # not readable gzip
     for needle in [*secret_values(), b"nacos-auth-x7k2p", b"higress-console", b"shop-frontend", b"resources/"]:
         assert needle not in data
@@ -95,13 +95,13 @@ def test_tampered_ciphertext_and_swapped_archives_are_refused(keyfile, tmp_path)
     repo = Repository(open_store(store))
     ka, kb = repo.resolve(a), repo.resolve(b)
     # put b's archive under a's manifest, fixing the manifest's size and sha: the AEAD binding to the id refuses it
-    data_b = repo.store.get(repo.archive_key(kb, True))
+    data_b = repo.store.get(kb.archive_key(True))
     manifest = repo.snapshot(ka).manifest
     from hgbackup.kube.stored import sha256_hex
 
     forged = dataclasses.replace(manifest, archive=dataclasses.replace(manifest.archive, size=len(data_b),
                                                                        sha256=sha256_hex(data_b)))
-    repo.store.put(repo.archive_key(ka, True), data_b)
-    repo.store.put(repo.manifest_key(ka), forged.to_bytes())
+    repo.store.put(ka.archive_key(True), data_b)
+    repo.store.put(ka.manifest_key, forged.to_bytes())
     result = run("verify", a, "--store", store, "--encryption-key-file", keyfile, code=4)
     assert "failed authentication" in result.stdout

@@ -14,8 +14,9 @@ from hgbackup.kube import names
 from hgbackup.kube.model import StoredObject
 from hgbackup.restore import export
 from hgbackup.store import open_store
+from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ClusterInfo
-from hgbackup.store.repository import Repository, SnapshotKey
+from hgbackup.store.repository import Repository
 
 LONG = "a" * 249
 # what the shortened form of LONG used to be: its first 150 characters, "-" and 16 hex of its sha256 (167
@@ -66,8 +67,8 @@ def test_a_snapshot_with_a_name_kubernetes_refuses_is_not_exported(tmp_path):
     objects = [StoredObject.from_object(ingress(LONG)), StoredObject.from_object(ingress(forged))]
     key = SnapshotKey("default", "20260101T000000Z-abcdef")
     data, manifest = manifest_for(objects, snapshot_id=key.id)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), dataclasses.replace(manifest, cluster=ClusterInfo("default")).to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, dataclasses.replace(manifest, cluster=ClusterInfo("default")).to_bytes())
     out = tmp_path / "out"
     result = run("export", key.id, str(out), "--store", store, code=4)
     assert "names Kubernetes does not accept" in result.stderr and not out.exists()

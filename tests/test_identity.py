@@ -12,8 +12,9 @@ from conftest import EXAMPLE, ROOT, manifest_for, run
 
 from hgbackup.kube.model import StoredObject
 from hgbackup.store import open_store
+from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ClusterInfo
-from hgbackup.store.repository import Repository, SnapshotKey
+from hgbackup.store.repository import Repository
 
 CM = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
                                "metadata": {"name": "higress-config", "namespace": "higress-system"}})
@@ -24,8 +25,8 @@ def put(store: str, sid: str, cluster: ClusterInfo, folder: str = "kubernetes") 
     data, manifest = manifest_for([CM], snapshot_id=sid)
     manifest = dataclasses.replace(manifest, cluster=cluster, scope={"higress_namespace": "higress-system"})
     key = SnapshotKey(folder, sid)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     return sid
 
 

@@ -22,7 +22,7 @@ from hgbackup.capture import snapshot
 from hgbackup.capture.selection import Scope
 from hgbackup.kube.model import StoredObject
 from hgbackup.store import cache as index
-from hgbackup.store import crypto, open_store
+from hgbackup.store import crypto, layout, open_store
 from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.s3
@@ -73,8 +73,8 @@ def test_a_listing_writes_the_cache_and_the_next_reads_one_object(repo):
     first = listed(repo)
     assert [i for i, _, _ in first] == sorted(ids, reverse=True)
     assert len(repo.store.gets) == N
-    names = [k for k in repo.store.list("") if k.startswith(index.PREFIX)]
-    assert len(names) == 1 and index.NAME.match(names[0])
+    names = [k for k in repo.store.list("") if k.startswith(layout.CACHE_PREFIX)]
+    assert len(names) == 1 and layout.is_cache(names[0])
     repo.store.gets.clear()
     assert listed(repo) == first
     assert repo.store.gets == names  # the cache, and not one manifest
@@ -89,13 +89,13 @@ def test_a_deleted_or_rewritten_snapshot_is_never_taken_from_the_cache(repo):
     snap = repo.snapshot(key)
     if repo.encryption_key is None:  # rewrite it: another tag (without a key nothing can stop that)
         changed = dataclasses.replace(snap.manifest, tags=("edited",))
-        repo.store.put(repo.manifest_key(key), changed.to_bytes())
+        repo.store.put(key.manifest_key, changed.to_bytes())
     repo.store.gets.clear()
     now = {i: (tags, verified) for i, tags, verified in listed(repo)}
     assert gone not in now and len(now) == N - 1
     if repo.encryption_key is None:
         assert now[edited][0] == ("edited",)
-        assert repo.store.gets[1:] == [repo.manifest_key(key)]  # the cache, then the rewritten manifest only
+        assert repo.store.gets[1:] == [key.manifest_key]  # the cache, then the rewritten manifest only
 
 
 def test_a_forged_cache_entry_is_ignored(repo):
@@ -104,21 +104,21 @@ def test_a_forged_cache_entry_is_ignored(repo):
     ids = fill(repo)
     before = listed(repo)
     key = next(k for k in repo.snapshot_keys() if k.id == ids[3])
-    doc = json.loads(repo.store.get(repo.manifest_key(key)))
+    doc = json.loads(repo.store.get(key.manifest_key))
     doc["tags"] = ["forged"]
     soon = datetime.now(timezone.utc) + timedelta(hours=1)  # newer than the real one, and a plausible time
-    name = f"{index.PREFIX}manifests-{soon:%Y%m%dT%H%M%SZ}-{'0' * 16}.json.gz"
+    name = layout.cache_key(soon, "0" * 16)
     repo.store.put(name, gzip.compress(json.dumps({"format": index.FORMAT, "entries": {
-        repo.manifest_key(key): json.dumps(doc)}}).encode()))
+        key.manifest_key: json.dumps(doc)}}).encode()))
     repo.store.gets.clear()
     assert listed(repo) == before
-    assert repo.manifest_key(key) in repo.store.gets
+    assert key.manifest_key in repo.store.gets
 
 
 def test_a_cache_that_cannot_be_read_is_not_an_error(repo):
     fill(repo)
     before = listed(repo)
-    name = next(k for k in repo.store.list("") if k.startswith(index.PREFIX))
+    name = next(k for k in repo.store.list("") if k.startswith(layout.CACHE_PREFIX))
     repo.store.put(name, b"not gzip")
     assert listed(repo) == before
 
@@ -144,7 +144,7 @@ def bomb() -> bytes:
 
 
 def cache_name(data: bytes, when: str) -> str:
-    return f"{index.PREFIX}manifests-{when}-{hashlib.sha256(data).hexdigest()[:16]}.json.gz"
+    return f"{layout.CACHE_PREFIX}manifests-{when}-{hashlib.sha256(data).hexdigest()[:16]}.json.gz"
 
 
 LIMITED = """import resource, sys
@@ -207,7 +207,7 @@ def test_a_cache_that_is_not_one_is_ignored_and_replaced(content, repo, monkeypa
     bad = cache_name(bodies[content], "20260101T000000Z")
     repo.store.put(bad, bodies[content])
     assert [i for i, _, _ in listed(repo)] == sorted(ids, reverse=True)
-    caches = [k for k in repo.store.list("") if k.startswith(index.PREFIX)]
+    caches = [k for k in repo.store.list("") if k.startswith(layout.CACHE_PREFIX)]
     assert bad not in caches
 
 

@@ -112,11 +112,11 @@ def test_relabelled_and_corrupted_manifests_are_unreadable_not_opened(s3_store, 
     repo = repo_of(s3_store)
     for sid in relabelled:
         key = repo.resolve(sid)
-        doc = json.loads(repo.store.get(repo.manifest_key(key)))
+        doc = json.loads(repo.store.get(key.manifest_key))
         doc["auth"]["key_id"] = doc["archive"]["encryption"]["key_id"] = fingerprint_b
-        repo.store.put(repo.manifest_key(key), json.dumps(doc).encode())
+        repo.store.put(key.manifest_key, json.dumps(doc).encode())
     key = repo.resolve(corrupted)
-    repo.store.put(repo.manifest_key(key), repo.store.get(repo.manifest_key(key))[:-40])
+    repo.store.put(key.manifest_key, repo.store.get(key.manifest_key)[:-40])
 
     result = run("key", "fingerprint", b, *s3_store, "-o", "json", code=4)
     doc = json.loads(result.stdout)

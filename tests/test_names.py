@@ -110,15 +110,16 @@ def forge_keyless(store: str, objects: list[dict], scope: dict | None = None) ->
 
     from hgbackup.kube.model import StoredObject
     from hgbackup.store import open_store
+    from hgbackup.store.layout import SnapshotKey
     from hgbackup.store.manifest import ClusterInfo
-    from hgbackup.store.repository import Repository, SnapshotKey
+    from hgbackup.store.repository import Repository
 
     repo = Repository(open_store(store))
     key = SnapshotKey("default", "20260101T000000Z-abcdef")
     data, manifest = manifest_for([StoredObject.from_object(o) for o in objects], snapshot_id=key.id)
-    repo.store.put(repo.archive_key(key, False), data)
+    repo.store.put(key.archive_key(False), data)
     manifest = dataclasses.replace(manifest, cluster=ClusterInfo("default"), scope=scope or manifest.scope)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     return key.id
 
 

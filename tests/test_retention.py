@@ -139,8 +139,9 @@ def _put(store: str, sid: str, *, namespaces=(), tags=(), identity="aaaa1111-000
 
     from hgbackup.kube.model import StoredObject
     from hgbackup.store import open_store
+    from hgbackup.store.layout import SnapshotKey
     from hgbackup.store.manifest import ClusterInfo
-    from hgbackup.store.repository import Repository, SnapshotKey
+    from hgbackup.store.repository import Repository
 
     repo = Repository(open_store(store))
     cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
@@ -150,8 +151,8 @@ def _put(store: str, sid: str, *, namespaces=(), tags=(), identity="aaaa1111-000
                                    scope={"higress_namespace": "higress-system", "namespaces": list(namespaces)},
                                    created=datetime.strptime(sid[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
     key = SnapshotKey("prod", sid)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     return sid
 
 

@@ -21,8 +21,9 @@ from conftest import EXAMPLE, manifest_for, run
 from hgbackup.kube.model import StoredObject
 from hgbackup.kube.stored import sha256_hex
 from hgbackup.store import crypto, open_store
+from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ArchiveRecord, ClusterInfo
-from hgbackup.store.repository import Repository, SnapshotKey
+from hgbackup.store.repository import Repository
 
 NOWHERE = ["--kubeconfig", "/nonexistent/kubeconfig"]  # a restore that got past the checks would fail with 6
 
@@ -47,8 +48,8 @@ def forge(repo: Repository, key: SnapshotKey, objects: list[StoredObject], scope
     """What an attacker without the key can write: a well-formed plaintext snapshot with matching checksums."""
     data, manifest = manifest_for(objects, snapshot_id=key.id)
     manifest = dataclasses.replace(manifest, cluster=ClusterInfo(cluster), scope=scope or manifest.scope)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
 
 
 # -- 1. downgrade ----------------------------------------------------------------------------------------------------
@@ -56,7 +57,7 @@ def test_a_plaintext_snapshot_forged_over_an_encrypted_one_is_refused(store, key
     sid = encrypted_snapshot(store, keyfile)
     repo = repo_of(store)
     key = repo.resolve(sid)
-    repo.store.delete(repo.archive_key(key, True))
+    repo.store.delete(key.archive_key(True))
     evil = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": "higress-config", "namespace": "higress-system"},
                                      "data": {"higress": "evil"}})
@@ -75,7 +76,7 @@ def test_a_stripped_encryption_block_is_exit_4_with_or_without_the_key(store, ke
     key = repo.resolve(sid)
     manifest = repo.snapshot(key).manifest
     stripped = dataclasses.replace(manifest, archive=dataclasses.replace(manifest.archive, encryption=None))
-    repo.store.put(repo.manifest_key(key), stripped.to_bytes())
+    repo.store.put(key.manifest_key, stripped.to_bytes())
     with_key = run("verify", sid, "--store", *store, "--encryption-key-file", keyfile, code=4)
     assert "is not encrypted" in with_key.stdout
     without = run("verify", sid, "--store", *store, code=4)
@@ -87,16 +88,16 @@ def test_editing_any_manifest_field_of_an_encrypted_snapshot_is_exit_4(store, ke
     sid = encrypted_snapshot(store, keyfile)
     repo = repo_of(store)
     key = repo.resolve(sid)
-    original = repo.store.get(repo.manifest_key(key))
+    original = repo.store.get(key.manifest_key)
     for edit in ({"scope": {"higress_namespace": "kube-system", "secret_selectors": ["!nonexistent"]}},
                  {"tags": ["pre-restore"]}, {"created": "2030-01-01T00:00:00Z"}, {"partial": True}):
         doc = json.loads(original)
         doc.update(edit)
-        repo.store.put(repo.manifest_key(key), json.dumps(doc).encode())
+        repo.store.put(key.manifest_key, json.dumps(doc).encode())
         result = run("restore", sid, "--store", *store, "--encryption-key-file", keyfile, *NOWHERE, "--prune",
                      "--yes", code=4)
         assert "manifest failed authentication" in result.stderr, edit
-    repo.store.put(repo.manifest_key(key), original)
+    repo.store.put(key.manifest_key, original)
     run("verify", sid, "--store", *store, "--encryption-key-file", keyfile)
 
 
@@ -170,8 +171,8 @@ def test_an_old_snapshot_copied_under_a_newer_id_is_refused_and_listed_once(stor
     key = repo.resolve(old)
     newer = SnapshotKey(key.cluster, "20991231T235959Z-abcdef")
     for encrypted in (True,):
-        repo.store.put(repo.archive_key(newer, encrypted), repo.store.get(repo.archive_key(key, encrypted)))
-    repo.store.put(repo.manifest_key(newer), repo.store.get(repo.manifest_key(key)))
+        repo.store.put(newer.archive_key(encrypted), repo.store.get(key.archive_key(encrypted)))
+    repo.store.put(newer.manifest_key, repo.store.get(key.manifest_key))
     listed = run("list", "--store", *store, "-o", "json", code=4)
     assert [r["id"] for r in json.loads(listed.stdout)] == [old]  # one id, listed once; the copy reported
     assert "its manifest names another id" in listed.stderr
@@ -179,15 +180,15 @@ def test_an_old_snapshot_copied_under_a_newer_id_is_refused_and_listed_once(stor
                   *NOWHERE, "--yes", code=4)
     assert "would skip 20991231T235959Z-abcdef, which cannot be read" in skipped.stderr
     # the same copy with its id rewritten in the manifest: the MAC binds id and folder
-    doc = json.loads(repo.store.get(repo.manifest_key(key)))
+    doc = json.loads(repo.store.get(key.manifest_key))
     doc["id"] = newer.id
-    repo.store.put(repo.manifest_key(newer), json.dumps(doc).encode())
+    repo.store.put(newer.manifest_key, json.dumps(doc).encode())
     result = run("verify", newer.id, "--store", *store, "--encryption-key-file", keyfile, code=4)
     assert "manifest failed authentication" in result.stdout
     # and under another cluster folder
     other = SnapshotKey("prod", old)
-    repo.store.put(repo.archive_key(other, True), repo.store.get(repo.archive_key(key, True)))
-    repo.store.put(repo.manifest_key(other), repo.store.get(repo.manifest_key(key)))
+    repo.store.put(other.archive_key(True), repo.store.get(key.archive_key(True)))
+    repo.store.put(other.manifest_key, repo.store.get(key.manifest_key))
     result = run("verify", "--all", "--store", *store, "--encryption-key-file", keyfile, "-o", "json", code=4)
     by_folder = {(r["cluster"], r["id"]): r["ok"] for r in json.loads(result.stdout)}
     assert by_folder[(key.cluster, old)] is True and by_folder[("prod", old)] is False
@@ -202,7 +203,7 @@ def test_encrypted_manifests_carry_keyed_digests_only(tmp_path, keyfile):
     plain = {o.sha256 for o in objects}
     listed = {e.sha256 for e in snap.manifest.objects}
     assert len(listed) == len(objects) and not plain & listed
-    manifest_text = repo.store.get(repo.manifest_key(snap.key)).decode()
+    manifest_text = repo.store.get(snap.key.manifest_key).decode()
     assert not any(digest in manifest_text for digest in plain)
 
 
@@ -279,8 +280,8 @@ def test_a_gzip_bomb_with_a_declared_size_is_refused_without_inflating_it(tmp_pa
     _, manifest = manifest_for([cm], snapshot_id=key.id)
     manifest = dataclasses.replace(manifest, archive=ArchiveRecord(len(data), hashlib.sha256(data).hexdigest(),
                                                                    6 * 2**30, None))
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = run("verify", key.id, "--store", *store, "-o", "json", code=4)
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
@@ -307,9 +308,9 @@ def test_manifest_type_confusion_is_exit_4_for_every_command(tmp_path):
     sid = json.loads(run("snapshot", "--from-file", EXAMPLE, "--store", *store, "-o", "json").stdout)["id"]
     repo = repo_of(store)
     key = repo.resolve(sid)
-    doc = json.loads(repo.store.get(repo.manifest_key(key)))
+    doc = json.loads(repo.store.get(key.manifest_key))
     doc["archive"]["size"] = "12"
-    repo.store.put(repo.manifest_key(key), json.dumps(doc).encode())
+    repo.store.put(key.manifest_key, json.dumps(doc).encode())
     assert "archive.size is not a whole number" in run("show", sid, "--store", *store, code=4).stderr
     assert run("verify", "--all", "--store", *store, code=4)
     assert "archive.size" in run("list", "--store", *store, code=4).stderr

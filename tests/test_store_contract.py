@@ -10,6 +10,7 @@ import pytest
 
 from hgbackup.errors import NotFound, Unreachable
 from hgbackup.store import open_store
+from hgbackup.store.protocol import Store
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
@@ -26,6 +27,22 @@ def test_put_get_exists(store):
     assert store.get("c/snapshots/1/archive.tar.gz") == b"\x00\x01binary"
     assert store.exists("c/snapshots/1/archive.tar.gz")
     assert not store.exists("c/snapshots/1/manifest.json")
+
+
+def test_every_store_implements_the_whole_protocol(store):
+    """What the protocol declares, each store has: nothing is found by hasattr or getattr with a default."""
+    declared = [name for name in vars(Store) if not name.startswith("_")] + list(Store.__annotations__)
+    assert [name for name in declared if not hasattr(store, name)] == []
+
+
+def test_get_at_most_reads_one_byte_beyond_the_limit_and_no_more(store):
+    store.put("_index/c", b"0123456789")
+    assert store.get_at_most("_index/c", 4) == b"01234"
+    assert store.get_at_most("_index/c", 10) == b"0123456789"
+    store.put("_index/empty", b"")
+    assert store.get_at_most("_index/empty", 4) == b""
+    with pytest.raises(NotFound):
+        store.get_at_most("_index/missing", 4)
 
 
 def test_put_overwrites(store):

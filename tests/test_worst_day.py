@@ -16,8 +16,9 @@ from conftest import EXAMPLE, ROOT, manifest_for, run
 from hgbackup.kube.model import StoredObject
 from hgbackup.schedule.retention import Policy, Snap, apply_policy
 from hgbackup.store import crypto, open_store
+from hgbackup.store.layout import SnapshotKey, new_snapshot_id
 from hgbackup.store.manifest import ClusterInfo
-from hgbackup.store.repository import Repository, SnapshotKey, new_snapshot_id
+from hgbackup.store.repository import Repository
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 CM = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
@@ -31,8 +32,8 @@ def put_snapshot(store: str, folder: str, sid: str, identity: str | None, *, par
     manifest = dataclasses.replace(manifest, cluster=ClusterInfo("kubernetes", "v1.35.4", identity),
                                    scope={"higress_namespace": "higress-system"})
     key = SnapshotKey(folder, sid)
-    repo.store.put(repo.archive_key(key, False), data)
-    repo.store.put(repo.manifest_key(key), manifest.to_bytes())
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
     return key
 
 
@@ -139,12 +140,12 @@ def test_forget_with_a_bad_manifest_reports_it_and_exits_4(tmp_path):
     store = str(tmp_path / "store")
     keys = [put_snapshot(store, "c", f"2026111{d}T020000Z-cccccc", "cccc") for d in (1, 2, 3)]
     repo = Repository(open_store(store))
-    repo.store.put(repo.manifest_key(keys[0]), b'{"format": "hgbackup/v1", "created": 7}')
+    repo.store.put(keys[0].manifest_key, b'{"format": "hgbackup/v1", "created": 7}')
     result = run("forget", "--keep-last", "1", "--store", store, "-o", "json", code=4)
     doc = json.loads(result.stdout)
     assert [k["id"] for k in doc["keep"]] == [keys[2].id] and [r["id"] for r in doc["remove"]] == [keys[1].id]
     assert keys[0].id in result.stderr  # reported, never counted or removed
-    assert repo.store.exists(repo.manifest_key(keys[0]))
+    assert repo.store.exists(keys[0].manifest_key)
 
 
 # -- 8. leftovers and ids -------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def test_forget_removes_leftovers_older_than_an_hour(tmp_path):
     stale_tmp = os.path.join(folder, keys[1].id, ".tmp-abc")
     fresh_tmp = os.path.join(folder, keys[1].id, ".tmp-def")
     orphan = SnapshotKey("c", "20261101T000000Z-eeeeee")
-    repo.store.put(repo.archive_key(orphan, False), b"plaintext secrets nobody can list")
+    repo.store.put(orphan.archive_key(False), b"plaintext secrets nobody can list")
     for path in (stale_tmp, fresh_tmp):
         with open(path, "wb") as fh:
             fh.write(b"half")

@@ -28,8 +28,9 @@ from ..kube.model import StoredObject, ref_of
 from ..kube.stored import had_owner_references
 from ..memory import collector_paused
 from ..store import archive
+from ..store.layout import SnapshotKey, cluster_key, new_snapshot_id
 from ..store.manifest import FILES, LIVE, ClusterInfo, Manifest, Snapshot
-from ..store.repository import Repository, SnapshotKey, cluster_key, new_snapshot_id
+from ..store.repository import Repository
 from . import confine, selection
 from . import coverage as coverage_mod
 from . import packer as packing

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from ..capture import confine
 from ..errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError, NotFound
-from ..store.repository import Repository, SnapshotKey
+from ..store.layout import SnapshotKey
+from ..store.repository import Repository
 
 
 @dataclass(frozen=True)

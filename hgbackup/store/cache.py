@@ -29,12 +29,9 @@ import orjson
 
 from .. import logs
 from ..errors import HgbackupError
-from . import Listed
+from . import layout
+from .protocol import Listed, Store
 
-MANIFEST_SUFFIX = "/manifest.json"
-
-PREFIX = "_index/"
-NAME = re.compile(r"^_index/manifests-(\d{8}T\d{6}Z)-[0-9a-f]{16}\.json\.gz$")
 FORMAT = "hgbackup-index/v1"
 MD5 = re.compile(r"^[0-9a-f]{32}$")
 MIN_MISSES = 16  # fewer manifests missing from the cache are read one by one and the cache left as it is
@@ -54,21 +51,21 @@ class Unusable(Exception):
 def current(listed: dict[str, Listed]) -> str | None:
     """The newest cache file the listing shows (names start with their UTC write time), never one dated in the
     future."""
-    names = [k for k in listed if NAME.match(k) and not _future(k)]
+    names = [k for k in listed if layout.is_cache(k) and not _future(k)]
     return max(names) if names else None
 
 
 def limit(listed: dict[str, Listed]) -> int:
     """The most bytes a cache of the listed manifests can take, compressed or inflated."""
-    manifests = [(key, item.size) for key, item in listed.items() if key.endswith(MANIFEST_SUFFIX)]
+    manifests = [(key, item.size) for key, item in listed.items() if layout.manifest_of(key) is not None]
     need = sum(2 * size + len(key) + ENTRY_OVERHEAD for key, size in manifests)
     return min(MAX_BYTES, int(need * SLACK) + BASE_BYTES)
 
 
-def load(store, name: str | None, listed: dict[str, Listed]) -> dict[str, bytes]:
+def load(store: Store, name: str | None, listed: dict[str, Listed]) -> dict[str, bytes]:
     """Cached manifests whose bytes match the ETag the listing shows for their key; {} when the cache cannot be
     used (one warning naming why)."""
-    for future in (k for k in listed if NAME.match(k) and _future(k)):
+    for future in (k for k in listed if layout.is_cache(k) and _future(k)):
         _warn_once(store, future, "not dated by a real clock: in the future")
     if name is None:
         return {}
@@ -92,7 +89,7 @@ def load(store, name: str | None, listed: dict[str, Listed]) -> dict[str, bytes]
     return found
 
 
-def read(store, name: str, most: int = MAX_BYTES) -> bytes:
+def read(store: Store, name: str, most: int = MAX_BYTES) -> bytes:
     """A cache file's compressed bytes: at most `most` are fetched (a larger file is Unusable)."""
     data = store.get_at_most(name, most)
     if len(data) > most:
@@ -123,7 +120,7 @@ def parse(data: bytes, most: int = MAX_BYTES) -> dict:
     return doc["entries"]
 
 
-def save(store, manifests: dict[str, bytes], listed: dict[str, Listed]) -> None:
+def save(store: Store, manifests: dict[str, bytes], listed: dict[str, Listed]) -> None:
     """Write a cache of `manifests` (those whose ETag is their MD5) and remove the other caches the listing shows
     (this one holds every manifest they could: older ones, and ones that could not be used).
     Failures (a store that refuses writes to this user, say) leave the store as it was: the cache is only an aid."""
@@ -134,11 +131,10 @@ def save(store, manifests: dict[str, bytes], listed: dict[str, Listed]) -> None:
     if len(document) > MAX_BYTES:
         return
     data = gzip.compress(document, compresslevel=6, mtime=0)
-    name = f"{PREFIX}manifests-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{hashlib.sha256(data).hexdigest()[:16]}" \
-           ".json.gz"
+    name = layout.cache_key(datetime.now(timezone.utc), hashlib.sha256(data).hexdigest())
     try:
         store.put(name, data, overwrite=False)
-        for other in (k for k in etags if NAME.match(k) and k != name):
+        for other in (k for k in etags if layout.is_cache(k) and k != name):
             store.delete(other)
     except (HgbackupError, FileExistsError) as exc:
         logs.debug("manifest cache not written", name=name, cause=str(exc)[:200])
@@ -146,14 +142,11 @@ def save(store, manifests: dict[str, bytes], listed: dict[str, Listed]) -> None:
 
 def _future(name: str) -> bool:
     """Dated after now (plus CLOCK_SKEW), or not a date at all: not the write time of a real writer."""
-    try:
-        written = datetime.strptime(NAME.match(name).group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return True
-    return written > datetime.now(timezone.utc) + CLOCK_SKEW
+    written = layout.cache_written(name)
+    return written is None or written > datetime.now(timezone.utc) + CLOCK_SKEW
 
 
-def _warn_once(store, name: str, why: str) -> None:
+def _warn_once(store: Store, name: str, why: str) -> None:
     if (store.url, name) not in _warned:
         _warned.add((store.url, name))
         logs.warning(f"manifest cache {name} ignored ({why}): the manifests are read instead", cache=name)

@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 
 from ..errors import HgbackupError, InvalidInput, NotFound
+from .layout import cluster_key
 from .manifest import SAFETY_TAGS, Manifest, Snapshot
 
 SUFFIX = 8  # identity characters shown after a shared name
@@ -64,8 +65,6 @@ def describe(snapshots: list[Snapshot]) -> str:
 
 def choose(snapshots: list[Snapshot], spec: str) -> list[Snapshot]:
     """The snapshots of the one cluster `spec` names: a cluster name, a shown label, or an identity prefix."""
-    from .repository import cluster_key
-
     names = labels(snapshots)
     folder = cluster_key(spec)
     matched = [s for s in snapshots

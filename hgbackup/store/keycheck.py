@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import EXIT_DIFFERENT, EXIT_INTEGRITY, EXIT_OK, WrongKey
-from . import Store, crypto
+from . import crypto
+from .protocol import Store
 from .repository import Repository
 
 

@@ -89,10 +89,14 @@ class LocalStore:
         return size, sha.hexdigest()
 
     def get(self, key: str) -> bytes:
+        return self.get_at_most(key, -1)
+
+    def get_at_most(self, key: str, limit: int) -> bytes:
+        """The first `limit` + 1 bytes at most (all of them for a `limit` of -1)."""
         path = self._path(key)
         try:
             with open(path, "rb") as fh:
-                return fh.read()
+                return fh.read(limit + 1 if limit >= 0 else -1)
         except FileNotFoundError:
             self._require()
             raise NotFound(f"{key} not found in store {self.url}") from None

@@ -22,21 +22,13 @@ from .. import FORMAT, __version__
 from ..capture import coverage as coverage_mod
 from ..errors import IntegrityError
 from ..kube.model import Ref, StoredObject
+from .layout import ID_RE, SnapshotKey
 
-ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6,12}$")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 CREATED_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 REQUIRED = ("format", "id", "created", "cluster", "archive", "objects")
 SAFETY_TAGS = ("pre-restore", "pre-migrate")  # the tags of the snapshots a restore or a migration takes first
 LIVE, FILES = "live", "files"  # where a snapshot's objects came from (ClusterInfo.source)
-
-
-@dataclass(frozen=True, order=True)
-class SnapshotKey:
-    """Where a snapshot lives in a store: `<cluster>/snapshots/<id>/`."""
-
-    cluster: str
-    id: str
 
 
 @dataclass(frozen=True)
@@ -172,7 +164,7 @@ class Manifest:
                    owner_references=tuple(sorted(owner_refs)), warnings=tuple(warnings), coverage=coverage)
 
     def signed_payload(self, folder: str) -> bytes:
-        """What the MAC covers: every field but the MAC itself, and the store folder (`<cluster>/snapshots/<id>`)."""
+        """What the MAC covers: every field but the MAC itself, and the store folder (SnapshotKey.folder)."""
         doc = self.as_json()
         doc.pop("auth", None)
         return json.dumps({"folder": folder, "manifest": doc}, sort_keys=True, separators=(",", ":"),
@@ -391,10 +383,6 @@ class Snapshot:
     def cluster(self) -> str:
         """The store's cluster folder (a normalised cluster name)."""
         return self.key.cluster
-
-    @property
-    def folder(self) -> str:
-        return f"{self.key.cluster}/snapshots/{self.key.id}"
 
     def summary(self) -> dict:
         m = self.manifest

@@ -1,54 +1,34 @@
-"""Every key name in a store, and the snapshots found under them.
+"""The snapshots of a store: found, read, written and removed under the key names of layout.py.
 
-Layout: `<cluster>/snapshots/<id>/archive.tar.gz[.enc]` then `<cluster>/snapshots/<id>/manifest.json`, written last:
-a manifest's presence means the snapshot is complete, so a failed or half-done write is never listed.
+The archive is written first and the manifest last: a manifest's presence means the snapshot is complete, so a
+failed or half-done write is never listed.
 With an encryption key the repository signs every manifest it writes and authenticates every manifest it reads
 (crypto.py): an edited field, a snapshot copied under another id or cluster, or an unencrypted snapshot where a key
 was given is refused (exit 4). Without a key nothing can be authenticated, and `Snapshot.verified` stays False.
-The repository also owns the cluster folder names: every lookup by cluster (list, forget, show, restore, diff,
-safety snapshots) goes through `cluster_key`, so a kube context name and its folder name find the same snapshots.
+Every lookup by cluster goes through layout.cluster_key and clusters.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 from .. import logs
 from ..errors import EXIT_INTEGRITY, EXIT_OK, HgbackupError, IntegrityError, InvalidInput, NotFound, WrongKey
 from ..kube.model import StoredObject
 from ..memory import collector_paused
-from . import Store, archive, clusters, crypto
+from . import archive, clusters, crypto, layout
 from . import cache as index
-from .manifest import ID_RE, Auth, Manifest, Snapshot, SnapshotKey
+from .layout import ID_PREFIX_RE, ID_RE, SnapshotKey
+from .manifest import Auth, Manifest, Snapshot
+from .protocol import Store
 
 LATEST_RE = re.compile(r"^latest(?:~(\d+))?$")
-# the start of an id (YYYYMMDDTHHMMSSZ-<12 hex>), at least MIN_PREFIX characters of it
-PREFIX_RE = re.compile(r"^\d{1,8}$|^\d{8}T\d{0,6}$|^\d{8}T\d{6}Z(-[0-9a-f]{0,12})?$")
-MIN_PREFIX = 4
-CLUSTER_RE = re.compile(r"[^A-Za-z0-9._-]+")
-MANIFEST = "manifest.json"
-READ_CONCURRENCY = 8
-
-__all__ = ["Repository", "Problem", "SnapshotKey", "cluster_key", "new_snapshot_id"]
-
-
-def new_snapshot_id(now: datetime) -> str:
-    """`YYYYMMDDTHHMMSSZ-xxxxxxxxxxxx`: the first three hex digits are the milliseconds, so ids taken within one
-    second still sort by time; the last nine are random (36 bits: two snapshots in the same millisecond clash once
-    in 68 billion, and a clash is never written over, see `save`)."""
-    now = now.astimezone(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(5)[:9]}"
-
-
-def cluster_key(name: str) -> str:
-    """A cluster name made safe for a key segment (kube context names can hold `:` and `/`)."""
-    return CLUSTER_RE.sub("-", name).strip("-.") or "default"
+MIN_PREFIX = 4  # the fewest characters of an id a prefix may give
 
 
 @dataclass(frozen=True)
@@ -86,23 +66,10 @@ class Repository:
     def encryption_key(self) -> bytes | None:
         return self.keyring.key
 
-    # -- key names -----------------------------------------------------------------------------------------------
-    @staticmethod
-    def manifest_key(key: SnapshotKey) -> str:
-        return f"{key.cluster}/snapshots/{key.id}/{MANIFEST}"
-
-    @staticmethod
-    def archive_key(key: SnapshotKey, encrypted: bool) -> str:
-        return f"{key.cluster}/snapshots/{key.id}/archive.tar.gz" + (".enc" if encrypted else "")
-
     # -- finding snapshots -------------------------------------------------------------------------------------
     def snapshot_keys(self, names: list[str] | None = None) -> list[SnapshotKey]:
         """Complete snapshots (those with a manifest), newest first (`names`: the store's keys, when listed)."""
-        found = []
-        for key in self.store.list("") if names is None else names:
-            parts = key.split("/")
-            if len(parts) == 4 and parts[1] == "snapshots" and parts[3] == MANIFEST and ID_RE.match(parts[2]):
-                found.append(SnapshotKey(parts[0], parts[2]))
+        found = [k for k in map(layout.manifest_of, self.store.list("") if names is None else names) if k is not None]
         return sorted(found, key=lambda k: (k.id, k.cluster), reverse=True)
 
     def snapshots(self, cluster: str | None = None, progress=None) -> Listing:
@@ -116,7 +83,7 @@ class Repository:
         fetched: dict[str, bytes] = {}
 
         def read(key: SnapshotKey):
-            name = self.manifest_key(key)
+            name = key.manifest_key
             try:
                 data = cached.get(name)
                 if data is None:
@@ -130,14 +97,14 @@ class Repository:
                 return Problem(key, exc, snap)
 
         loaded = []
-        workers = getattr(self.store, "read_concurrency", READ_CONCURRENCY)
+        workers = self.store.read_concurrency
         # manifests are many small tuples with no cycles: the cyclic collector would rescan them over and over;
         # cached manifests are only parsed, in this thread (threads would just contend for the GIL)
-        remote = [k for k in keys if self.manifest_key(k) not in cached]
+        remote = [k for k in keys if k.manifest_key not in cached]
         with collector_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
             fetching = iter(pool.map(read, remote) if workers > 1 else map(read, remote))  # in `keys` order
             for key in keys:
-                loaded.append(read(key) if self.manifest_key(key) in cached else next(fetching))
+                loaded.append(read(key) if key.manifest_key in cached else next(fetching))
                 if progress and len(loaded) % 50 == 0:
                     progress(len(loaded), len(keys), "manifests")
         snapshots = [s for s in loaded if isinstance(s, Snapshot)]
@@ -151,7 +118,7 @@ class Repository:
         return Listing(snapshots, problems, labels)
 
     def snapshot(self, key: SnapshotKey) -> Snapshot:
-        return self._snapshot_from(key, self.store.get(self.manifest_key(key)))
+        return self._snapshot_from(key, self.store.get(key.manifest_key))
 
     def _snapshot_from(self, key: SnapshotKey, data: bytes) -> Snapshot:
         snap = self._unauthenticated(key, data)
@@ -184,7 +151,7 @@ class Repository:
         if m.auth.key_id != expected:
             raise WrongKey(f"snapshot {snap.id}: wrong encryption key {expected}, expected {m.auth.key_id}")
         if m.auth.alg != crypto.MAC_ALG or not crypto.same_digest(
-                m.auth.mac, crypto.manifest_mac(key, m.signed_payload(snap.folder))):
+                m.auth.mac, crypto.manifest_mac(key, m.signed_payload(snap.key.folder))):
             raise IntegrityError(f"snapshot {snap.id}: manifest failed authentication (edited, or copied from "
                                  "another snapshot id or cluster)")
         return True
@@ -197,8 +164,8 @@ class Repository:
         is skipped, and a warning says so) unless the repository allows partial ones."""
         latest = LATEST_RE.match(name)
         if not latest:
-            if not ID_RE.match(name) and not (PREFIX_RE.match(name) and len(name) >= MIN_PREFIX):
-                short = " (a prefix needs at least 4 characters)" if PREFIX_RE.match(name) else ""
+            if not ID_RE.match(name) and not (ID_PREFIX_RE.match(name) and len(name) >= MIN_PREFIX):
+                short = f" (a prefix needs at least {MIN_PREFIX} characters)" if ID_PREFIX_RE.match(name) else ""
                 raise InvalidInput(f"{name!r} is not a snapshot id (YYYYMMDDTHHMMSSZ-xxxxxxxxxxxx), a unique prefix "
                                    f"of one{short} such as 20261121 or 20261121T02, 'latest' or 'latest~N'")
             keys = self.snapshot_keys()
@@ -247,23 +214,23 @@ class Repository:
         manifest `make_manifest(archive record)` returns, signed when there is a key. If anything fails after the
         archive was written, it is removed again."""
         encrypted = self.keyring.key is not None
-        if any(self.store.exists(k) for k in (self.manifest_key(key), self.archive_key(key, False),
-                                              self.archive_key(key, True))):
+        if any(self.store.exists(k) for k in (key.manifest_key, key.archive_key(False),
+                                              key.archive_key(True))):
             raise FileExistsError(key.id)
-        archive_key = self.archive_key(key, encrypted)
+        archive_key = key.archive_key(encrypted)
         self.store.put_stream(archive_key, iter(stream))
         try:
             manifest = make_manifest(stream.record(self.keyring.key))
             snap = Snapshot(key, manifest)
             if self.keyring.key is not None:
-                mac = crypto.manifest_mac(self.keyring.key, manifest.signed_payload(snap.folder))
+                mac = crypto.manifest_mac(self.keyring.key, manifest.signed_payload(snap.key.folder))
                 manifest = dataclasses.replace(manifest, auth=Auth(crypto.MAC_ALG,
                                                                    crypto.fingerprint(self.keyring.key), mac))
             # never a snapshot that cannot be read back: nothing the reader would refuse (archive.check_readable, in
             # make_manifest), and what the store holds is compared before the manifest makes the snapshot visible
             if self.store.digest(archive_key) != (manifest.archive.size, manifest.archive.sha256):
                 raise IntegrityError(f"snapshot {key.id}: the store did not keep the archive as written")
-            self.store.put_stream(self.manifest_key(key), manifest.chunks())
+            self.store.put_stream(key.manifest_key, manifest.chunks())
         except BaseException:
             try:
                 self.store.delete(archive_key)
@@ -277,9 +244,9 @@ class Repository:
         snap = self.snapshot(key)
         encrypted = snap.manifest.encrypted
         try:
-            data = self.store.get(self.archive_key(key, encrypted))
+            data = self.store.get(key.archive_key(encrypted))
         except NotFound:
-            if self.store.exists(self.archive_key(key, not encrypted)):
+            if self.store.exists(key.archive_key(not encrypted)):
                 raise IntegrityError(f"snapshot {key.id}: its manifest says the archive is "
                                      f"{'encrypted' if encrypted else 'not encrypted'}, but the store holds the "
                                      "other kind (an edited manifest?)") from None
@@ -294,17 +261,18 @@ class Repository:
             self.store.drop_leftover(name)
             removed.append(name)
         modified = self.store.modified("")
-        folders_with_manifest = {k.rsplit("/", 1)[0] for k in modified if k.endswith("/" + MANIFEST)}
+        found = {name: layout.parse(name) for name in modified}
+        with_manifest = {f[0] for f in found.values() if f is not None and f[1] == layout.MANIFEST}
         for name, when in sorted(modified.items()):
-            parts = name.split("/")
-            if (len(parts) == 4 and parts[1] == "snapshots" and parts[3].startswith("archive.tar.gz")
-                    and name.rsplit("/", 1)[0] not in folders_with_manifest and when < before):
+            folder = found[name]
+            if (folder is not None and layout.is_archive(folder[1]) and folder[0] not in with_manifest
+                    and when < before):
                 self.store.delete(name)
                 removed.append(name)
         return removed
 
     def delete(self, key: SnapshotKey) -> None:
         """Manifest first, so a half-removed snapshot is never listed as complete."""
-        self.store.delete(self.manifest_key(key))
+        self.store.delete(key.manifest_key)
         for encrypted in (False, True):
-            self.store.delete(self.archive_key(key, encrypted))
+            self.store.delete(key.archive_key(encrypted))

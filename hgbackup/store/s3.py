@@ -11,7 +11,7 @@ import io
 from datetime import datetime, timezone
 
 from ..errors import AccessDenied, HgbackupError, NotFound, Unreachable
-from . import Listed
+from .protocol import Listed
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
