@@ -31,9 +31,9 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="hgb-bench-log-")
     try:
         from hgbackup.capture import snapshot
-        from hgbackup.capture.selection import Scope
         from hgbackup.diff.compare import compare
         from hgbackup.kube.model import StoredObject
+        from hgbackup.kube.scope import Scope
         from hgbackup.kube.stored import stored_form
         from hgbackup.store import open_store
         from hgbackup.store.repository import Repository

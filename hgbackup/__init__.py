@@ -3,11 +3,13 @@
 Where things live (the folders are the pipeline's stages; imports point down this list, never up):
 
     errors, logs, memory, output   the bottom: one exception family with exit codes, log lines, GC, rendering
-    kube/       the Kubernetes side: API client, kinds catalogue and reference table, names, YAML files, stored form
-    store/      where snapshots live: store protocol, local and S3, key layout, manifests, archives, encryption,
-                the manifest cache, the repository (read, write, authenticate) and clusters (identity, `latest`)
-    capture/    what a snapshot holds and how it is taken: selection rules, one scope (confine), coverage, packing
-                into an archive, the snapshot verb itself
+    kube/       the Kubernetes side: API client, kinds catalogue and reference table, names, label selectors, the
+                scope record, what hgbackup never takes (excluded), YAML files, stored form
+    store/      where snapshots live: store protocol, local and S3, key layout, manifests and their coverage record,
+                archives, encryption, the manifest cache, the repository (read, write, authenticate) and clusters
+                (identity, `latest`)
+    capture/    what a snapshot holds and how it is taken: selection rules, the archive checks at restore (confine),
+                packing into an archive, the snapshot verb itself
     restore/    putting a snapshot back: choose, closure, plan, execute, run; verify and export (to kubectl)
     diff/       reading snapshots against each other: sources (a snapshot, files, live), compare, timeline, check
     schedule/   the CronJob: schedule files, retention, metrics, rendering the Kubernetes objects that run it

@@ -17,8 +17,8 @@ from conftest import create_namespace, create_objects, run
 from kubernetes import client
 
 from hgbackup.capture import snapshot
-from hgbackup.capture.selection import Scope
 from hgbackup.kube.client import RESTART, Kube
+from hgbackup.kube.scope import Scope
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
 

@@ -9,13 +9,12 @@ import json
 import pytest
 from conftest import manifest_for, run
 
-from hgbackup.capture import coverage
-from hgbackup.capture.selection import Scope
 from hgbackup.errors import IntegrityError
 from hgbackup.kube import catalogue
 from hgbackup.kube.model import StoredObject
+from hgbackup.kube.scope import Scope
 from hgbackup.restore import RestoreOptions, prune_scope
-from hgbackup.store import open_store
+from hgbackup.store import coverage, open_store
 from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ClusterInfo, Manifest
 from hgbackup.store.repository import Repository

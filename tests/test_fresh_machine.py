@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLE, ROOT, invoke, run
 
 from hgbackup.capture import snapshot
-from hgbackup.capture.selection import Scope
+from hgbackup.kube.scope import Scope
 from hgbackup.store import open_store
 from hgbackup.store.manifest import ClusterInfo
 from hgbackup.store.repository import Repository

@@ -19,8 +19,8 @@ import yaml
 from conftest import ROOT
 
 from hgbackup.capture import snapshot
-from hgbackup.capture.selection import Scope
 from hgbackup.kube.model import StoredObject
+from hgbackup.kube.scope import Scope
 from hgbackup.store import cache as index
 from hgbackup.store import crypto, layout, open_store
 from hgbackup.store.repository import Repository

@@ -73,6 +73,21 @@ def test_rule_labels_are_labels(tmp_path):
         assert "metrics.ruleLabels" in result.stderr
 
 
+@pytest.mark.parametrize("key,ok", [
+    ("app", True), ("app.kubernetes.io/name", True), ("A_b.c-D", True), ("x" * 63, True), ("x" * 64, False),
+    ("-a", False), ("a-", False), ("Example.COM/a", False), ("/a", False), ("a/", False),
+    (("p" * 63 + ".") * 4 + "p/a", False),  # a prefix over 253 characters
+])
+def test_label_keys_are_kubernetes_qualified_names(key, ok):
+    assert names.valid_label_key(key) is ok
+
+
+@pytest.mark.parametrize("value,ok", [("", True), ("v1.2_3-x", True), ("v" * 63, True), ("v" * 64, False),
+                                      ("a b", False), ("-v", False), ("a/b", False)])
+def test_label_values_are_empty_or_qualified(value, ok):
+    assert names.valid_label_value(value) is ok
+
+
 def test_the_printed_command_is_quoted_for_a_shell(tmp_path):
     """Valid names pass through unchanged; every placeholder is one quoted word, so the command splits into exactly
     the arguments kubectl gets (no redirection from `<access`, no second command)."""

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hgbackup.capture import snapshot
-from hgbackup.capture.selection import Scope
 from hgbackup.errors import HgbackupError
+from hgbackup.kube.scope import Scope
 from hgbackup.restore.verify import verify
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository

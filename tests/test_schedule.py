@@ -12,8 +12,8 @@ import yaml
 from conftest import EXAMPLE, ROOT, run
 
 from hgbackup.capture import snapshot
-from hgbackup.capture.selection import Scope
 from hgbackup.errors import InvalidInput
+from hgbackup.kube.scope import Scope
 from hgbackup.schedule import file as schedule
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository

@@ -12,9 +12,9 @@ from conftest import EXAMPLE, run
 from test_redaction import NEW_B64, forbidden
 
 from hgbackup.capture import snapshot
-from hgbackup.capture.selection import Scope
 from hgbackup.diff import timeline
 from hgbackup.errors import InvalidInput
+from hgbackup.kube.scope import Scope
 from hgbackup.store import crypto, open_store
 from hgbackup.store.repository import Repository
 

@@ -6,176 +6,15 @@ exactly what a live snapshot of that cluster would.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from ..errors import InvalidInput
 from ..kube import catalogue, references
-from . import confine
+from ..kube.excluded import left_out
+from ..kube.labels import matches
+from ..kube.scope import Scope
 
-GENERATED_CONFIGMAPS = tuple(catalogue.LEFT_OUT_CONFIGMAPS)
 CONSOLE_SECRET = "higress-console"
-DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
 LEFT_OUT_SHOWN = 10  # objects named in the capture's "left out" warning
-
-
-@dataclass
-class Scope:
-    """The scope options of `snapshot` (and of `diff ... live`, restore's safety snapshot and schedule files)."""
-
-    higress_namespace: str = "higress-system"
-    secret_selectors: list[str] = field(default_factory=lambda: [DEFAULT_SECRET_SELECTOR])
-    ingress_classes: list[str] = field(default_factory=list)
-    namespaces: list[str] = field(default_factory=list)
-    optins: set[str] = field(default_factory=set)
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        self.selectors = [parse_selector(s) for s in self.secret_selectors]
-
-    def kinds(self) -> list[catalogue.Kind]:
-        return catalogue.in_scope(self.optins, self.include, self.exclude)
-
-    def wants_namespace(self, namespace: str | None) -> bool:
-        return not self.namespaces or namespace is None or namespace in self.namespaces
-
-    def as_json(self) -> dict:
-        return {
-            "higress_namespace": self.higress_namespace,
-            "secret_selectors": list(self.secret_selectors),
-            "ingress_classes": list(self.ingress_classes),
-            "namespaces": list(self.namespaces),
-            "optins": sorted(self.optins),
-            "include": list(self.include),
-            "exclude": list(self.exclude),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Scope:
-        fields = ("higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "include", "exclude")
-        kwargs = {k: data[k] for k in fields if data.get(k) is not None}
-        return cls(optins=set(data.get("optins") or ()), **kwargs)
-
-
-# -- label selectors --------------------------------------------------------------------------------------------
-# Kubernetes' grammar (k8s.io/apimachinery/pkg/labels/selector.go): comma-separated requirements, each `key`,
-# `!key`, `key=value`, `key==value`, `key!=value`, `key in (a,b)`, `key notin (a,b)`, `key>N` or `key<N`.
-_TOKEN = re.compile(r"\s*(==|!=|[!=(),<>]|[^\s!=(),<>]+)")
-_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_NAME = re.compile(rf"^{_NAME}$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
-def _valid_key(key: str) -> bool:
-    prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
-        return False
-    return bool(_LABEL_NAME.match(name))
-
-
-def _valid_value(value: str) -> bool:
-    return value == "" or bool(_LABEL_NAME.match(value))
-
-
-def parse_selector(text: str) -> list[tuple]:
-    """A Kubernetes label selector as a list of (key, op, values); anything Kubernetes would refuse is an error."""
-    tokens = _TOKEN.findall(text)
-    if "".join(tokens) != re.sub(r"\s+", "", text) or not tokens:
-        raise InvalidInput(f"invalid label selector {text!r}")
-    reqs: list[tuple] = []
-    pos = 0
-
-    def fail(why: str):
-        raise InvalidInput(f"invalid label selector {text!r}: {why}")
-
-    def take() -> str | None:
-        nonlocal pos
-        pos += 1
-        return tokens[pos - 1] if pos <= len(tokens) else None
-
-    def peek() -> str | None:
-        return tokens[pos] if pos < len(tokens) else None
-
-    def key_token() -> str:
-        key = take()
-        if key is None or not _valid_key(key):
-            fail(f"{key!r} is not a label key")
-        return key
-
-    while True:
-        if peek() == "!":
-            take()
-            reqs.append((key_token(), "!", ()))
-            if peek() not in (None, ","):
-                fail("'!key' takes no operator or value")
-        else:
-            key = key_token()
-            op = peek()
-            if op in (None, ","):
-                reqs.append((key, "exists", ()))
-            elif op in ("=", "==", "!="):
-                take()
-                value = "" if peek() in (None, ",") else take()
-                if not _valid_value(value):
-                    fail(f"{value!r} is not a label value")
-                reqs.append((key, "!=" if op == "!=" else "=", (value,)))
-            elif op in ("in", "notin"):
-                take()
-                if take() != "(":
-                    fail(f"'{op}' needs a parenthesised list")
-                values = []
-                while True:
-                    value = "" if peek() in (",", ")") else take()
-                    if value is None or not _valid_value(value):
-                        fail(f"{value!r} is not a label value")
-                    values.append(value)
-                    sep = take()
-                    if sep == ")":
-                        break
-                    if sep != ",":
-                        fail("unclosed value list")
-                reqs.append((key, op, tuple(values)))
-            elif op in ("<", ">"):
-                take()
-                number = take()
-                if number is None or not re.fullmatch(r"-?\d+", number):
-                    fail(f"'{op}' needs a whole number")
-                reqs.append((key, op, (int(number),)))
-            else:
-                fail(f"unexpected {op!r}")
-        sep = take()
-        if sep is None:
-            return reqs
-        if sep != "," or peek() is None:
-            fail("requirements are separated by single commas")
-
-
-def matches(selector: list[tuple], labels: dict) -> bool:
-    for key, op, values in selector:
-        present = key in labels
-        value = labels.get(key)
-        if op == "=":
-            ok = present and value == values[0]
-        elif op == "!=":
-            ok = value != values[0]
-        elif op == "in":
-            ok = present and value in values
-        elif op == "notin":
-            ok = value not in values
-        elif op == "exists":
-            ok = present
-        elif op in ("<", ">"):
-            try:
-                number = int(value) if present else None
-            except ValueError:
-                number = None
-            ok = number is not None and (number < values[0] if op == "<" else number > values[0])
-        else:  # "!"
-            ok = not present
-        if not ok:
-            return False
-    return True
 
 
 # -- references between objects --------------------------------------------------------------------------------
@@ -187,23 +26,6 @@ def ingress_class(obj: dict) -> str | None:
     return (obj.get("spec") or {}).get("ingressClassName") or (_meta(obj).get("annotations") or {}).get(
         "kubernetes.io/ingress.class"
     )
-
-
-def secret_refs(obj: dict, higress_namespace: str, grants: references.Grants | None = None) -> set[tuple[str, str]]:
-    """(namespace, name) of every Secret an object names that the controllers follow (the reference table)."""
-    return _followed(obj, higress_namespace, grants, references.SECRET)
-
-
-def service_refs(obj: dict, higress_namespace: str = "higress-system",
-                 grants: references.Grants | None = None) -> set[tuple[str, str]]:
-    """(namespace, name) of every Service an object sends traffic to (the reference table)."""
-    return _followed(obj, higress_namespace, grants, references.SERVICE)
-
-
-def _followed(obj: dict, higress_namespace: str, grants, kind: tuple[str, str]) -> set[tuple[str, str]]:
-    grants = grants if grants is not None else references.Grants()
-    return {(r.namespace, r.name) for r in references.of(obj, higress_namespace, {kind})
-            if kind in r.row.targets and references.followed(r, grants)}
 
 
 # -- the rules ---------------------------------------------------------------------------------------------------
@@ -229,7 +51,7 @@ def select_with_refs(candidates: list[dict], scope: Scope, refused: list[str] | 
 
 
 def left_out_note(left: list[str]) -> str | None:
-    """The capture's one warning about what the rules would take but hgbackup never restores (confine.left_out)."""
+    """The capture's one warning about what the rules would take but hgbackup never restores (excluded.left_out)."""
     if not left:
         return None
     more = f" (and {len(left) - LEFT_OUT_SHOWN} more)" if len(left) > LEFT_OUT_SHOWN else ""
@@ -258,7 +80,7 @@ class Selector:
         self.lanes: dict[object, _Lane] = {}
         self.secret_wanted: set[tuple[str, str]] = set()
         self.service_wanted: set[tuple[str, str]] = set()
-        self.left: list[str] = []  # what the rules would take but confine.left_out refuses, named for a warning
+        self.left: list[str] = []  # what the rules would take but excluded.left_out refuses, named for a warning
 
     @property
     def held(self) -> dict[str, list[dict]]:
@@ -365,7 +187,7 @@ def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope, left: list[str] |
     if kind is catalogue.CONFIGMAPS:
         labels = _meta(obj).get("labels") or {}
         own = labels.get(catalogue.OWN_LABEL[0]) == catalogue.OWN_LABEL[1]
-        keep = ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS and not own
+        keep = ns == scope.higress_namespace and _meta(obj).get("name") not in catalogue.LEFT_OUT_CONFIGMAPS and not own
     elif kind is catalogue.INGRESSES and scope.ingress_classes:
         keep = ingress_class(obj) in scope.ingress_classes
     else:
@@ -374,7 +196,7 @@ def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope, left: list[str] |
 
 
 def _keep_secret(obj: dict, scope: Scope, referenced: set[tuple[str, str]], left: list[str] | None = None) -> bool:
-    """Referenced Secrets, and the console's in the Higress namespace; never what confine.left_out refuses (named in
+    """Referenced Secrets, and the console's in the Higress namespace; never what excluded.left_out refuses (named in
     `left` when the rules would have kept it)."""
     meta = _meta(obj)
     ns, name = meta.get("namespace"), meta.get("name", "")
@@ -390,8 +212,8 @@ def _keep_secret(obj: dict, scope: Scope, referenced: set[tuple[str, str]], left
 
 
 def _not_left_out(obj: dict, kind: catalogue.Kind, left: list[str] | None) -> bool:
-    """False for what hgbackup never takes nor restores (one definition: confine.left_out), named in `left`."""
-    why = confine.left_out(obj)
+    """False for what hgbackup never takes nor restores (one definition: excluded.left_out), named in `left`."""
+    why = left_out(obj)
     if why is None:
         return True
     if left is not None:

@@ -24,17 +24,18 @@ from ..errors import (
 from ..kube import catalogue, names
 from ..kube import yamlfiles as kubeyaml
 from ..kube.client import RESTART, Kube
+from ..kube.excluded import left_out
 from ..kube.model import StoredObject, ref_of
+from ..kube.scope import Scope
 from ..kube.stored import had_owner_references
 from ..memory import collector_paused
 from ..store import archive
+from ..store import coverage as coverage_mod
 from ..store.layout import SnapshotKey, cluster_key, new_snapshot_id
 from ..store.manifest import FILES, LIVE, ClusterInfo, Manifest, Snapshot
 from ..store.repository import Repository
-from . import confine, selection
-from . import coverage as coverage_mod
 from . import packer as packing
-from .selection import Scope
+from . import selection
 
 Progress = Callable[[int, int, str], None]
 LIST_CONCURRENCY = 6
@@ -283,7 +284,7 @@ def _wanted_by_get(listed_secrets: list[dict], refs: set[tuple[str, str]], kinds
         have = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listed_secrets}
         refs = refs | {(scope.higress_namespace, name) for name in (selection.CONSOLE_SECRET, *secret_names)}
         for ns, name in sorted(refs - have):
-            why = confine.left_out({"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": ns, "name": name}})
+            why = left_out({"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": ns, "name": name}})
             if why:
                 left.append(f"Secret {ns}/{name} ({why})")
             elif scope.wants_namespace(ns):

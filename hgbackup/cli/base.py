@@ -16,10 +16,10 @@ import traceback
 import click
 
 from .. import __version__, logs
-from ..capture.selection import DEFAULT_SECRET_SELECTOR, Scope
 from ..errors import EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import names
 from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
+from ..kube.scope import DEFAULT_SECRET_SELECTOR, Scope
 from ..output import document
 from ..store import DEFAULT_URL, StoreSettings, crypto
 from ..store.repository import Repository

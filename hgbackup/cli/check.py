@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..capture.selection import Scope
 from ..diff import check, sources
 from ..kube.client import KubeSettings
+from ..kube.scope import Scope
 from ..output import ProgressLine
 from ..store import StoreSettings
 from .base import (

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..capture.selection import Scope
 from ..diff import sources
 from ..diff.compare import ADDED, CHANGED, REMOVED, compare_sources, unified
 from ..kube import catalogue
 from ..kube.client import KubeSettings
+from ..kube.scope import Scope
 from ..output import ProgressLine, colour_enabled
 from ..store import StoreSettings
 from .base import (

@@ -8,13 +8,13 @@ import os
 import click
 
 from .. import logs
-from ..capture.selection import Scope
 from ..diff import sources
 from ..diff.sources import Source
 from ..errors import EXIT_OK, InvalidInput, NotFound
 from ..kube import catalogue
 from ..kube import yamlfiles as kubeyaml
 from ..kube.client import KubeSettings
+from ..kube.scope import Scope
 from ..migrate import (
     CUTOVER,
     SIDE_BY_SIDE,

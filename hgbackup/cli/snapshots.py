@@ -8,9 +8,9 @@ import click
 
 from .. import logs
 from ..capture import snapshot as snapshot_mod
-from ..capture.selection import Scope
 from ..errors import HgbackupError, InvalidInput
 from ..kube.client import KubeSettings
+from ..kube.scope import Scope
 from ..output import ProgressLine, size, table
 from ..restore.export import export_objects
 from ..restore.verify import verify as verify_snapshots

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..capture.selection import Scope
 from ..errors import EXIT_DIFFERENT, EXIT_OK
 from ..kube import catalogue, references
 from ..kube.model import StoredObject
+from ..kube.scope import Scope
 from . import sources
 
 

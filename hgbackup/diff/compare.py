@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from ..capture.selection import Scope
 from ..errors import EXIT_DIFFERENT, EXIT_OK
 from ..kube.model import Ref, StoredObject
+from ..kube.scope import Scope
 from ..output import ReadableDumper
 from . import sources
 

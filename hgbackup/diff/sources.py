@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..capture import selection, snapshot
-from ..capture.selection import Scope
 from ..errors import InvalidInput
 from ..kube import yamlfiles as kubeyaml
 from ..kube.client import Kube
 from ..kube.model import StoredObject, ref_of
+from ..kube.scope import Scope
 from ..store.manifest import Snapshot
 from ..store.repository import Repository
 

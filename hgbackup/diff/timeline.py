@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from ..capture.selection import Scope
 from ..errors import EXIT_INTEGRITY, EXIT_OK, InvalidInput, NotFound
 from ..kube import catalogue
 from ..kube.model import Ref
+from ..kube.scope import Scope
 from ..store import clusters
 from ..store.manifest import ObjectEntry, Snapshot
 from ..store.repository import Listing, Repository

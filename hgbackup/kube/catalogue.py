@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InvalidInput
+
 CORE = ""
 NETWORKING = "networking.k8s.io"
 GATEWAY = "gateway.networking.k8s.io"
@@ -124,18 +126,14 @@ KINDS: tuple[Kind, ...] = (
     _k("EnvoyFilter", ISTIO, "envoyfilters", True, 11, ["v1alpha3"]),
 )
 
-# Objects of kinds in scope that a snapshot leaves out, each with its reason (selection.py applies them).
+# Objects of kinds in scope that a snapshot leaves out, each with its reason (selection.py applies them; what
+# hgbackup never takes nor restores at all is excluded.py's).
 LEFT_OUT_CONFIGMAPS = {
     "kube-root-ca.crt": "written by kube-controller-manager into every namespace",
     "istio-ca-root-cert": "written by istiod into every namespace",
     "higress-ca-root-cert": "written by the Higress controller into every namespace",
 }
 OWN_LABEL = ("app.kubernetes.io/name", "hgbackup")  # hgbackup's own schedule ConfigMap: the backup job, not the gateway
-LEFT_OUT_SECRET_TYPES = {
-    "kubernetes.io/service-account-token": "issued by the cluster for its service accounts",
-    "bootstrap.kubernetes.io/token": "node join credentials of the cluster",
-    "helm.sh/release.v1": "Helm's record of a release, not configuration",
-}
 # cert-manager keeps the Secrets a ClusterIssuer names (ACME account key, DNS-01 credentials) in its "cluster
 # resource namespace": cert-manager unless its --cluster-resource-namespace says otherwise.
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -168,8 +166,6 @@ def lookup(name: str) -> list[Kind]:
     found = [k for k in KINDS if lowered in (k.kind.lower(), k.key.lower(), k.plural.lower())]
     if not found:
         known = ", ".join(sorted({k.kind for k in KINDS}))
-        from ..errors import InvalidInput
-
         raise InvalidInput(f"unknown kind {name!r} (known: {known})")
     return found
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..capture.selection import Scope
 from ..errors import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE
 from ..kube import catalogue
 from ..kube.client import Kube
 from ..kube.model import StoredObject
+from ..kube.scope import Scope
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
 from .ingress.convert import MigrateOptions, Migration
 

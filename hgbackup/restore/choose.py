@@ -6,13 +6,13 @@ import copy
 
 import orjson
 
-from ..capture import confine, selection
-from ..capture.coverage import Coverage
-from ..capture.selection import Scope
 from ..errors import InvalidInput
-from ..kube import catalogue, names, references
+from ..kube import catalogue, labels, names, references
+from ..kube.excluded import PROTECTED_NAMESPACES
 from ..kube.model import StoredObject
+from ..kube.scope import Scope
 from ..kube.stored import canonical_bytes, sha256_hex, stored_form
+from ..store.coverage import Coverage
 from .closure import Closure, dependencies
 from .records import Ref, RestoreOptions
 
@@ -28,7 +28,7 @@ def parse_namespace_map(pairs: list[str]) -> dict[str, str]:
         names.require_namespace(new, f"--namespace-map {pair}")
         if old in mapping and mapping[old] != new:
             raise InvalidInput(f"--namespace-map maps {old!r} twice ({mapping[old]!r} and {new!r})")
-        if new in confine.PROTECTED_NAMESPACES:
+        if new in PROTECTED_NAMESPACES:
             raise InvalidInput(f"--namespace-map {pair}: hgbackup never writes to {new}")
         mapping[old] = new
     return mapping
@@ -52,7 +52,7 @@ def choose(objects: list[StoredObject], options: RestoreOptions, notes: list[str
     and recorded there (unless --no-dependencies). References that an object of an unmapped namespace holds to a
     mapped one are described in `notes`, not rewritten."""
     kinds = {(k.group, k.kind) for name in options.kinds for k in catalogue.lookup(name)} if options.kinds else None
-    selector = selection.parse_selector(options.selector) if options.selector else None
+    selector = labels.parse_selector(options.selector) if options.selector else None
     namespaces = set(restored_namespaces(options))
     chosen = []
     for obj in objects:
@@ -63,7 +63,7 @@ def choose(objects: list[StoredObject], options: RestoreOptions, notes: list[str
             continue
         if options.names and ref.name not in options.names and ref.kind != "CustomResourceDefinition":
             continue
-        if selector is not None and not selection.matches(selector, obj.obj["metadata"].get("labels") or {}):
+        if selector is not None and not labels.matches(selector, obj.obj["metadata"].get("labels") or {}):
             continue
         chosen.append(obj)
     if closure is not None and options.dependencies and selective(options):

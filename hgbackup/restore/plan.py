@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ..capture import confine
 from ..errors import HgbackupError, NotFound
 from ..kube import catalogue, references
 from ..kube.client import Kube
+from ..kube.excluded import PROTECTED_NAMESPACES
 from ..kube.model import Ref, StoredObject, ref_of
 from ..kube.stored import stored_form
 from .choose import content_sha, desired_form
@@ -59,7 +59,7 @@ def prune_steps(objects: list[StoredObject], candidates: list[StoredObject], hig
     since nobody can say that nothing needs them."""
     wanted = {o.ref for o in objects}
     doomed = {o.ref: o for o in candidates if o.ref not in wanted and o.ref.kind != "CustomResourceDefinition"
-              and o.ref.namespace not in confine.PROTECTED_NAMESPACES}
+              and o.ref.namespace not in PROTECTED_NAMESPACES}
     kept: dict[Ref, str] = {}
     while True:  # a kept object keeps what it needs in turn (a Gateway kept for a route keeps its certificate)
         remaining = [o.obj for o in objects] + [o for o in live or [] if ref_of(o) not in doomed or ref_of(o) in kept]

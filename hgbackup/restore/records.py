@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..capture.coverage import Coverage
-from ..capture.selection import Scope
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
 from ..kube.model import Ref, StoredObject
+from ..kube.scope import Scope
+from ..store.coverage import Coverage
 from ..store.manifest import SAFETY_TAGS  # noqa: F401 - exported with the restore records
 from .closure import Closure
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..capture import confine, coverage
+from ..capture import confine
 from ..capture import snapshot as snapshot_mod
-from ..capture.selection import Scope
 from ..errors import InvalidInput
 from ..kube import catalogue
 from ..kube.client import Kube
+from ..kube.scope import Scope
 from ..memory import collector_paused
-from ..store import clusters
+from ..store import clusters, coverage
 from ..store.repository import Repository
 from .choose import choose, prune_scope, safety_scope
 from .closure import Closure

@@ -18,10 +18,10 @@ import yaml
 
 from ..capture import selection
 from ..capture import snapshot as snapshot_mod
-from ..capture.selection import Scope
 from ..errors import EXIT_OK, EXIT_PARTIAL, HgbackupError, InvalidInput, NotFound
 from ..kube import catalogue, names
 from ..kube.client import Kube
+from ..kube.scope import Scope
 from ..store import StoreSettings
 from ..store.manifest import Snapshot
 from ..store.repository import Repository
@@ -308,11 +308,7 @@ def _metrics(data, where: str) -> dict:
     if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
         raise InvalidInput(f"{where}: metrics.ruleLabels: must be a mapping of strings")
     for key, value in labels.items():
-        try:  # Kubernetes' rules for label keys and values, as the selector parser holds them
-            valid = selection.parse_selector(f"{key}={value}") == [(key, "=", (value,))]
-        except InvalidInput:
-            valid = False
-        if not valid:
+        if not (names.valid_label_key(key) and names.valid_label_value(value)):  # Kubernetes' rules (names.py)
             raise InvalidInput(f"{where}: metrics.ruleLabels: {key!r:.80}: {value!r:.80} is not a label")
     dash_ns = data.get("dashboardNamespace")
     if dash_ns is not None:

@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 
 from ..errors import HgbackupError, InvalidInput, NotFound
+from ..kube.scope import Scope
 from .layout import cluster_key
 from .manifest import SAFETY_TAGS, Manifest, Snapshot
 
@@ -112,7 +113,6 @@ def only_one(snapshots: list[Snapshot]) -> list[Snapshot]:
 
 # -- retention groups: identity and scope ------------------------------------------------------------------------
 def _scope_doc(manifest: Manifest) -> dict:
-    from ..capture.selection import Scope
 
     try:
         return Scope.from_json(manifest.scope).as_json()  # {} and the full default scope are the same scope
@@ -128,7 +128,6 @@ def retention_group(snap: Snapshot) -> str:
 
 def scope_label(snap: Snapshot) -> str:
     """A short name for a snapshot's scope and kind: `full`, `-n shop, pre-restore`, ..."""
-    from ..capture.selection import Scope
 
     doc, full = _scope_doc(snap.manifest), Scope().as_json()
     parts = [f"-n {','.join(doc['namespaces'])}" if doc.get("namespaces") else ""]

@@ -19,9 +19,9 @@ from typing import NamedTuple
 import orjson
 
 from .. import FORMAT, __version__
-from ..capture import coverage as coverage_mod
 from ..errors import IntegrityError
 from ..kube.model import Ref, StoredObject
+from . import coverage as coverage_mod
 from .layout import ID_RE, SnapshotKey
 
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

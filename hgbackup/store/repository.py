@@ -75,7 +75,7 @@ class Repository:
     def snapshots(self, cluster: str | None = None, progress=None) -> Listing:
         """Every readable snapshot (of the one cluster `cluster` names, see clusters.choose), newest first, and a
         Problem for each manifest that could not be read."""
-        # a remote store lists ETags and sizes: manifests cached in the store (index.py) are used where they match
+        # a remote store lists ETags and sizes: manifests cached in the store (cache.py) are used where they match
         listed = self.store.listing("")
         keys = self.snapshot_keys(list(listed) if listed is not None else None)
         cache_name = index.current(listed) if listed is not None else None

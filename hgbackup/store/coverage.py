@@ -1,10 +1,10 @@
 """Coverage: what a snapshot listed completely, by (kind, namespace), and what it did not.
 
 A snapshot is a statement "these are all the objects of its scope" only where every LIST (and every GET of a
-referenced object) it needed succeeded. The manifest records that as data (`coverage`), and every consumer reads it
-from here: prune deletes a live object only inside complete coverage, so a kind that could not be read (forbidden,
-a 500) is never the reason something is deleted. A manifest written before this record existed is complete for its
-recorded scope when it is not partial, and covers nothing when it is.
+referenced object) it needed succeeded. The manifest records that as data (`coverage`, made by the capture with
+`of_capture`), and every consumer reads it from here: prune deletes a live object only inside complete coverage, so a
+kind that could not be read (forbidden, a 500) is never the reason something is deleted. A manifest written before
+this record existed is complete for its recorded scope when it is not partial, and covers nothing when it is.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..errors import HgbackupError
 from ..kube import catalogue
+from ..kube.scope import Scope
 
 ALL = None  # a namespace of None: every namespace (or a cluster-scoped kind)
 EVERY_KIND = "*"  # an incomplete entry for every kind (a partial snapshot without a record)
@@ -67,8 +68,6 @@ def of_manifest(manifest) -> Coverage:
         return manifest.coverage
     if manifest.partial:
         return Coverage(frozenset(), ((EVERY_KIND, ALL, "the snapshot is partial and records no coverage"),))
-    from .selection import Scope
-
     try:
         scope = Scope.from_json(manifest.scope)
         kinds = scope.kinds()
