@@ -42,8 +42,8 @@ print(json.dumps({"keys": len(keys), "manifests": len(manifests)}))
 
 
 def fill(s3, bucket: str, n: int, m: int) -> float:
+    from hgbackup.capture.packer import Digesting, packed_from, sealed_chunks
     from hgbackup.kube.model import StoredObject
-    from hgbackup.store import archive
     from hgbackup.store.layout import SnapshotKey, new_snapshot_id
     from hgbackup.store.manifest import ClusterInfo, Manifest
 
@@ -57,7 +57,12 @@ def fill(s3, bucket: str, n: int, m: int) -> float:
     def put(i: int) -> None:
         when = start_time + timedelta(hours=i)
         sid = new_snapshot_id(when)
-        data, record = archive.seal(objects, sid, None)
+        packer, _ = packed_from(objects, None)
+        try:
+            stream = Digesting(sealed_chunks(packer, sid, None), packer.unpacked_size)
+            data, record = b"".join(stream), stream.record(None)
+        finally:
+            packer.close()
         manifest = Manifest.build(sid, when, cluster, objects, record, scope={}, tags=["schedule:hourly"])
         key = SnapshotKey("prod", sid)
         s3.put_object(Bucket=bucket, Key=key.archive_key(False), Body=data)

@@ -84,14 +84,30 @@ def secret_values() -> list[bytes]:
     return values
 
 
+def sealed(objects, snapshot_id: str, key: bytes | None):
+    """(bytes to store, ArchiveRecord) of objects: packed (and with a key encrypted) as the snapshot writer does."""
+    from hgbackup.capture.packer import Digesting, packed_from, sealed_chunks
+
+    packer, _ = packed_from(objects, key)
+    try:
+        stream = Digesting(sealed_chunks(packer, snapshot_id, key), packer.unpacked_size)
+        return b"".join(stream), stream.record(key)
+    finally:
+        packer.close()
+
+
+def archive_of(objects) -> bytes:
+    """The plain archive of objects, in memory: what a streamed snapshot of the same objects writes, byte for byte."""
+    return sealed(objects, "20260101T000000Z-abcdef", None)[0]
+
+
 def manifest_for(objects, *, snapshot_id="20260101T000000Z-abcdef", key=None, tags=(), partial=False):
     """(archive bytes, Manifest) for objects, as the snapshot writer makes them; for offline archive tests."""
     from datetime import datetime, timezone
 
-    from hgbackup.store import archive
     from hgbackup.store.manifest import ClusterInfo, Manifest
 
-    data, record = archive.seal(objects, snapshot_id, key)
+    data, record = sealed(objects, snapshot_id, key)
     manifest = Manifest.build(snapshot_id, datetime(2026, 1, 1, tzinfo=timezone.utc), ClusterInfo("c"), objects,
                               record, scope={}, tags=list(tags), partial=partial)
     return data, manifest

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from conftest import manifest_for
+from conftest import archive_of, manifest_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +21,7 @@ from hgbackup.store.manifest import ArchiveRecord, Encryption, Manifest
 OBJECTS = [StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": f"cm-{i}", "namespace": "ns"}, "data": {"k": "v" * i}})
            for i in range(5)]
-GOOD = archive.pack(OBJECTS)
+GOOD = archive_of(OBJECTS)
 KEY = bytes(range(32))
 
 

@@ -12,7 +12,7 @@ import tracemalloc
 import zlib
 
 import pytest
-from conftest import manifest_for
+from conftest import archive_of, manifest_for
 
 from hgbackup.capture import packer
 from hgbackup.kube import catalogue
@@ -78,7 +78,7 @@ def test_crc32_combine_matches_crc32_of_the_concatenation():
 
 @pytest.mark.parametrize("page_size", [1, 7, 50, 500])
 def test_pages_in_server_order_give_the_bytes_of_pack(page_size):
-    whole = packer.pack(objects())
+    whole = archive_of(objects())
     data, records = streamed(paged(server_order(ITEMS), page_size))
     assert data == whole
     assert [r.archive_path for r in records] == [r.archive_path for r in sorted(
@@ -86,7 +86,7 @@ def test_pages_in_server_order_give_the_bytes_of_pack(page_size):
 
 
 def test_any_arrival_order_gives_the_same_bytes_and_duplicates_keep_the_first():
-    whole = packer.pack(objects())
+    whole = archive_of(objects())
     shuffled = list(ITEMS)
     random.Random(7).shuffle(shuffled)
     changed = ingress("shop", "web", labels={"a": "b"})  # same name, later: dropped

@@ -13,6 +13,7 @@ its segment back into plain entries, sorted when the segment is closed: correct,
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tempfile
 import threading
@@ -288,15 +289,6 @@ class Packer:
         self._spool.close()
 
 
-def pack(objects: list[StoredObject]) -> bytes:
-    """The archive of `objects` in memory (what a streamed snapshot of the same objects writes, byte for byte)."""
-    packer, _ = packed_from(objects, None)
-    try:
-        return b"".join(packer.chunks())
-    finally:
-        packer.close()
-
-
 def sealed_chunks(packer: Packer, snapshot_id: str, key: bytes | None) -> Iterator[bytes]:
     """The bytes to store: the archive, encrypted when there is a key."""
     if key is None:
@@ -313,8 +305,6 @@ class Digesting:
     """Passes chunks through, counting their bytes and hashing them (the archive's size and sha256)."""
 
     def __init__(self, chunks, unpacked_size: int):
-        import hashlib
-
         self._chunks = chunks
         self.unpacked_size = unpacked_size
         self.hash = hashlib.sha256()

@@ -72,9 +72,6 @@ class StoredObject:
     def archive_path(self) -> str:
         return archive_entry_path(self.kind, self.ref.namespace, self.ref.name)
 
-    def manifest_entry(self) -> dict:
-        return {**self.ref.as_json(self.api_version), "sha256": self.sha256}
-
 
 def archive_entry_path(kind: catalogue.Kind, namespace: str | None, name: str) -> str:
     """The one spelling of an object's path inside a snapshot archive."""

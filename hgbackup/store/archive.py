@@ -1,4 +1,5 @@
-"""Pack and unpack one snapshot: a deterministic tar.gz of stored objects plus its manifest.
+"""Read one snapshot's archive (the deterministic tar.gz capture/packer.py writes) against its manifest, and refuse
+to write what could not be read back.
 
 Reading never trusts the archive: the archive sha256 and size are checked against the manifest first, every tar entry
 must be a regular file at a path this module could have written, the bytes read are capped by what the manifest
@@ -30,27 +31,6 @@ MAX_RATIO = 200
 MIN_CAP = 64 * 2**20
 MAX_UNPACKED = 2 * 2**30
 MAX_ENTRY = 4 * 2**20
-
-
-def pack(objects: list[StoredObject]) -> bytes:
-    """A tar.gz with one JSON entry per object in a fixed order with fixed metadata: same objects, same bytes
-    (packer.py writes it, a segment at a time; `_tar_members` reads it back)."""
-    from ..capture.packer import pack as pack_objects
-
-    return pack_objects(objects)
-
-
-def seal(objects: list[StoredObject], snapshot_id: str, key: bytes | None) -> tuple[bytes, ArchiveRecord]:
-    """Pack (and with a key encrypt) a snapshot's objects; returns the bytes to store and their record."""
-    from ..capture.packer import Digesting, packed_from, sealed_chunks
-
-    packer, _ = packed_from(objects, key)
-    try:
-        stream = Digesting(sealed_chunks(packer, snapshot_id, key), packer.unpacked_size)
-        data = b"".join(stream)
-        return data, stream.record(key)
-    finally:
-        packer.close()
 
 
 def check_readable(objects, record: ArchiveRecord, snapshot_id: str) -> None:
@@ -130,9 +110,9 @@ def _read_entries(data: bytes, manifest: Manifest) -> dict[str, bytes]:
 
 def _tar_members(raw: bytes, sid: str):
     """(name, content) of each member of a tar stream, read strictly: regular files only (GNU long names allowed,
-    as `pack` writes them), every header checksum checked, and only zero blocks after the end marker.
+    as packer.py writes them), every header checksum checked, and only zero blocks after the end marker.
 
-    A reader of the one format `pack` writes, several times faster than tarfile, which parsed every header field
+    A reader of the one format packer.py writes, several times faster than tarfile, which parsed every header field
     of every member (most of the time `verify` and `restore` spent on an archive)."""
     view = memoryview(raw)
     pos, long_name = 0, None

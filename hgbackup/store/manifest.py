@@ -20,6 +20,7 @@ import orjson
 
 from .. import FORMAT, __version__
 from ..errors import IntegrityError
+from ..kube.catalogue import group_of
 from ..kube.model import Ref, StoredObject
 from . import coverage as coverage_mod
 from .layout import ID_RE, SnapshotKey
@@ -102,8 +103,6 @@ class ObjectEntry(NamedTuple):
 
     @property
     def ref(self) -> Ref:
-        from ..kube.catalogue import group_of
-
         return Ref(group_of(self.api_version), self.kind, self.namespace, self.name)
 
     def as_json(self) -> dict:
