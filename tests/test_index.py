@@ -19,10 +19,12 @@ import yaml
 from conftest import ROOT
 
 from hgbackup.capture import snapshot
+from hgbackup.capture.captured import InMemoryCapture
 from hgbackup.kube.model import StoredObject
 from hgbackup.kube.scope import Scope
 from hgbackup.store import cache as index
 from hgbackup.store import crypto, layout, open_store
+from hgbackup.store.manifest import ClusterInfo
 from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.s3
@@ -53,7 +55,7 @@ def fill(repo: Repository, n: int = N) -> list[str]:
                                     "metadata": {"name": "higress-config", "namespace": "higress-system"},
                                     "data": {"k": "v"}})
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    return [snapshot.write(repo, snapshot.Capture([obj], snapshot.ClusterInfo("prod", "v1", "uid-1")), Scope(),
+    return [snapshot.write(repo, InMemoryCapture(objects=[obj], cluster=ClusterInfo("prod", "v1", "uid-1")), Scope(),
                            now=start + timedelta(hours=i)).id for i in range(n)]
 
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..capture import selection, snapshot
+from ..capture import live, selection, snapshot
 from ..errors import InvalidInput
 from ..kube import yamlfiles as kubeyaml
 from ..kube.client import Kube
@@ -64,7 +64,7 @@ def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository]
     files, the documents as read (what migrate converts), without the stored form a snapshot would hold. `invalid`:
     for files, invalid ones are recorded there (kubeyaml.load_paths) and the others read."""
     if source.kind == "live":
-        capture = snapshot.capture_live(kube_factory(), scope, cluster, progress)
+        capture = live.capture_live(kube_factory(), scope, cluster, progress)
         capture.require_complete("the live side")
         return Side(LIVE, capture.objects)
     if source.kind == "files":

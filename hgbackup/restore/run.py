@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..capture import confine
+from ..capture import confine, live
 from ..capture import snapshot as snapshot_mod
 from ..errors import InvalidInput
 from ..kube import catalogue
@@ -46,7 +46,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     safety = request.safety_tag is not None and not options.dry_run
     capture = None
     if options.prune or safety:
-        capture = snapshot_mod.capture_live(kube, request.scope, keep_listed=True)
+        capture = live.capture_live(kube, request.scope, keep_listed=True)
     prune_candidates = None
     outside: list = []
     if options.prune and capture is not None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import yaml
 
-from ..capture import selection
+from ..capture import live, selection
 from ..capture import snapshot as snapshot_mod
 from ..errors import EXIT_OK, EXIT_PARTIAL, HgbackupError, InvalidInput, NotFound
 from ..kube import catalogue, names
@@ -142,11 +142,9 @@ def run_monitored(sched: Schedule, connect, open_repository) -> ScheduleReport:
 
 def run(sched: Schedule, kube: Kube, repo: Repository) -> ScheduleReport:
     """What the CronJob runs: snapshot with the file's scope, then its retention over this schedule's snapshots."""
-    from ..capture.packer import Packer
-
     kube.cluster_identity()  # retention acts on this cluster's own snapshots: no identity, no run (exit 6)
-    capture = snapshot_mod.capture_live(kube, sched.scope, sched.cluster, packer=Packer(repo.encryption_key),
-                                        secret_names=sched.console_secrets or None)
+    capture = live.capture_packed(kube, sched.scope, repo.encryption_key, sched.cluster,
+                                  secret_names=sched.console_secrets or None)
     tag = f"schedule:{sched.name}"
     try:
         taken = snapshot_mod.take(repo, capture, sched.scope, tags=[*sched.tags, tag],
