@@ -11,10 +11,10 @@ from conftest import create_namespace, create_objects, rand_name, run
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from hgbackup.kube import catalogue, references
+from hgbackup.kube import catalogue, references, refpaths, reftable
 
 pytestmark = pytest.mark.kube
-ROWS = list(enumerate(references.REFERENCES))
+ROWS = list(enumerate(reftable.REFERENCES))
 
 
 def _set(node: dict, tokens: tuple, value) -> None:
@@ -67,13 +67,13 @@ def _target(group: str, kind: str, namespace: str | None, name: str, gateway_cla
     return obj
 
 
-def build(i: int, row: references.Row, hns: str, app: str) -> tuple[dict, dict]:
+def build(i: int, row: reftable.Row, hns: str, app: str) -> tuple[dict, dict]:
     """(referring object, target) for one row, in namespaces `hns` and `app`."""
     own = hns if row.home_only else app
     group, kind = row.target if row.form != "route" else (catalogue.NETWORKING, "Ingress")
     name = row.fixed_name or f"t{i}-{rand_name('x')[2:]}"
-    where = {references.HIGRESS_NS: hns, references.CLUSTER: None,
-             references.CERT_MANAGER_NS: catalogue.CERT_MANAGER_NAMESPACE}.get(row.namespace, own)
+    where = {reftable.HIGRESS_NS: hns, reftable.CLUSTER: None,
+             reftable.CERT_MANAGER_NS: catalogue.CERT_MANAGER_NAMESPACE}.get(row.namespace, own)
     form_values = {"name": name, "ns/name": name, "host": f"{name}.{own}.svc.cluster.local",
                    "lines": f"{name}.{own}.svc.cluster.local:80", "route": f"{own}/{name}",
                    "secrets": name}
@@ -89,7 +89,7 @@ def build(i: int, row: references.Row, hns: str, app: str) -> tuple[dict, dict]:
         value = form_values[row.form]
     referrer = {"apiVersion": _api(row.group, row.kind), "kind": row.kind,
                 "metadata": {"name": f"r{i}", **({"namespace": own} if row.kind != "ClusterIssuer" else {})}}
-    tokens = references._tokens(row.path.replace(".**", ".ca.secretName"))
+    tokens = refpaths.tokens(row.path.replace(".**", ".ca.secretName"))
     _set(referrer, tokens, value)
     if row.when is not None:
         referrer["metadata"]["labels"] = {"higress.io/config-map-type": "domain"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..kube import catalogue, references
+from ..kube import catalogue, references, reftable
 from ..kube.excluded import left_out
 from ..kube.labels import matches
 from ..kube.scope import Scope
@@ -63,7 +63,7 @@ class Selector:
     """The rules, an object at a time, for captures that cannot hold every candidate (a live snapshot packs each
     LIST page as it arrives). `offer` says at once whether most objects are kept; the kinds whose rule depends on
     the others (Secrets and Services: kept when referenced; CRDs: of the kinds in scope) are held and decided by
-    `finish`, which follows the references (the table in references.py) once every ReferenceGrant is known.
+    `finish`, which follows the references (the table in reftable.py) once every ReferenceGrant is known.
 
     Everything an object brings (its references, a held object, a grant) is filed under the `lane` it was offered
     in (one LIST): a LIST that restarts (410 Gone on a continue page) drops its lane, so the references of objects
@@ -76,7 +76,7 @@ class Selector:
         self.kinds = {k.key: k for k in scope.kinds()}
         self.refused = refused
         self.services = "services" in self.kinds
-        self.follow = references.FOLLOWED if self.services else frozenset({references.SECRET})
+        self.follow = reftable.FOLLOWED if self.services else frozenset({reftable.SECRET})
         self.lanes: dict[object, _Lane] = {}
         self.secret_wanted: set[tuple[str, str]] = set()
         self.service_wanted: set[tuple[str, str]] = set()
@@ -123,9 +123,9 @@ class Selector:
                     if self.refused is not None:
                         self.refused.append(references.why_not(ref))
                     continue
-                if references.SECRET in ref.row.targets:
+                if reftable.SECRET in ref.row.targets:
                     self.secret_wanted.add((ref.namespace, ref.name))
-                if references.SERVICE in ref.row.targets:
+                if reftable.SERVICE in ref.row.targets:
                     self.service_wanted.add((ref.namespace, ref.name))
         held = self.held
         chosen = [obj for obj in held.get(catalogue.SECRETS.key, [])

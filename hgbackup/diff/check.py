@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import EXIT_DIFFERENT, EXIT_OK
-from ..kube import catalogue, references
+from ..kube import catalogue, references, reftable
 from ..kube.model import StoredObject
 from ..kube.scope import Scope
 from . import sources
@@ -81,7 +81,7 @@ def _unchecked(ref: references.Reference, in_scope, scope: Scope) -> str:
     kinds = [t for t in ref.row.targets if t in in_scope]
     if not kinds:
         names = " or ".join(k for _, k in ref.row.targets)
-        hint = " (--with-services)" if references.SERVICE in ref.row.targets else ""
+        hint = " (--with-services)" if reftable.SERVICE in ref.row.targets else ""
         return f"{names} is not in the scope{hint}"
     if ref.namespace not in (None, references.ANY_NAMESPACE) and not scope.wants_namespace(ref.namespace):
         return "the target's namespace is not in the scope (-n)"

@@ -1,233 +1,19 @@
-"""References between objects, as data: which field of which kind names which other object, and in which namespace
-the controller looks for it.
-
-One row per path. Every consumer reads these rows and nothing else: capture (a snapshot takes the Secrets and
-Services its objects name), restore (a selective restore brings what it restores needs; WasmPlugin rules naming a
-restored route are merged), prune (nothing a live object names is deleted), namespace maps (each reference of a
-mapped object is rewritten or reported), diff and `hgbackup check` (dangling references).
-
-Namespace rules, as the controllers resolve them:
-- SAME: the referring object's namespace; a namespace written into the reference is not followed (reported).
-- GIVEN: the namespace written in the reference (`namespace:` or `ns/name`), else the referring object's.
-- GRANTED: as GIVEN, but another namespace only where a ReferenceGrant in that namespace allows it.
-- HIGRESS: always the Higress namespace. CLUSTER: a cluster-scoped object. ANY: any namespace (matched by name).
-- CERT_MANAGER: cert-manager's cluster resource namespace (the Secrets a ClusterIssuer names).
-- HOST: a DNS name: `name` is the referring object's namespace, `name.ns.svc[.cluster.local][:port]` is `ns`;
-  any other host (a domain, a registry service) names no Kubernetes object.
-- ROUTE: a Higress route name: `name` is in the Higress namespace, `ns/name` elsewhere.
+"""The references objects hold, read by the table (reftable.py): what an object names, where, in which namespace the
+controller looks for it, and whether it follows it (ReferenceGrants). Every consumer asks here: capture, restore
+(closure, prune, namespace maps), diff and `hgbackup check`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from .catalogue import CERT_MANAGER, CERT_MANAGER_NAMESPACE, CORE, GATEWAY, HIGRESS, ISTIO, NETWORKING, group_of
+from . import refpaths
+from .catalogue import CERT_MANAGER_NAMESPACE, GATEWAY, group_of
+from .reftable import ANY, BY_SOURCE, CERT_MANAGER_NS, GIVEN, GRANTED, HIGRESS_NS, HOST, REFERENCES, ROUTE, SAME, Row
 
-SAME, GIVEN, GRANTED, HIGRESS_NS, CLUSTER, ANY, CERT_MANAGER_NS, HOST, ROUTE = (
-    "same", "given", "granted", "higress", "cluster", "any", "cert-manager", "host", "route")
 ANY_NAMESPACE = "*"  # a target matched by name in whichever namespace holds it (rule ANY)
-
-HIGRESS_SRC = "alibaba/higress "
-GATEWAY_SRC = "kubernetes-sigs/gateway-api apis/v1/"
-ISTIO_SRC = "istio/api networking/v1alpha3/"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One path that names another object. `form`: how the value names it (`name`, `ns/name`, `object` = a
-    {group, kind, name, namespace} reference, `host`, `route`, `lines` = higress.io/destination lines of hosts).
-    `ref_default`: (group, kind) an `object` reference means when it omits them; the row only covers references
-    to `targets`. `when`: only objects this accepts (domain ConfigMaps)."""
-
-    kind: str
-    group: str
-    path: str
-    targets: tuple[tuple[str, str], ...]
-    namespace: str
-    form: str
-    source: str
-    ref_default: tuple[str, str] | None = None
-    when: Callable[[dict], bool] | None = field(default=None, compare=False)
-    fixed_name: str | None = None  # the one object the controller reads (McpBridge `default`)
-    ref_kind: tuple[str, str] | None = None  # what an `object` reference must say, when not the target itself
-    # the referring object attaches to the target rather than needing it (a plugin rule naming a route): restore
-    # merges such rules, prune and the closure of a restore do not count them as needs
-    attaches: bool = False
-    home_only: bool = False  # read only from objects in the Higress namespace (console domain ConfigMaps)
-
-    @property
-    def accepts(self) -> tuple[str, str]:
-        return self.ref_kind or self.targets[0]
-
-    @property
-    def target(self) -> tuple[str, str]:
-        return self.targets[0]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.path}"
-
-
-SECRET, SERVICE = (CORE, "Secret"), (CORE, "Service")
-ING = (NETWORKING, "Ingress")
-
-
-def _domain_configmap(obj: dict) -> bool:
-    return ((obj.get("metadata") or {}).get("labels") or {}).get("higress.io/config-map-type") == "domain"
-
-
-def _annotation(key: str) -> list[str]:
-    return [f'metadata.annotations["{prefix}{key}"]' for prefix in ("nginx.ingress.kubernetes.io/", "higress.io/")]
-
-
-def _rows() -> tuple[Row, ...]:
-    downstream = HIGRESS_SRC + "pkg/ingress/kube/annotations/downstreamtls.go"
-    upstream = HIGRESS_SRC + "pkg/ingress/kube/annotations/upstreamtls.go"
-    ingress_v1 = HIGRESS_SRC + "pkg/ingress/kube/ingressv1/controller.go"
-    route_names = HIGRESS_SRC + "pkg/ingress/config/ingress_config.go (_match_route_), common/tool.go " \
-                                "GenerateUniqueRouteName, gateway/istio/conversion.go generateRouteName"
-    cm = "cert-manager pkg/apis/certmanager/v1/types_issuer.go, types_certificate.go"
-    rows = [
-        Row("Ingress", NETWORKING, "spec.tls[].secretName", (SECRET,), SAME, "name", ingress_v1),
-        *(Row("Ingress", NETWORKING, p, (SECRET,), SAME, "ns/name", downstream)
-          for p in _annotation("auth-tls-secret")),
-        # Higress reads `ns/name` from another namespace too; hgbackup does not follow it there: an annotation
-        # anyone may write to an Ingress must not make a snapshot carry another namespace's Secret.
-        *(Row("Ingress", NETWORKING, p, (SECRET,), SAME, "ns/name", upstream + " (another namespace: not followed)")
-          for p in _annotation("proxy-ssl-secret")),
-        *(Row("Ingress", NETWORKING, p, (SECRET,), SAME, "ns/name",
-              "kubernetes/ingress-nginx internal/ingress/annotations/auth/main.go (Higress 2.x ignores it: migrate)")
-          for p in _annotation("auth-secret")),
-        Row("Ingress", NETWORKING, "spec.defaultBackend.service.name", (SERVICE,), SAME, "name", ingress_v1),
-        Row("Ingress", NETWORKING, "spec.rules[].http.paths[].backend.service.name", (SERVICE,), SAME, "name",
-            ingress_v1),
-        Row("Ingress", NETWORKING, "spec.rules[].http.paths[].backend.resource", ((HIGRESS, "McpBridge"),),
-            HIGRESS_NS, "object", HIGRESS_SRC + "pkg/ingress/kube/common/tool.go (ValidateBackendResource)",
-            ref_default=(CORE, ""), fixed_name="default"),
-        Row("Ingress", NETWORKING, 'metadata.annotations["higress.io/destination"]', (SERVICE,), HOST, "lines",
-            HIGRESS_SRC + "pkg/ingress/kube/annotations/destination.go, common/tool.go (SplitServiceFQDN)"),
-        Row("Ingress", NETWORKING, 'metadata.annotations["higress.io/rpc-destination-name"]', ((HIGRESS, "Http2Rpc"),),
-            ANY, "name", HIGRESS_SRC + "pkg/ingress/config/ingress_config.go (http2rpcs keyed by name alone)"),
-        # spec.ingressClassName is no row: Higress matches the class by name, with or without an IngressClass
-        # object (ingressv1/controller.go shouldProcessIngressWithClass)
-        Row("Gateway", GATEWAY, "spec.gatewayClassName", ((GATEWAY, "GatewayClass"),), CLUSTER, "name",
-            GATEWAY_SRC + "gateway_types.go"),
-        Row("Gateway", GATEWAY, "spec.listeners[].tls.certificateRefs[]", (SECRET,), GRANTED, "object",
-            GATEWAY_SRC + "gateway_types.go (certificateRefs)", ref_default=(CORE, "Secret")),
-        Row("Gateway", ISTIO, "spec.servers[].tls.credentialName", (SECRET,), SAME, "name",
-            ISTIO_SRC + "gateway.proto (credential_name; hgbackup follows the Gateway's own namespace)"),
-        Row("DestinationRule", ISTIO, "spec.trafficPolicy.tls.credentialName", (SECRET,), SAME, "name",
-            ISTIO_SRC + "destination_rule.proto (credential_name)"),
-        Row("DestinationRule", ISTIO, "spec.host", (SERVICE,), HOST, "host", ISTIO_SRC + "destination_rule.proto"),
-        Row("VirtualService", ISTIO, "spec.gateways[]", ((ISTIO, "Gateway"),), GIVEN, "ns/name",
-            ISTIO_SRC + "virtual_service.proto (gateways: <gateway namespace>/<gateway name>)"),
-        Row("VirtualService", ISTIO, "spec.hosts[]", (SERVICE,), HOST, "host", ISTIO_SRC + "virtual_service.proto"),
-        *(Row("VirtualService", ISTIO, f"spec.{section}[].route[].destination.host", (SERVICE,), HOST, "host",
-              ISTIO_SRC + "virtual_service.proto (short names resolve in the rule's namespace)")
-          for section in ("http", "tcp", "tls")),
-        Row("McpBridge", HIGRESS, "spec.registries[].authSecretName", (SECRET,), SAME, "name",
-            HIGRESS_SRC + "registry/reconcile/reconcile.go (Secrets(r.namespace).Get)"),
-        Row("WasmPlugin", "extensions.higress.io", "spec.matchRules[].ingress[]", (ING, (GATEWAY, "HTTPRoute")),
-            ROUTE, "route", route_names, attaches=True),
-        Row("WasmPlugin", "extensions.higress.io", "spec.matchRules[].service[]", (SERVICE,), HOST, "host",
-            HIGRESS_SRC + "pkg/ingress/config/ingress_config.go (_match_service_)", attaches=True),
-        Row("ConfigMap", CORE, "data.cert", (SECRET,), HIGRESS_NS, "name",
-            "higress-group/higress-console backend/sdk/.../kubernetes/KubernetesModelConverter.java (K8S_CERT)",
-            when=_domain_configmap, home_only=True),
-        Row("BackendTLSPolicy", GATEWAY, "spec.targetRefs[]", (SERVICE,), SAME, "object",
-            GATEWAY_SRC + "backendtlspolicy_types.go", ref_default=(CORE, "Service")),
-        # BackendTLSPolicy spec.validation.caCertificateRefs (ConfigMaps in the policy's namespace) is no row yet:
-        # a snapshot holds ConfigMaps of the Higress namespace only, so it could neither follow nor restore them
-        Row("Certificate", CERT_MANAGER, "spec.issuerRef", ((CERT_MANAGER, "Issuer"),), SAME, "object", cm,
-            ref_default=(CERT_MANAGER, "Issuer")),
-        Row("Certificate", CERT_MANAGER, "spec.issuerRef", ((CERT_MANAGER, "ClusterIssuer"),), CLUSTER, "object", cm,
-            ref_default=(CERT_MANAGER, "Issuer")),
-        *(Row(kind, CERT_MANAGER, "spec.**", (SECRET,), SAME, "secrets", cm) for kind in ("Issuer", "Certificate")),
-        Row("ClusterIssuer", CERT_MANAGER, "spec.**", (SECRET,), CERT_MANAGER_NS, "secrets",
-            cm + "; cert-manager --cluster-resource-namespace"),
-    ]
-    for kind in ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"):
-        src = GATEWAY_SRC + ("grpcroute_types.go" if kind == "GRPCRoute" else "httproute_types.go")
-        rows += [
-            Row(kind, GATEWAY, "spec.parentRefs[]", ((GATEWAY, "Gateway"),), GIVEN, "object",
-                GATEWAY_SRC + "shared_types.go (ParentReference: unset namespace is the route's)",
-                ref_default=(GATEWAY, "Gateway")),
-            Row(kind, GATEWAY, "spec.rules[].backendRefs[]", (SERVICE,), GRANTED, "object",
-                src + " (BackendRef: another namespace needs a ReferenceGrant)", ref_default=(CORE, "Service")),
-            Row(kind, GATEWAY, "spec.rules[].backendRefs[]", ((HIGRESS, "McpBridge"),), HIGRESS_NS, "object",
-                HIGRESS_SRC + "pkg/ingress/kube/gateway/istio/conversion.go (networking.higress.io Service: a "
-                              "registry of McpBridge default)",
-                ref_default=(CORE, "Service"), fixed_name="default", ref_kind=(HIGRESS, "Service")),
-        ]
-    return tuple(rows)
-
-
-REFERENCES: tuple[Row, ...] = _rows()
-BY_SOURCE: dict[tuple[str, str], tuple[Row, ...]] = {}
-for _row in REFERENCES:
-    BY_SOURCE[(_row.group, _row.kind)] = BY_SOURCE.get((_row.group, _row.kind), ()) + (_row,)
-# Kinds a snapshot takes because something names them (the others are in scope whole, or not at all).
-FOLLOWED = frozenset({SECRET, SERVICE})
-
-
-# -- reading the rows ------------------------------------------------------------------------------------------
-_TOKEN = re.compile(r'\.?([A-Za-z0-9_*-]+)|\["([^"]+)"\]|(\[\])')
-
-
-def _tokens(path: str) -> tuple:
-    out = []
-    for name, quoted, each in _TOKEN.findall(path):
-        out.append([] if each else (quoted or name))
-    return tuple(tuple(t) if isinstance(t, list) else t for t in out)
-
-
-_PATHS: dict[str, tuple] = {row.path: _tokens(row.path) for row in REFERENCES}
-
-
-def _values(node, tokens: tuple, where: str) -> Iterator[tuple]:
-    """(value, concrete path, container, key) of every value at `tokens` below `node`."""
-    if not tokens:
-        return
-    head, rest = tokens[0], tokens[1:]
-    if head == ():
-        if isinstance(node, list):
-            for i, item in enumerate(node):
-                if rest:
-                    yield from _values(item, rest, f"{where}[{i}]")
-                else:
-                    yield item, f"{where}[{i}]", node, i
-        return
-    if head == "**":
-        yield from _secret_refs(node, where)
-        return
-    if not isinstance(node, dict) or head not in node:
-        return
-    here = f'{where}["{head}"]' if "/" in head or "." in head else (f"{where}.{head}" if where else head)
-    if rest:
-        yield from _values(node[head], rest, here)
-    else:
-        yield node[head], here, node, head
-
-
-def _secret_refs(node, where: str) -> Iterator[tuple]:
-    """cert-manager's Secret references: every `...SecretRef`/`secretRef`/`credentialsRef` with a name, and
-    `secretName` (a Certificate's issued Secret, a CA issuer's key pair)."""
-    stack = [(node, where)]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                here = f"{path}.{key}"
-                if (key.endswith(("SecretRef", "secretRef")) or key == "credentialsRef") and isinstance(value, dict):
-                    if isinstance(value.get("name"), str):
-                        yield value["name"], here + ".name", value, "name"
-                elif key == "secretName" and isinstance(value, str):
-                    yield value, here, item, key
-                else:
-                    stack.append((value, here))
-        elif isinstance(item, list):
-            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(item))
 
 
 @dataclass(eq=False, slots=True)
@@ -375,21 +161,8 @@ def _rows_for(group: str, kind: str, kinds) -> tuple:
     one of `kinds` (all when None), cached."""
     key = (group, kind, kinds if kinds is None or isinstance(kinds, frozenset) else frozenset(kinds))
     if key not in _ROWS_FOR:
-        picked = []
-        for row in BY_SOURCE.get((group, kind), ()):
-            if kinds is None or set(kinds).intersection(row.targets):
-                tokens = _PATHS[row.path]
-                lead = []
-                for token in tokens[:-1]:
-                    if not isinstance(token, str) or token == "**":
-                        break
-                    lead.append(token)
-                where = ""
-                for token in lead:
-                    where = f'{where}["{token}"]' if "/" in token or "." in token else (
-                        f"{where}.{token}" if where else token)
-                picked.append((row, tuple(lead), tokens[len(lead):], where))
-        _ROWS_FOR[key] = tuple(picked)
+        _ROWS_FOR[key] = tuple((row, *refpaths.leading(row.path)) for row in BY_SOURCE.get((group, kind), ())
+                               if kinds is None or set(kinds).intersection(row.targets))
     return _ROWS_FOR[key]
 
 
@@ -412,7 +185,7 @@ def of(obj: dict, higress_namespace: str, kinds=None, *, rewritable: bool = True
         if node is None or (row.when is not None and not row.when(obj)) or (row.home_only
                                                                            and own != higress_namespace):
             continue
-        for value, where, container, key in _values(node, rest, lead_where):
+        for value, where, container, key in refpaths.values(node, rest, lead_where):
             for given, name, explicit, token in _named(row, value, own, higress_namespace):
                 namespace, name, refused = _resolve(row, given, name, own, higress_namespace)
                 found.append(Reference(row, own, source_name, namespace, name, where, explicit, refused,

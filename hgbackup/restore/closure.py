@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..kube import catalogue, references
+from ..kube import catalogue, references, reftable
 from ..kube.model import Ref, StoredObject
 
 _RULE = re.compile(r"^spec\.matchRules\[(\d+)\]")
@@ -111,7 +111,7 @@ def _cut(rule: dict, names: list[str]) -> dict:
     return out
 
 
-_ROUTE_KINDS = {t for row in references.REFERENCES if row.form == "route" for t in row.targets}
+_ROUTE_KINDS = {t for row in reftable.REFERENCES if row.form == "route" for t in row.targets}
 
 
 def merge_rules(live: dict, rules: list[dict], higress_namespace: str) -> tuple[dict, list[str], list[str]]:
