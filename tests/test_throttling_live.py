@@ -128,7 +128,7 @@ def sleeps(monkeypatch):
     """Every wait hgbackup's API client takes (still really slept)."""
     import time
 
-    from hgbackup.kube import client as kube_module
+    from hgbackup.kube import retry
 
     taken: list[float] = []
     real = time.sleep
@@ -137,7 +137,7 @@ def sleeps(monkeypatch):
         taken.append(seconds)
         real(seconds)
 
-    monkeypatch.setattr(kube_module.time, "sleep", record)
+    monkeypatch.setattr(retry.time, "sleep", record)
     return taken
 
 

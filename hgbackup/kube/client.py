@@ -9,9 +9,8 @@ resets; API errors become hgbackup's exceptions.
 from __future__ import annotations
 
 import json
-import os
-import random
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -20,7 +19,8 @@ import orjson
 
 from .. import __version__, logs
 from ..errors import EXIT_UNREACHABLE, AccessDenied, HgbackupError, InvalidInput, NotFound, Unreachable
-from . import catalogue, names
+from . import catalogue, names, retry
+from . import kubeconfig as kubeconfig_mod
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 DEFAULT_TIMEOUT = 30.0  # seconds one request may wait for an answer
@@ -91,38 +91,13 @@ class Kube:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None, *, pool_size: int = 16,
                  request_timeout: float = DEFAULT_TIMEOUT):
         import urllib3
-        import yaml
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
+        from kubernetes import client
 
-        cfg = client.Configuration()
-        self.context_cluster = "in-cluster"
-        self.context_name = "in-cluster"
-        paths = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        has_file = any(os.path.exists(p) for p in paths.split(os.pathsep) if p)
-        try:
-            if has_file or kubeconfig or context:
-                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
-                contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
-                chosen = context or (active or {}).get("name")
-                self.context_name = chosen or "-"
-                for ctx in contexts:
-                    if ctx.get("name") == chosen:
-                        self.context_cluster = ctx.get("context", {}).get("cluster") or chosen
-            elif _in_cluster():
-                config.load_incluster_config(client_configuration=cfg)
-            else:
-                raise Unreachable(_no_configuration(paths))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise InvalidInput(f"the kubeconfig {kubeconfig or paths} is not valid YAML{where}") from None
-        except (ConfigException, OSError, TypeError, ValueError, AttributeError, KeyError) as exc:
-            raise Unreachable(f"no usable Kubernetes configuration: {str(exc).splitlines()[0]}") from None
+        loaded = kubeconfig_mod.load(kubeconfig, context)
+        cfg = loaded.configuration
+        self.context_name, self.context_cluster = loaded.context_name, loaded.context_cluster
         self.insecure = not cfg.verify_ssl
         if self.insecure:  # said once, by the caller's notice, instead of a urllib3 warning per request
-            import warnings
-
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self.request_timeout = request_timeout
         cfg.connection_pool_maxsize = pool_size
@@ -151,42 +126,28 @@ class Kube:
         kubeconfig says; the bearer token, refreshed by exec/OIDC plugins, from the client's auth settings):
         the generated client's request building cost more CPU than the request itself.
         """
-        import urllib3
-
         url = self.host + path
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
         if params:
             url += "?" + urlencode(params)
         data = orjson.dumps(body) if body is not None else None
-        timeout = self.request_timeout
-        window = RETRY_WINDOW * timeout
-        deadline = time.monotonic() + window
-        last_error = None
-        reauthorized = False
+        what = f"{method} {path.split('?')[0]}"
+        deadline = retry.Deadline(RETRY_WINDOW * self.request_timeout)
+        last_error, reauthorized = None, False
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            left = deadline - time.monotonic()
+            left = deadline.left()
             if left <= 0:
                 cause = f": {last_error}" if last_error else ""
-                raise Unreachable(f"cannot reach the Kubernetes API at {self.host}{cause} (no answer to "
-                                  f"{method} {path.split('?')[0]} within {window:g}s)")
-            headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-            if data is not None:
-                headers["Content-Type"] = content_type
-            authorization = self._authorization()
-            if authorization:
-                headers["Authorization"] = authorization
+                raise Unreachable(f"cannot reach the Kubernetes API at {self.host}{cause} (no answer to {what} "
+                                  f"within {deadline.window:g}s)")
             try:
-                resp = self.pool.request(method, url, body=data, headers=headers, retries=False,
-                                         timeout=urllib3.Timeout(connect=min(10, left), read=min(timeout, left)))
-            except urllib3.exceptions.SSLError as exc:
-                raise Unreachable(f"TLS error talking to the Kubernetes API at {self.host}: {_short(exc)}") from None
-            except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
-                last_error = (f"no answer within {min(timeout, left):.0f}s" if isinstance(
-                    exc, urllib3.exceptions.ReadTimeoutError) else _short(exc))
-                if attempt < MAX_ATTEMPTS and deadline - time.monotonic() > 0:
+                resp = self._send(method, url, data, content_type, left)
+            except _NoAnswer as exc:
+                last_error = str(exc)
+                if attempt < MAX_ATTEMPTS and deadline.left() > 0:
                     logs.debug("retrying a Kubernetes API request", method=method, path=path.split("?")[0],
                                attempt=attempt, cause=last_error)
-                    _sleep(min(_backoff(attempt), deadline - time.monotonic()))
+                    retry.sleep(min(retry.backoff(attempt), deadline.left()))
                     continue
                 raise Unreachable(f"cannot reach the Kubernetes API at {self.host}: {last_error}") from None
             if logs.LOGGER.isEnabledFor(logs.logging.DEBUG):
@@ -200,20 +161,45 @@ class Kube:
                 self._auth_cache, reauthorized = None, True  # refreshed within the last second? ask the client again
                 continue
             if resp.status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
-                logs.debug("retrying a Kubernetes API request", method=method, path=path.split("?")[0],
-                           attempt=attempt, status=resp.status)
-                wanted = _retry_after(resp.headers.get("Retry-After"))
-                left = deadline - time.monotonic()
-                if wanted is not None and wanted > left:
-                    raise Unreachable(
-                        f"the Kubernetes API at {self.host} answered {resp.status} to {method} {path.split('?')[0]} "
-                        f"and asked to be retried after {wanted:.0f}s (Retry-After), beyond the {max(left, 0):.0f}s "
-                        f"left of the {window:g}s a request may take with its retries (--request-timeout "
-                        f"{timeout:g}; retries stop at {RETRY_WINDOW_WORDS} that)")
-                _sleep(min(max(_backoff(attempt), wanted or 0.0), left))
+                self._wait_to_retry(resp, method, path, attempt, deadline)
                 continue
             raise _api_error(method, path, resp.status, resp.data, self.host, resp)
         raise AssertionError("unreachable")
+
+    def _send(self, method: str, url: str, data: bytes | None, content_type: str, left: float):
+        """One attempt, answered within what is `left`; a connection that fails or stays silent is _NoAnswer."""
+        import urllib3  # loaded with the Kubernetes client (Kube.__init__): only when a cluster is used
+
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        authorization = self._authorization()
+        if authorization:
+            headers["Authorization"] = authorization
+        timeout = min(self.request_timeout, left)
+        try:
+            return self.pool.request(method, url, body=data, headers=headers, retries=False,
+                                     timeout=urllib3.Timeout(connect=min(10, left), read=timeout))
+        except urllib3.exceptions.SSLError as exc:
+            raise Unreachable(f"TLS error talking to the Kubernetes API at {self.host}: {retry.short(exc)}") from None
+        except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
+            raise _NoAnswer(f"no answer within {timeout:.0f}s" if isinstance(
+                exc, urllib3.exceptions.ReadTimeoutError) else retry.short(exc)) from None
+
+    def _wait_to_retry(self, resp, method: str, path: str, attempt: int, deadline: retry.Deadline) -> None:
+        """Back off before retrying a 429 or 5xx, at least as long as the server's Retry-After asks; one that asks
+        for longer than the deadline leaves is exit 6 at once."""
+        path = path.split("?")[0]
+        logs.debug("retrying a Kubernetes API request", method=method, path=path, attempt=attempt, status=resp.status)
+        wanted = retry.retry_after(resp.headers.get("Retry-After"))
+        left = deadline.left()
+        if wanted is not None and wanted > left:
+            raise Unreachable(
+                f"the Kubernetes API at {self.host} answered {resp.status} to {method} {path} and asked to be "
+                f"retried after {wanted:.0f}s (Retry-After), beyond the {max(left, 0):.0f}s left of the "
+                f"{deadline.window:g}s a request may take with its retries (--request-timeout "
+                f"{self.request_timeout:g}; retries stop at {RETRY_WINDOW_WORDS} that)")
+        retry.sleep(min(max(retry.backoff(attempt), wanted or 0.0), left))
 
     def _authorization(self) -> str | None:
         """The bearer token header, as the client's auth settings give it (exec and OIDC plugins refresh it there),
@@ -381,61 +367,8 @@ class Kube:
             pass
 
 
-IN_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
-SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-
-
-def _in_cluster() -> bool:
-    """Running in a pod, as client-go's InClusterConfig decides: the service's address in the environment."""
-    return all(os.environ.get(name) for name in IN_CLUSTER_ENV)
-
-
-def _no_configuration(paths: str) -> str:
-    """What was looked for, in kubectl's order, and how to point hgbackup at a cluster."""
-    env = os.environ.get("KUBECONFIG")
-    home = os.path.expanduser("~/.kube/config")
-    looked = ["--kubeconfig (not given)",
-              f"$KUBECONFIG ({env}: no such file)" if env else "$KUBECONFIG (not set)"]
-    if not env:
-        looked.append(f"{home} (no such file)")
-    looked.append("in-cluster config (not in a pod: KUBERNETES_SERVICE_HOST is not set)")
-    return ("no Kubernetes configuration found; looked for " + ", ".join(looked)
-            + ". Point hgbackup at a cluster with --kubeconfig FILE (or KUBECONFIG=FILE), as for kubectl")
-
-
-def _backoff(attempt: int) -> float:
-    """Exponential backoff with jitter: about 0.2 s, 0.4 s, 0.8 s ... at most 12 s."""
-    return min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random())
-
-
-def _retry_after(value: str | None) -> float | None:
-    """A Retry-After header in seconds: delay-seconds or an HTTP date (RFC 9110 section 10.2.3); None when absent
-    or not either."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _sleep(seconds: float) -> None:
-    if seconds > 0:
-        time.sleep(seconds)
-
-
-def _short(exc: Exception) -> str:
-    text = str(getattr(exc, "reason", None) or exc)
-    return text.splitlines()[0][:200] if text else exc.__class__.__name__
+class _NoAnswer(Exception):
+    """A request that got no HTTP answer (refused, reset, timed out): retried while the deadline allows."""
 
 
 def _not_kubernetes(host: str, resp) -> str:
