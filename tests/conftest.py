@@ -113,6 +113,37 @@ def manifest_for(objects, *, snapshot_id="20260101T000000Z-abcdef", key=None, ta
     return data, manifest
 
 
+def put_snapshot(store: str, folder: str, sid: str, identity: str | None, *, partial=False, tags=()):
+    """A snapshot of one ConfigMap as `snapshot` writes it, of a cluster with this folder name and identity."""
+    import dataclasses
+
+    from hgbackup.kube.model import StoredObject
+    from hgbackup.store import open_store
+    from hgbackup.store.layout import SnapshotKey
+    from hgbackup.store.manifest import ClusterInfo
+    from hgbackup.store.repository import Repository
+
+    cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                   "metadata": {"name": "higress-config", "namespace": "higress-system"}})
+    repo = Repository(open_store(store))
+    data, manifest = manifest_for([cm], snapshot_id=sid, tags=tags, partial=partial)
+    manifest = dataclasses.replace(manifest, cluster=ClusterInfo("kubernetes", "v1.35.4", identity),
+                                   scope={"higress_namespace": "higress-system"})
+    key = SnapshotKey(folder, sid)
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
+    return key
+
+
+@pytest.fixture
+def two_clusters_one_name(tmp_path):
+    """Two kubeadm clusters, both named `kubernetes`, writing into one store."""
+    store = str(tmp_path / "store")
+    a = [put_snapshot(store, "kubernetes", f"2026111{d}T020000Z-aaaaaa", "aaaa1111-0000") for d in (1, 2)]
+    b = [put_snapshot(store, "kubernetes", f"2026111{d}T030000Z-bbbbbb", "bbbb2222-0000") for d in (3, 4, 5)]
+    return store, a, b
+
+
 def rand_name(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 

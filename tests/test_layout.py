@@ -31,6 +31,10 @@ def test_only_a_manifest_with_a_well_formed_id_names_a_snapshot():
     assert layout.parse("_index/manifests-x.json.gz") is None
 
 
+def test_ids_taken_in_the_same_millisecond_differ():
+    assert len({layout.new_snapshot_id(T0) for _ in range(2000)}) == 2000  # 3 random hex digits clashed at ~4,300
+
+
 def test_ids_sort_by_time_to_the_millisecond():
     ids = [layout.new_snapshot_id(T0 + timedelta(milliseconds=ms)) for ms in (0, 1, 999)]
     assert ids == sorted(ids) and all(layout.ID_RE.match(i) for i in ids)

@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import io
 import json
-import re
 import tarfile
 
 import pytest
@@ -19,7 +18,6 @@ import yaml
 from conftest import EXAMPLE, manifest_for, run
 
 from hgbackup.kube.model import StoredObject
-from hgbackup.kube.stored import sha256_hex
 from hgbackup.store import crypto, open_store
 from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ArchiveRecord, ClusterInfo
@@ -101,69 +99,6 @@ def test_editing_any_manifest_field_of_an_encrypted_snapshot_is_exit_4(store, ke
     run("verify", sid, "--store", *store, "--encryption-key-file", keyfile)
 
 
-# -- 3. out-of-scope content -----------------------------------------------------------------------------------------
-CROSS_SCOPE = {
-    "kube-system ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap",
-                              "metadata": {"name": "coredns", "namespace": "kube-system"}, "data": {"Corefile": "x"}},
-    "service-account token": {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
-                              "metadata": {"name": "tok", "namespace": "higress-system",
-                                           "labels": {"higress.io/resource-definer": "higress"}}},
-    "bootstrap token": {"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
-                        "metadata": {"name": "bootstrap-token-abcdef", "namespace": "higress-system",
-                                     "labels": {"higress.io/resource-definer": "higress"}}},
-    "foreign CRD": {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                    "metadata": {"name": "things.evil.example.com"}, "spec": {"group": "evil.example.com"}},
-    "webhook CRD": {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                    "metadata": {"name": "wasmplugins.extensions.higress.io"},
-                    "spec": {"group": "extensions.higress.io", "conversion": {
-                        "strategy": "Webhook", "webhook": {"clientConfig": {"url": "https://evil.example.com/x"},
-                                                           "conversionReviewVersions": ["v1"]}}}},
-    "ConfigMap outside the Higress namespace": {"apiVersion": "v1", "kind": "ConfigMap",
-                                                "metadata": {"name": "x", "namespace": "shop"}, "data": {"a": "b"}},
-    "unreferenced Secret": {"apiVersion": "v1", "kind": "Secret",
-                            "metadata": {"name": "cloud-creds", "namespace": "shop"}, "data": {"a": "Yg=="}},
-}
-REFUSAL = {
-    "kube-system ConfigMap": "is in kube-system, which hgbackup never writes to",
-    "service-account token": "kubernetes.io/service-account-token Secret, which hgbackup never restores",
-    "bootstrap token": "bootstrap.kubernetes.io/token Secret, which hgbackup never restores",
-    "foreign CRD": "is not the CRD of a kind hgbackup handles",
-    "webhook CRD": "has a conversion webhook or a caBundle",
-    "ConfigMap outside the Higress namespace": "is not something a snapshot of its recorded scope could hold",
-    "unreferenced Secret": "is not something a snapshot of its recorded scope could hold",
-}
-
-
-@pytest.mark.parametrize("case", sorted(CROSS_SCOPE))
-def test_content_a_snapshot_of_its_scope_could_not_hold_is_refused_before_any_cluster_call(case, tmp_path):
-    store = [str(tmp_path / "store")]
-    repo = repo_of(store)
-    key = SnapshotKey("default", "20260101T000000Z-abcdef")
-    scope = {"higress_namespace": "higress-system", "secret_selectors": ["higress.io/resource-definer=higress"]}
-    forge(repo, key, [StoredObject.from_object(CROSS_SCOPE[case])], scope=scope)
-    result = run("restore", key.id, "--store", *store, *NOWHERE, "--yes", code=4)
-    assert REFUSAL[case] in result.stderr
-    verified = run("verify", key.id, "--store", *store, "-o", "json", code=4)
-    assert REFUSAL[case] in json.loads(verified.stdout)[0]["error"]
-
-
-def test_bytes_of_another_kind_under_a_configmap_entry_fail_verify(tmp_path):
-    """A ClusterRole's bytes stored under a ConfigMap's entry path and manifest entry: the checksums match, the
-    object does not."""
-    store = [str(tmp_path / "store")]
-    repo = repo_of(store)
-    key = SnapshotKey("default", "20260101T000000Z-abcdef")
-    role = json.dumps({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                       "metadata": {"name": "admin-all"}, "rules": [{"verbs": ["*"]}]}).encode()
-    cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
-                                   "metadata": {"name": "higress-config", "namespace": "higress-system"}})
-    swapped = StoredObject(cm.api_version, cm.ref, role, sha256_hex(role))
-    forge(repo, key, [swapped])
-    result = run("verify", key.id, "--store", *store, "-o", "json", code=4)
-    assert "does not decode to that object" in json.loads(result.stdout)[0]["error"]
-    run("restore", key.id, "--store", *store, *NOWHERE, "--yes", code=4)
-
-
 # -- 4. replay -------------------------------------------------------------------------------------------------------
 def test_an_old_snapshot_copied_under_a_newer_id_is_refused_and_listed_once(store, keyfile):
     old = encrypted_snapshot(store, keyfile)
@@ -220,46 +155,6 @@ def test_names_the_api_server_would_refuse_are_exit_2_and_nothing_is_written(nam
     assert "invalid object names" in result.stderr and "nothing was written" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not store.exists()
-
-
-# -- 8. hostile input ------------------------------------------------------------------------------------------------
-BILLION_LAUGHS = "\n".join(
-    ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]" for i in range(8)]
-    + ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: x, namespace: higress-system}", "data: {k: *i}"])
-
-
-# The contract is: exit 2, one line, the file named, the cause named. The cause is matched loosely where a parser
-# library may refuse first in its own words (PyYAML 6.0.4's libyaml has its own nesting limit), so the test holds
-# for every version the project allows, not only the locked one.
-NESTING = r"nest"
-
-
-@pytest.mark.parametrize("text,cause", [
-    (BILLION_LAUGHS, r"expands far beyond its size"),
-    ("[" * 60000 + "]" * 60000, NESTING),
-    ("a: " + "[" * 1000 + "]" * 1000, NESTING),
-    ("x:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(500)) + " " * 502 + "v\n", NESTING),
-    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": [1, 2]}', r"lacks apiVersion, kind or metadata\.name"),
-    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 7}}', r"metadata\.name is not a string"),
-    ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": 1}}}',
-     r"metadata\.labels is not a map of strings"),
-    ('{"apiVersion": ["v1"], "kind": "ConfigMap", "metadata": {"name": "x"}}', r"apiVersion is not a string"),
-])
-def test_hostile_input_is_exit_2_in_one_line(text, cause, tmp_path):
-    path = tmp_path / "in.yaml"
-    path.write_text(text)
-    result = run("snapshot", "--from-file", str(path), "--store", str(tmp_path / "store"), code=2)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert str(path) in lines[0] and re.search(cause, lines[0], re.IGNORECASE), lines[0]
-    assert not (tmp_path / "store").exists()
-
-
-def test_non_utf8_stdin_is_exit_2(tmp_path):
-    result = run("snapshot", "--from-file", "-", "--store", str(tmp_path / "store"),
-                 input=b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \xff\xfe}\n", code=2)
-    assert "not UTF-8" in result.stderr
 
 
 def test_a_gzip_bomb_with_a_declared_size_is_refused_without_inflating_it(tmp_path):

@@ -114,35 +114,8 @@ def _fast_load_all(text: str, source: str = "<text>", progress=None) -> list:
     (PyYAML spends most of a large load in its Python composer, resolver and constructor, once per node). Scalars
     resolve as SafeLoader resolves them, aliases give the same shared object, and nesting deeper than MAX_DEPTH is
     refused on the way (so no separate depth pass is needed)."""
-    docs: list = []
-    stack: list = []  # open containers: [container, pending key or _NO_KEY]
-    anchors: dict[str, object] = {}
-    root: list = []
-
-    def add(value, event) -> None:
-        if not stack:
-            root.append(value)
-            return
-        frame = stack[-1]
-        container = frame[0]
-        if isinstance(container, list):
-            container.append(value)
-        elif frame[1] is _NO_KEY:
-            frame[1] = value
-        else:
-            try:
-                container[frame[1]] = value
-            except TypeError:
-                raise yaml.constructor.ConstructorError(None, None, "found unhashable key",
-                                                        event.start_mark) from None
-            frame[1] = _NO_KEY
-
-    def anchor(name, value, event) -> None:
-        if name is not None:
-            if name in anchors:
-                raise yaml.composer.ComposerError(None, None, f"found duplicate anchor {name!r}", event.start_mark)
-            anchors[name] = value
-
+    tree = _Tree()
+    add, anchor, stack = tree.add, tree.anchor, tree.stack  # bound once: this loop runs once per node
     for count, event in enumerate(yaml.parse(text, Loader=_NodeLoader)):
         if progress and count % 100_000 == 0 and count:
             progress(event.start_mark.index, len(text), f"parsing {os.path.basename(source)}")
@@ -162,16 +135,50 @@ def _fast_load_all(text: str, source: str = "<text>", progress=None) -> list:
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             stack.pop()
         elif kind is yaml.AliasEvent:
-            if event.anchor not in anchors:
+            if event.anchor not in tree.anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
                                                   event.start_mark)
-            add(anchors[event.anchor], event)
+            add(tree.anchors[event.anchor], event)
         elif kind is yaml.DocumentStartEvent:
-            anchors.clear()
-            root.clear()
+            tree.anchors.clear()
+            tree.root.clear()
         elif kind is yaml.DocumentEndEvent:
-            docs.append(root[0] if root else None)
-    return docs
+            tree.docs.append(tree.root[0] if tree.root else None)
+    return tree.docs
+
+
+class _Tree:
+    """The documents being built from events: the open containers (each with its pending key) and the anchors."""
+
+    def __init__(self):
+        self.docs: list = []
+        self.stack: list = []  # open containers: [container, pending key or _NO_KEY]
+        self.anchors: dict[str, object] = {}
+        self.root: list = []
+
+    def add(self, value, event) -> None:
+        if not self.stack:
+            self.root.append(value)
+            return
+        frame = self.stack[-1]
+        container = frame[0]
+        if isinstance(container, list):
+            container.append(value)
+        elif frame[1] is _NO_KEY:
+            frame[1] = value
+        else:
+            try:
+                container[frame[1]] = value
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, "found unhashable key",
+                                                        event.start_mark) from None
+            frame[1] = _NO_KEY
+
+    def anchor(self, name, value, event) -> None:
+        if name is not None:
+            if name in self.anchors:
+                raise yaml.composer.ComposerError(None, None, f"found duplicate anchor {name!r}", event.start_mark)
+            self.anchors[name] = value
 
 
 _NO_KEY = object()

@@ -1,4 +1,7 @@
-"""Identity without a cluster (issue 23, item 7): snapshots taken from files have no cluster and group only among
+"""Which cluster a snapshot belongs to (store/clusters.py): its identity, never its name alone. Two clusters of one
+name are told apart by identity (a suffix in listings, a prefix for --cluster) and `latest` is never a guess.
+
+Identity without a cluster (issue 23, item 7): snapshots taken from files have no cluster and group only among
 themselves by their --cluster name; a live snapshot of unknown identity (an older hgbackup) is grouped with nothing,
 so no live cluster's snapshots are ever grouped by a name alone; the demo and offline use keep working."""
 
@@ -76,3 +79,27 @@ def test_the_demos_commands_still_work_offline(tmp_path):
     assert first in run("list", "--store", store).stdout
     shown = run("show", "latest", "--store", store).stdout
     assert f"id:        {second}" in shown and "taken from files: no cluster" in shown
+
+
+def test_a_shared_name_is_listed_with_an_identity_suffix_and_cluster_takes_a_prefix(two_clusters_one_name):
+    store, a, b = two_clusters_one_name
+    rows = json.loads(run("list", "--store", store, "-o", "json").stdout)
+    assert {(r["id"], r["cluster"]) for r in rows} == {(k.id, "kubernetes@aaaa1111") for k in a} | {
+        (k.id, "kubernetes@bbbb2222") for k in b}
+    ambiguous = run("list", "--store", store, "--cluster", "kubernetes", code=2)
+    assert "names 2 clusters" in ambiguous.stderr and "aaaa1111-0000" in ambiguous.stderr
+    only_a = json.loads(run("list", "--store", store, "--cluster", "aaaa", "-o", "json").stdout)
+    assert [r["id"] for r in only_a] == [k.id for k in reversed(a)]
+    by_label = json.loads(run("list", "--store", store, "--cluster", "kubernetes@bbbb2222", "-o", "json").stdout)
+    assert len(by_label) == 3
+
+
+# -- 2. latest is never a guess ------------------------------------------------------------------------------------
+def test_offline_latest_needs_one_cluster_or_cluster(two_clusters_one_name):
+    store, a, b = two_clusters_one_name
+    result = run("show", "latest", "--store", store, code=2)
+    assert "several clusters" in result.stderr and "--cluster" in result.stderr
+    assert json.loads(run("show", "latest", "--store", store, "--cluster", "aaaa1111", "-o", "json").stdout)[
+        "id"] == a[-1].id
+    assert json.loads(run("show", "latest~1", "--store", store, "--cluster", "bbbb", "-o", "json").stdout)[
+        "id"] == b[-2].id
