@@ -7,6 +7,7 @@ is where the store keeps it, the manifest is what it says, and neither is smuggl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -60,9 +61,6 @@ class Encryption:
     key_id: str
     digest: str | None = None  # how the manifest's object digests are keyed (HMAC-SHA256); None: plain sha256
 
-    def as_json(self) -> dict:
-        return {"alg": self.alg, "key_id": self.key_id, "digest": self.digest}
-
 
 @dataclass(frozen=True)
 class Auth:
@@ -73,7 +71,7 @@ class Auth:
     mac: str
 
     def as_json(self) -> dict:
-        return {"alg": self.alg, "key_id": self.key_id, "mac": self.mac}
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,7 @@ class ArchiveRecord:
     encryption: Encryption | None = None
 
     def as_json(self) -> dict:
-        return {"size": self.size, "sha256": self.sha256, "unpacked_size": self.unpacked_size,
-                "encryption": self.encryption.as_json() if self.encryption else None}
+        return dataclasses.asdict(self)  # the encryption record too (or None)
 
 
 _PLACEHOLDER = "\0objects\0"  # where Manifest.to_bytes splices the object list in
