@@ -57,13 +57,13 @@ def fill(s3, bucket: str, n: int, m: int) -> float:
     def put(i: int) -> None:
         when = start_time + timedelta(hours=i)
         sid = new_snapshot_id(when)
-        packer, _ = packed_from(objects, None)
+        packer, records = packed_from(objects, None)
         try:
             stream = Digesting(sealed_chunks(packer, sid, None), packer.unpacked_size)
             data, record = b"".join(stream), stream.record(None)
         finally:
             packer.close()
-        manifest = Manifest.build(sid, when, cluster, objects, record, scope={}, tags=["schedule:hourly"])
+        manifest = Manifest.build(sid, when, cluster, records, record, scope={}, tags=["schedule:hourly"])
         key = SnapshotKey("prod", sid)
         s3.put_object(Bucket=bucket, Key=key.archive_key(False), Body=data)
         s3.put_object(Bucket=bucket, Key=key.manifest_key, Body=manifest.to_bytes())

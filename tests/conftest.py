@@ -85,13 +85,14 @@ def secret_values() -> list[bytes]:
 
 
 def sealed(objects, snapshot_id: str, key: bytes | None):
-    """(bytes to store, ArchiveRecord) of objects: packed (and with a key encrypted) as the snapshot writer does."""
+    """(bytes to store, ArchiveRecord, packed records) of objects: packed (and with a key encrypted) as the snapshot
+    writer does."""
     from hgbackup.capture.packer import Digesting, packed_from, sealed_chunks
 
-    packer, _ = packed_from(objects, key)
+    packer, records = packed_from(objects, key)
     try:
         stream = Digesting(sealed_chunks(packer, snapshot_id, key), packer.unpacked_size)
-        return b"".join(stream), stream.record(key)
+        return b"".join(stream), stream.record(key), records
     finally:
         packer.close()
 
@@ -107,8 +108,8 @@ def manifest_for(objects, *, snapshot_id="20260101T000000Z-abcdef", key=None, ta
 
     from hgbackup.store.manifest import ClusterInfo, Manifest
 
-    data, record = sealed(objects, snapshot_id, key)
-    manifest = Manifest.build(snapshot_id, datetime(2026, 1, 1, tzinfo=timezone.utc), ClusterInfo("c"), objects,
+    data, record, records = sealed(objects, snapshot_id, key)
+    manifest = Manifest.build(snapshot_id, datetime(2026, 1, 1, tzinfo=timezone.utc), ClusterInfo("c"), records,
                               record, scope={}, tags=list(tags), partial=partial)
     return data, manifest
 

@@ -22,7 +22,7 @@ import orjson
 from .. import FORMAT, __version__
 from ..errors import IntegrityError
 from ..kube.catalogue import group_of
-from ..kube.model import Ref, StoredObject
+from ..kube.model import Ref
 from . import coverage as coverage_mod
 from .layout import ID_RE, SnapshotKey
 
@@ -138,22 +138,18 @@ class Manifest:
         return self.created.strftime(CREATED_FORMAT)
 
     @classmethod
-    def build(cls, snapshot_id: str, created: datetime, cluster: ClusterInfo, objects: list[StoredObject],
+    def build(cls, snapshot_id: str, created: datetime, cluster: ClusterInfo, records: list,
               archive: ArchiveRecord, *, scope: dict, tags: list[str] = (), partial: bool = False,
               not_served: list[str] = (), warnings: list[str] = (), owner_refs: list[str] = (),
-              digest=None, coverage: coverage_mod.Coverage | None = None) -> Manifest:
+              coverage: coverage_mod.Coverage | None = None) -> Manifest:
         """The manifest of a snapshot about to be written; `partial` is the caller's word, not derived here.
-        `objects`: StoredObjects or packer.Packed records. `digest(obj)` gives each object's digest (default: a
-        record's own, else the plain sha256; keyed for encrypted snapshots)."""
+        `records`: what the packer packed (capture/packer.Packed: api_version, ref, kind, archive_path and the
+        manifest's digest, keyed for encrypted snapshots)."""
         counts: dict[str, int] = {}
-        for obj in objects:
-            counts[obj.kind.key] = counts.get(obj.kind.key, 0) + 1
-
-        def digest_of(o) -> str:  # packer.Packed records carry theirs
-            return digest(o) if digest else getattr(o, "digest", o.sha256)
-
-        entries = tuple(ObjectEntry(o.api_version, o.ref.kind, o.ref.namespace, o.ref.name, digest_of(o))
-                        for o in sorted(objects, key=lambda o: o.archive_path))
+        for record in records:
+            counts[record.kind.key] = counts.get(record.kind.key, 0) + 1
+        entries = tuple(ObjectEntry(r.api_version, r.ref.kind, r.ref.namespace, r.ref.name, r.digest)
+                        for r in sorted(records, key=lambda r: r.archive_path))
         return cls(id=snapshot_id, created=created.astimezone(timezone.utc).replace(microsecond=0), cluster=cluster,
                    archive=archive, objects=entries, scope=dict(scope), tags=tuple(sorted(set(tags))),
                    partial=partial, counts=dict(sorted(counts.items())), not_served=tuple(sorted(not_served)),
