@@ -17,6 +17,8 @@ from conftest import EXAMPLE, run
 from hgbackup.errors import InvalidInput
 from hgbackup.schedule import file as schedule
 from hgbackup.schedule import metrics
+from hgbackup.schedule.cron import cron_interval
+from hgbackup.schedule.render import kubernetes_objects
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
 
@@ -38,7 +40,7 @@ def parse(extra: str, cron: str = "30 2 * * *"):
     ("30 2 * * *", "Europe/Berlin", timedelta(hours=25)),  # the autumn DST change makes one day 25 hours
 ])
 def test_cron_interval_is_the_longest_gap(cron, tz, interval):
-    assert schedule.cron_interval(cron, tz) == interval
+    assert cron_interval(cron, tz) == interval
 
 
 @pytest.mark.parametrize("cron, tz, message", [
@@ -60,7 +62,7 @@ def test_render_refuses_bad_cron_and_time_zones(cron, tz, message, tmp_path):
 
 
 def test_cronjob_fails_at_once_on_errors_a_retry_cannot_fix():
-    objects = schedule.kubernetes_objects(parse(""))
+    objects = kubernetes_objects(parse(""))
     job = next(o for o in objects if o["kind"] == "CronJob")["spec"]["jobTemplate"]["spec"]
     rules = job["podFailurePolicy"]["rules"]
     assert rules[0] == {"action": "FailJob", "onExitCodes": {"containerName": "hgbackup", "operator": "In",
@@ -87,7 +89,7 @@ def test_image_references_are_checked_and_digests_recognised():
     for bad in ("Reg/UPPER:1", f"x@{digest[:-1]}", "x:tag with space", "x@md5:abc"):
         with pytest.raises(InvalidInput, match="not an image reference"):
             schedule.check_image(bad, "--image")
-    cron = next(o for o in schedule.kubernetes_objects(parse(""), image=f"reg/h@{digest}") if o["kind"] == "CronJob")
+    cron = next(o for o in kubernetes_objects(parse(""), image=f"reg/h@{digest}") if o["kind"] == "CronJob")
     assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] == f"reg/h@{digest}"
 
 
@@ -103,7 +105,7 @@ def test_the_credentials_secret_is_documented_never_rendered(tmp_path):
 
 def test_monitoring_needs_a_pushgateway():
     with pytest.raises(InvalidInput, match="metrics.pushgateway"):
-        schedule.kubernetes_objects(parse(""), monitoring=True)
+        kubernetes_objects(parse(""), monitoring=True)
     with pytest.raises(InvalidInput, match="metrics.pushgateway: required"):
         parse("metrics:\n  pushgateway: ftp://x\n")
 
@@ -114,7 +116,7 @@ def names_in(expr: str) -> set[str]:
 
 def test_alerts_and_dashboard_name_only_pushed_series():
     sched = parse("metrics:\n  pushgateway: http://pg:9091\n  ruleLabels: {release: kube-prometheus}\n")
-    objects = schedule.kubernetes_objects(sched, monitoring=True)
+    objects = kubernetes_objects(sched, monitoring=True)
     rule = next(o for o in objects if o["kind"] == "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus"
     rules = rule["spec"]["groups"][0]["rules"]

@@ -18,6 +18,7 @@ from kubernetes import client
 
 from hgbackup.schedule import file as schedule
 from hgbackup.schedule import metrics
+from hgbackup.schedule.render import MOUNT, kubernetes_objects
 from hgbackup.store import crypto, open_store
 from hgbackup.store.repository import Repository
 
@@ -119,7 +120,7 @@ def test_rendered_monitoring_applies_and_the_job_pushes_metrics_as_its_service_a
     env.update({e.name: e.value for e in container.env})
     env.update({k: base64.b64decode(v).decode() for k, v in secret.data.items()})
     env["HOME"] = str(tmp_path)  # the pod's /tmp
-    args = [a.replace(schedule.MOUNT, str(mount)) for a in container.args]
+    args = [a.replace(MOUNT, str(mount)) for a in container.args]
 
     for _ in range(2):  # the second run's retention removes the first snapshot
         job = subprocess.run([HGBACKUP, *args], env=env, capture_output=True, text=True, timeout=120)
@@ -174,7 +175,7 @@ def test_rendered_monitoring_applies_and_the_job_pushes_metrics_as_its_service_a
 def test_prometheus_rule_passes_server_side_dry_run_and_promtool(kube, testenv, prometheus_rule_crd, tmp_path):
     text = schedule_text("promtool-check", "b", testenv, "higress-system", "app",
                          metrics={"pushgateway": "http://pg:9091", "ruleLabels": {"release": "prom"}})
-    objects = schedule.kubernetes_objects(schedule.parse(text, "t"), monitoring=True, namespace="default")
+    objects = kubernetes_objects(schedule.parse(text, "t"), monitoring=True, namespace="default")
     rule = next(o for o in objects if o["kind"] == "PrometheusRule")
     created = kube.request("POST", "/apis/monitoring.coreos.com/v1/namespaces/default/prometheusrules",
                            query={"dryRun": "All"}, body=rule)

@@ -15,6 +15,7 @@ from hgbackup.capture import snapshot
 from hgbackup.capture.selection import Scope
 from hgbackup.errors import InvalidInput
 from hgbackup.schedule import file as schedule
+from hgbackup.schedule.render import kubernetes_objects
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
 
@@ -49,7 +50,7 @@ def _rules(objects, kind):
 
 def test_rbac_is_read_only_and_narrow():
     sched = schedule.load(os.path.join(ROOT, "schedules", "nightly.yaml"))
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     verbs = {v for kind in ("ClusterRole", "Role") for r in _rules(objects, kind) for v in r["verbs"]}
     assert verbs <= {"get", "list", "watch"}
     cluster = _rules(objects, "ClusterRole")
@@ -68,7 +69,7 @@ def test_rbac_is_read_only_and_narrow():
 def test_namespaced_scope_gets_roles_only():
     sched = schedule.parse("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\nscope:\n  namespaces: [a, b]\n",
                            "f")
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     cluster = {res for r in _rules(objects, "ClusterRole") for res in r["resources"]}
     assert "ingresses" not in cluster and "secrets" not in cluster
     roles = {o["metadata"]["namespace"] for o in objects if o["kind"] == "Role"}
@@ -78,7 +79,7 @@ def test_namespaced_scope_gets_roles_only():
 def test_secret_namespaces_narrow_secret_reads_and_render_says_what_it_grants():
     text = ("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\ncredentialsSecret: creds\n"
             "secretNamespaces: [shop, blog]\n")
-    objects = schedule.kubernetes_objects(schedule.parse(text, "f"))
+    objects = kubernetes_objects(schedule.parse(text, "f"))
     secret_rules = {(o["metadata"].get("namespace"), tuple(r["verbs"])) for o in objects
                     if o["kind"] in ("Role", "ClusterRole") for r in o["rules"] if "secrets" in r["resources"]}
     assert secret_rules == {("higress-system", ("get", "list", "watch")), ("shop", ("get",)), ("blog", ("get",))}

@@ -12,6 +12,7 @@ from kubernetes import client
 
 from hgbackup.kube import catalogue
 from hgbackup.schedule import file as schedule
+from hgbackup.schedule.render import kubernetes_objects
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
 
@@ -24,7 +25,7 @@ def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube, cleanup):
     cleanup(lambda: client.CoreV1Api(k8s).delete_namespace(ns))
     with open(os.path.join(ROOT, "schedules", "nightly.yaml"), encoding="utf-8") as fh:
         text = fh.read().replace("name: nightly", f"name: nightly-{ns}")  # unique names on a reused server
-    objects = schedule.kubernetes_objects(schedule.parse(text, "nightly.yaml"), namespace=ns)
+    objects = kubernetes_objects(schedule.parse(text, "nightly.yaml"), namespace=ns)
     dyn_paths = {"Namespace": "/api/v1/namespaces", "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
                  "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
                  "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
@@ -48,7 +49,7 @@ def _apply_schedule(k8s, text: str, tmp_path, kubeconfig, cleanup) -> str:
     """Render a schedule, create its objects, and return a kubeconfig holding its ServiceAccount's token."""
     sched = schedule.parse(text, "test")
     ns = sched.namespace
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     create_objects(k8s, objects, cleanup=cleanup)
     sa = next(o for o in objects if o["kind"] == "ServiceAccount")["metadata"]["name"]
     token = client.CoreV1Api(k8s).create_namespaced_service_account_token(

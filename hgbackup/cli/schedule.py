@@ -9,8 +9,9 @@ import click
 from .. import logs
 from ..kube.client import KubeSettings
 from ..output import yaml_text
-from ..schedule import file as schedule_mod
-from ..schedule import retention
+from ..schedule import file as schedule_file
+from ..schedule import render, retention
+from ..schedule import run as schedule_run
 from ..store import StoreSettings, crypto, keycheck
 from ..store.repository import Repository
 from .base import cli, emit, finish, key_option, kube_options, open_repository, output_option, store_options, warn
@@ -81,16 +82,16 @@ def render_cmd(path, image, namespace, with_monitoring):
 
     Example: hgbackup schedule render schedules/nightly.yaml --with-monitoring --image reg.example/hgbackup@sha256:<d>
     """
-    sched = schedule_mod.load(path)
-    objects = schedule_mod.kubernetes_objects(sched, image=image, namespace=namespace, monitoring=with_monitoring)
+    sched = schedule_file.load(path)
+    objects = render.kubernetes_objects(sched, image=image, namespace=namespace, monitoring=with_monitoring)
     click.echo("---\n".join(yaml_text(o) for o in objects), nl=False)
     click.echo("the CronJob's identity may:", err=True)
-    for line in schedule_mod.grants(objects):
+    for line in render.grants(objects):
         click.echo(f"  {line}", err=True)
-    command = schedule_mod.credentials_command(sched, namespace)
+    command = render.credentials_command(sched, namespace)
     if command:
         click.echo(f"create its credentials Secret first (not rendered; fill in the values):\n  {command}", err=True)
-    for line in schedule_mod.render_warnings(sched, namespace, image):
+    for line in render.render_warnings(sched, namespace, image):
         warn(line)
 
 
@@ -106,8 +107,8 @@ def run_cmd(path, kube: KubeSettings, keyring):
 
     Example: hgbackup --log-format json schedule run /etc/hgbackup/schedule.yaml
     """
-    sched = schedule_mod.load(path)
-    report = schedule_mod.run_monitored(sched, kube.connect,
+    sched = schedule_file.load(path)
+    report = schedule_run.run_monitored(sched, kube.connect,
                                         lambda: Repository(sched.store_settings().open(), keyring))
     click.echo(json.dumps(report.as_json(), sort_keys=True))
     if report.retention_skipped:
