@@ -84,35 +84,50 @@ def rbac(scope: Scope, name: str, ns: str, labels: dict, secret_namespaces: list
         cluster_rules.append({"apiGroups": [catalogue.APIEXT], "resources": ["customresourcedefinitions"],
                               "resourceNames": custom, "verbs": ["get"]})
     ns_rules: dict[str, list[dict]] = {}
+    _kind_rules(scope, kinds, cluster_rules, ns_rules)
     hns = scope.higress_namespace
+    if catalogue.CONFIGMAPS in kinds:
+        ns_rules.setdefault(hns, []).append(
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]})
+    if catalogue.SECRETS in kinds:
+        _secret_rules(scope, secret_namespaces, console_secrets, ns_rules)
+    return _roles(name, ns, labels, cluster_rules, ns_rules)
+
+
+def _kind_rules(scope: Scope, kinds: list, cluster_rules: list[dict], ns_rules: dict[str, list[dict]]) -> None:
+    """get/list/watch on the kinds in scope but CRDs, Secrets and ConfigMaps: cluster-wide, or with namespaces in
+    the scope, in each of those namespaces only (cluster-scoped kinds stay cluster-wide)."""
     plain = [k for k in kinds if k not in (catalogue.CRDS, catalogue.SECRETS, catalogue.CONFIGMAPS)]
     for group in sorted({k.group for k in plain}):
         resources = sorted(k.plural for k in plain if k.group == group and (not k.namespaced or not scope.namespaces))
         if resources:
             cluster_rules.append({"apiGroups": [group], "resources": resources, "verbs": ["get", "list", "watch"]})
-        if scope.namespaces:
-            namespaced = sorted(k.plural for k in plain if k.group == group and k.namespaced)
-            for target in scope.namespaces:
-                if namespaced:
-                    ns_rules.setdefault(target, []).append(
-                        {"apiGroups": [group], "resources": namespaced, "verbs": ["get", "list", "watch"]})
-    if catalogue.CONFIGMAPS in kinds:
-        ns_rules.setdefault(hns, []).append(
-            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]})
-    if catalogue.SECRETS in kinds:
-        # console Secrets are listed in the Higress namespace only; referenced ones are read one by one by name,
-        # which RBAC cannot narrow further than `get` in a namespace (names are not known in advance)
-        if scope.wants_namespace(hns) and console_secrets:
-            named = sorted({*console_secrets, selection.CONSOLE_SECRET})
-            ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
-                                                 "resourceNames": named, "verbs": ["get"]})
-        elif scope.wants_namespace(hns):
-            ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
-                                                 "verbs": ["get", "list", "watch"]})
-        for target in secret_namespaces:
-            if target != hns or not scope.wants_namespace(hns):
-                ns_rules.setdefault(target, []).append({"apiGroups": [""], "resources": ["secrets"],
-                                                        "verbs": ["get"]})
+        namespaced = sorted(k.plural for k in plain if k.group == group and k.namespaced)
+        for target in scope.namespaces if namespaced else ():
+            ns_rules.setdefault(target, []).append(
+                {"apiGroups": [group], "resources": namespaced, "verbs": ["get", "list", "watch"]})
+
+
+def _secret_rules(scope: Scope, secret_namespaces: list[str], console_secrets: list[str],
+                  ns_rules: dict[str, list[dict]]) -> None:
+    """Console Secrets are listed in the Higress namespace only (or got by name with `console_secrets`); referenced
+    ones are read one by one by name, which RBAC cannot narrow further than `get` in a namespace (names are not
+    known in advance)."""
+    hns = scope.higress_namespace
+    if scope.wants_namespace(hns) and console_secrets:
+        named = sorted({*console_secrets, selection.CONSOLE_SECRET})
+        ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
+                                             "resourceNames": named, "verbs": ["get"]})
+    elif scope.wants_namespace(hns):
+        ns_rules.setdefault(hns, []).append({"apiGroups": [""], "resources": ["secrets"],
+                                             "verbs": ["get", "list", "watch"]})
+    for target in secret_namespaces:
+        if target != hns or not scope.wants_namespace(hns):
+            ns_rules.setdefault(target, []).append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+
+
+def _roles(name: str, ns: str, labels: dict, cluster_rules: list[dict], ns_rules: dict[str, list[dict]]) -> list[dict]:
+    """The ClusterRole and a Role per namespace, each bound to the job's ServiceAccount."""
     subject = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
     out = [
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
