@@ -11,24 +11,24 @@ import functools
 import importlib
 import os
 import re
+import textwrap
 import traceback
 
 import click
 
 from .. import __version__, logs
 from ..capture.selection import DEFAULT_SECRET_SELECTOR, Scope
-from ..errors import EXIT_INTERNAL, HgbackupError, InvalidInput
+from ..errors import EXIT_CODES, EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import names
 from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..output import document
 from ..store import DEFAULT_URL, StoreSettings, crypto
 from ..store.repository import Repository
 
-EXIT_CODES_HELP = """\b
-Exit codes: 0 ok; 1 differences found / manual migration work left (--strict);
-2 usage or invalid input; 3 partial failure; 4 integrity failure (checksum,
-decryption, unknown format); 5 not found; 6 cannot reach or not allowed
-(cluster or store); 70 internal error."""
+# errors.EXIT_CODES as the group's epilog, wrapped here (\b: Click keeps these lines as they are)
+EXIT_CODES_HELP = "\b\n" + "\n".join(textwrap.wrap(
+    "Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".", 79,
+    break_on_hyphens=False))
 
 
 one_line = logs.one_line
