@@ -16,6 +16,7 @@ import yaml
 from conftest import create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
+from hgbackup.kube.client import ApiError
 from hgbackup.schedule import file as schedule
 from hgbackup.schedule import metrics
 from hgbackup.schedule.render import MOUNT, kubernetes_objects
@@ -152,7 +153,7 @@ def test_rendered_monitoring_applies_and_the_job_pushes_metrics_as_its_service_a
     rule = next(o for o in objects if o["kind"] == "PrometheusRule")
     board = json.loads(next(iter(next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"]
                                       .endswith("-dashboard"))["data"].values())))
-    from test_monitoring import names_in
+    from test_schedule_monitoring import names_in
     used = set().union(*(names_in(t["expr"]) for p in board["panels"] for t in p["targets"]),
                        *(names_in(r["expr"]) for r in rule["spec"]["groups"][0]["rules"]))
     assert used <= pushed_names
@@ -182,10 +183,11 @@ def test_prometheus_rule_passes_server_side_dry_run_and_promtool(kube, testenv, 
     assert created["spec"] == rule["spec"]  # the CRD's schema pruned nothing
     bad = json.loads(json.dumps(rule))
     bad["spec"]["groups"][0]["rules"][0]["for"] = "two days"
-    from hgbackup.errors import HgbackupError
-    with pytest.raises(HgbackupError):  # the dry run can fail: the CRD's schema is checked
+    with pytest.raises(ApiError) as refused:  # the dry run can fail: the CRD's schema is checked
         kube.request("POST", "/apis/monitoring.coreos.com/v1/namespaces/default/prometheusrules",
                      query={"dryRun": "All"}, body=bad)
+    assert (refused.value.status, refused.value.reason) == (422, "Invalid")
+    assert "spec.groups[0].rules[0].for" in str(refused.value)  # refused for the bad duration, not anything else
 
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(yaml.safe_dump(rule["spec"]))
