@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from conftest import EXAMPLE, run
 
 from hgbackup.errors import InvalidInput
+from hgbackup.kube import catalogue
 from hgbackup.schedule import file as schedule
 
 BASE = "name: x\nstore: s3://b/p\ncluster: prod\n"
@@ -54,3 +58,13 @@ def test_image_references_are_checked_and_digests_recognised():
 def test_a_pushgateway_is_an_http_url():
     with pytest.raises(InvalidInput, match="metrics.pushgateway: required"):
         parse("metrics:\n  pushgateway: ftp://x\n")
+
+
+@pytest.mark.parametrize("optin", sorted({k.optin for k in catalogue.KINDS if k.optin}))
+def test_each_opt_in_is_the_same_flag_in_a_schedule_file_and_on_the_command_line(optin, tmp_path):
+    flag = f"with_{optin}"
+    assert parse(f"scope: {{{flag}: true}}\n").scope.optins == {optin}
+    assert parse(f"scope: {{{flag}: false}}\n").scope.optins == set()
+    store = str(tmp_path / "store")
+    run("snapshot", "--from-file", EXAMPLE, "--store", store, f"--{flag.replace('_', '-')}", "--allow-empty")
+    assert json.loads(run("show", "latest", "--store", store, "-o", "json").stdout)["scope"]["optins"] == [optin]

@@ -17,7 +17,7 @@ import traceback
 import click
 
 from .. import __version__, logs
-from ..capture.selection import DEFAULT_SECRET_SELECTOR, Scope
+from ..capture.selection import DEFAULT_SECRET_SELECTOR, OPTIN_FLAGS, Scope, optins_of
 from ..errors import EXIT_CODES, EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import names
 from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
@@ -226,8 +226,8 @@ def latest_options(cluster_help: str):
                      help="latest and latest~N may be a partial snapshot (by default they skip those, and say so)."),
     ], _allow_partial)
 
-SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
-                "with_cert_manager", "with_ingress_classes", "include", "exclude")
+SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", *OPTIN_FLAGS, "include",
+                "exclude")
 
 
 def _scope_values(kwargs: dict) -> dict:
@@ -235,14 +235,12 @@ def _scope_values(kwargs: dict) -> dict:
     names.require_namespace(values["higress_namespace"], "--higress-namespace")
     for namespace in values["namespaces"]:
         names.require_namespace(namespace, "-n/--namespace")
-    optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
-                                      ("with_ingress_classes", "ingress_classes")) if values[flag]}
     scope = Scope(
         higress_namespace=values["higress_namespace"],
         secret_selectors=list(values["secret_selector"]) or [DEFAULT_SECRET_SELECTOR],
         ingress_classes=list(values["ingress_class"]),
         namespaces=list(values["namespaces"]),
-        optins=optins,
+        optins=optins_of(values),
         include=list(values["include"]),
         exclude=list(values["exclude"]),
     )

@@ -30,8 +30,8 @@ SSE_MODES = ("AES256", "aws:kms")
 IMAGE_REF = re.compile(r"(?P<name>[a-z0-9]+(?:[._/:-]+[a-z0-9]+)*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
                        r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?")
 DEFAULT_NAMESPACE = "hgbackup"  # a namespace of its own: the job's credentials Secret stays out of its reach
-SCOPE_FIELDS = {"higress_namespace", "secret_selectors", "ingress_classes", "namespaces", "with_services",
-                "with_cert_manager", "with_ingress_classes", "include", "exclude"}
+SCOPE_FIELDS = {"higress_namespace", "secret_selectors", "ingress_classes", "namespaces", *selection.OPTIN_FLAGS,
+                "include", "exclude"}
 OBJECT_PREFIX = "hgbackup-"  # the rendered objects are named hgbackup-<schedule name>
 
 
@@ -207,14 +207,12 @@ def _scope(data: dict, where: str) -> Scope:
     for key in ("secret_selectors", "ingress_classes", "namespaces", "include", "exclude"):
         if key in data and not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
             raise InvalidInput(f"{where}: scope.{key}: must be a list of strings")
-    optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
-                                      ("with_ingress_classes", "ingress_classes")) if data.get(flag)}
     if data.get("higress_namespace") is not None:
         names.require_namespace(data["higress_namespace"], f"{where}: scope.higress_namespace")
     for i, ns in enumerate(data.get("namespaces") or []):
         names.require_namespace(ns, f"{where}: scope.namespaces[{i}]")
     try:
-        scope = Scope.from_json({**data, "optins": sorted(optins)})
+        scope = Scope.from_json({**data, "optins": sorted(selection.optins_of(data))})
         scope.kinds()  # validates include/exclude names
     except InvalidInput as exc:
         raise InvalidInput(f"{where}: scope: {exc}") from None
