@@ -10,6 +10,7 @@ from .. import logs, restore
 from ..errors import InvalidInput
 from ..kube.client import Kube, KubeSettings
 from ..output import ProgressLine, table
+from ..restore.records import Level, Notice
 from ..store import StoreSettings
 from .base import (
     CLUSTER_OF_LATEST_LIVE,
@@ -101,14 +102,14 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
     finish(report)
 
 
-def notice(line: str) -> None:
-    """Restore's progress notices: always shown to a person; info events in JSON logs."""
-    if line.startswith("warning: "):
-        warn(line.removeprefix("warning: "))
+def notice(note: Notice) -> None:
+    """Restore's notices: warnings as warnings; the rest always shown to a person, info events in JSON logs."""
+    if note.level is Level.WARNING:
+        warn(note.text)
     elif logs.json_lines():
-        logs.info(line)
+        logs.info(note.text)
     else:
-        click.echo(line, err=True)
+        click.echo(note.text, err=True)
 
 
 def terminal_confirm(what, yes: bool):
