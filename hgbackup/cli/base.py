@@ -37,8 +37,8 @@ one_line = logs.one_line
 # Each command's module, imported only when the command runs (or help lists it): a nightly `snapshot` does not pay
 # for the migration tables, and the whole CLI starts faster.
 COMMAND_MODULES = {"snapshot": "snapshots", "list": "snapshots", "show": "snapshots", "verify": "snapshots",
-                   "export": "snapshots", "diff": "diff", "restore": "restore", "forget": "schedule",
-                   "schedule": "schedule", "key": "schedule", "migrate": "migrate", "log": "timeline", "check": "check"}
+                   "export": "snapshots", "diff": "diff", "restore": "restore", "forget": "forget",
+                   "schedule": "schedule", "key": "key", "migrate": "migrate", "log": "timeline", "check": "check"}
 
 
 class HgGroup(click.Group):
