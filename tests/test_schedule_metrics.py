@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import EXAMPLE, run
 
+from hgbackup.capture.snapshot import SnapshotReport
+from hgbackup.errors import NotFound
 from hgbackup.schedule import metrics
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
@@ -52,3 +55,18 @@ def test_an_unreachable_pushgateway_is_exit_3_and_the_snapshot_is_kept(tmp_path)
     doc = json.loads(result.stdout)
     assert "cannot push metrics to the Pushgateway at http://127.0.0.1:9" in doc["metrics_error"]
     assert Repository(open_store(store)).resolve(doc["id"])
+
+
+def test_a_monitored_run_that_fails_raises_its_own_error_and_one_that_works_is_timed(tmp_path, capsys):
+    attempt = metrics.Attempt("nightly", "prod")
+
+    def fails(_):
+        raise NotFound("no such store")
+
+    with pytest.raises(NotFound, match="^no such store$"):  # the run's error, not the push's
+        metrics.monitored("http://127.0.0.1:9", attempt, fails)
+    assert "cannot push metrics to the Pushgateway at http://127.0.0.1:9" in capsys.readouterr().err
+    snap = snapshot_of(tmp_path)
+    report = SnapshotReport(snap, "store")
+    assert metrics.monitored(None, attempt, lambda _: report) is report and report.metrics_error is None
+    assert attempt.finished >= attempt.started and attempt.duration == attempt.finished - attempt.started

@@ -3,13 +3,12 @@ this schedule's snapshots, with the run's metrics pushed to the schedule's Pushg
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..capture import snapshot as snapshot_mod
 from ..capture.packer import Packer
-from ..errors import EXIT_OK, EXIT_PARTIAL, HgbackupError
+from ..errors import EXIT_OK, EXIT_PARTIAL
 from ..kube.client import Kube
 from ..store.manifest import Snapshot
 from ..store.repository import Repository
@@ -46,26 +45,20 @@ class ScheduleReport:
 
 
 def run_monitored(sched: Schedule, connect, open_repository) -> ScheduleReport:
-    """`schedule run`: `run`, timed, with its metrics pushed to the schedule's Pushgateway (when it has one), failed
-    runs included. A push that fails after retries makes the run exit 3 (the snapshot is kept and reported)."""
-    started = time.time()
-    cluster = sched.cluster
-    try:
+    """`schedule run`: `run`, with its metrics pushed to the schedule's Pushgateway (when it has one), failed runs
+    included. A push that fails after retries makes the run exit 3 (the snapshot is kept and reported)."""
+
+    def work(attempt: metrics.Attempt) -> ScheduleReport:
         kube = connect()
-        cluster = cluster or kube.context_cluster
+        attempt.cluster = attempt.cluster or kube.context_cluster
         report = run(sched, kube, open_repository())
-    except HgbackupError as exc:
-        if sched.pushgateway:
-            metrics.push_failure(sched.pushgateway, sched.name, cluster, started, exc.exit_code)
-        raise
-    report.duration = time.time() - started
-    if sched.pushgateway:
-        kept = removed = None
         if report.retention is not None:
-            kept, removed = len(report.retention.decision.keep), len(report.retention.decision.remove)
-        report.metrics_error = metrics.push_reporting(sched.pushgateway, metrics.RunOutcome(
-            sched.name, report.snapshot.cluster, started, started + report.duration, report.exit_code,
-            report.snapshot, kept, removed))
+            attempt.kept, attempt.removed = len(report.retention.decision.keep), len(report.retention.decision.remove)
+        return report
+
+    attempt = metrics.Attempt(sched.name, sched.cluster)
+    report = metrics.monitored(sched.pushgateway, attempt, work)
+    report.duration = attempt.duration
     return report
 
 
