@@ -345,7 +345,8 @@ def test_cli_markdown_report_and_output_dir(tmp_path):
     report = tmp_path / "report.md"
     run("migrate", "nginx", *CORPUS, "--output-dir", str(out), "--report", str(report), "--mode", "cutover")
     files = sorted(os.listdir(out))
-    assert "wasmplugin-higress-system-migrated-ext-auth.yaml" in files
+    assert "11-wasmplugins.extensions.higress.io" in files
+    assert "migrated-ext-auth.yaml" in os.listdir(out / "11-wasmplugins.extensions.higress.io" / "higress-system")
     text = report.read_text()
     assert "### ops/dashboard" in text and "| `nginx.ingress.kubernetes.io/auth-signin` |" in text
     # counts first, security findings before the per-Ingress tables, left-out Ingresses last
