@@ -40,16 +40,15 @@ def render_cmd(path, image, namespace, with_monitoring):
 
     Example: hgbackup schedule render schedules/nightly.yaml --with-monitoring --image reg.example/hgbackup@sha256:<d>
     """
-    sched = schedule_file.load(path)
-    objects = render.kubernetes_objects(sched, image=image, namespace=namespace, monitoring=with_monitoring)
-    click.echo("---\n".join(yaml_text(o) for o in objects), nl=False)
+    rendering = render.render(schedule_file.load(path), image=image, namespace=namespace, monitoring=with_monitoring)
+    click.echo("---\n".join(yaml_text(o) for o in rendering.objects), nl=False)
     click.echo("the CronJob's identity may:", err=True)
-    for line in render.grants(objects):
+    for line in rendering.grants:
         click.echo(f"  {line}", err=True)
-    command = render.credentials_command(sched, namespace)
-    if command:
-        click.echo(f"create its credentials Secret first (not rendered; fill in the values):\n  {command}", err=True)
-    for line in render.render_warnings(sched, namespace, image):
+    if rendering.credentials_command:
+        click.echo("create its credentials Secret first (not rendered; fill in the values):\n  "
+                   f"{rendering.credentials_command}", err=True)
+    for line in rendering.warnings:
         warn(line)
 
 

@@ -5,6 +5,7 @@ Secret (never rendered itself), and what a person should know before applying th
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 
 from ..capture import selection
 from ..capture.selection import Scope
@@ -17,6 +18,25 @@ from .monitoring import dashboard_configmap, prometheus_rule
 FAIL_AT_ONCE = (EXIT_USAGE, EXIT_INTEGRITY, EXIT_NOT_FOUND)
 JOB_TTL_SECONDS = 7 * 24 * 3600
 MOUNT = "/etc/hgbackup"
+
+
+@dataclass
+class Rendering:
+    """What `schedule render` prints: the objects, what their identity may do, the command that creates the
+    credentials Secret (None without one), and what a person should know before applying them."""
+
+    objects: list[dict]
+    grants: list[str]
+    credentials_command: str | None
+    warnings: list[str]
+
+
+def render(sched: Schedule, *, image: str | None = None, namespace: str | None = None,
+           monitoring: bool = False) -> Rendering:
+    """`schedule render`: kubernetes_objects, and what to tell about them."""
+    objects = kubernetes_objects(sched, image=image, namespace=namespace, monitoring=monitoring)
+    return Rendering(objects, grants(objects), credentials_command(sched, namespace),
+                     render_warnings(sched, namespace, image))
 
 
 def kubernetes_objects(sched: Schedule, *, image: str | None = None, namespace: str | None = None,
