@@ -57,6 +57,8 @@ class RunOutcome:
 
 def registry(run: RunOutcome):
     """The run's series in a fresh prometheus_client registry."""
+    # imported here, as in push: prometheus_client adds ~50 ms to start-up (python -X importtime), which only a run
+    # that pushes should pay (`snapshot` imports this module for its --pushgateway option)
     from prometheus_client import CollectorRegistry, Gauge
 
     reg = CollectorRegistry()
@@ -87,7 +89,7 @@ def registry(run: RunOutcome):
 def push(url: str, run: RunOutcome, *, timeout: float = 10.0) -> None:
     """Push the run's series to the Pushgateway at `url`; retried on connection errors, 429 and 5xx.
     Raises Unreachable naming the gateway when it cannot be done."""
-    from prometheus_client import delete_from_gateway, push_to_gateway, pushadd_to_gateway
+    from prometheus_client import delete_from_gateway, push_to_gateway, pushadd_to_gateway  # start-up: see registry
 
     send = push_to_gateway if run.complete else pushadd_to_gateway
     grouping = {"schedule": run.schedule, "cluster": run.cluster}
