@@ -22,7 +22,7 @@ from ..errors import EXIT_CODES, EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import names
 from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..output import document
-from ..store import DEFAULT_URL, StoreSettings, crypto
+from ..store import DEFAULT_URL, SSE_MODES, StoreSettings, crypto
 from ..store.repository import Repository
 
 # errors.EXIT_CODES as the group's epilog, wrapped here (\b: Click keeps these lines as they are)
@@ -156,7 +156,7 @@ store_options = _option_group([
                  help=f"Folder, file://PATH or s3://bucket/prefix [env HGBACKUP_STORE; default {DEFAULT_URL}]."),
     click.option("--s3-endpoint", envvar="HGBACKUP_S3_ENDPOINT", metavar="URL",
                  help="S3-compatible endpoint, e.g. MinIO [env HGBACKUP_S3_ENDPOINT]."),
-    click.option("--s3-sse", type=click.Choice(["AES256", "aws:kms"]), help="S3 server-side encryption."),
+    click.option("--s3-sse", type=click.Choice(SSE_MODES), help="S3 server-side encryption."),
     click.option("--s3-kms-key-id", metavar="ID", help="KMS key for --s3-sse aws:kms."),
 ], _store_values)
 

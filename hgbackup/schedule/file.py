@@ -17,7 +17,7 @@ from ..capture import selection
 from ..capture.selection import Scope
 from ..errors import InvalidInput, NotFound
 from ..kube import names
-from ..store import StoreSettings
+from ..store import SSE_MODES, StoreSettings
 from .cron import cron_interval
 from .retention import Policy
 
@@ -26,7 +26,6 @@ FIELDS = {"name", "schedule", "timeZone", "store", "s3Endpoint", "s3ServerSideEn
           "namespace", "scope", "retention", "tags", "credentialsSecret", "image", "requireEncryption",
           "secretNamespaces", "consoleSecrets", "allowEmpty", "metrics"}
 METRICS_FIELDS = {"pushgateway", "ruleLabels", "dashboardNamespace"}
-SSE_MODES = ("AES256", "aws:kms")
 IMAGE_REF = re.compile(r"(?P<name>[a-z0-9]+(?:[._/:-]+[a-z0-9]+)*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
                        r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?")
 DEFAULT_NAMESPACE = "hgbackup"  # a namespace of its own: the job's credentials Secret stays out of its reach
