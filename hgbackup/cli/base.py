@@ -248,7 +248,7 @@ def _scope_values(kwargs: dict) -> dict:
 
 
 scope_options = _option_group([
-    click.option("--higress-namespace", default="higress-system", show_default=True,
+    click.option("--higress-namespace", default=Scope.higress_namespace, show_default=True,
                  help="Namespace Higress runs in."),
     click.option("--secret-selector", multiple=True, metavar="SELECTOR",
                  help=f"Label selector for console Secrets (repeatable, OR) [default {DEFAULT_SECRET_SELECTOR}]."),

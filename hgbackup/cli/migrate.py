@@ -12,7 +12,6 @@ from ..migrate import run as migrate_run
 from ..migrate.gatewayapi import report as gwreport
 from ..migrate.gatewayapi.convert import GatewayOptions
 from ..migrate.gatewayapi.gateway import CHANNELS, STANDARD
-from ..migrate.ingress.convert import DEFAULT_REGISTRY
 from ..migrate.ingress.report import markdown, one_line
 from ..output import ProgressLine, document, yaml_text
 from ..restore.export import export_documents
@@ -33,7 +32,7 @@ def migrate_group():
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--from-cluster", is_flag=True, help="Read the Ingresses from the live cluster.")
 @click.option("--snapshot", "snapshot_id", metavar="ID", help="Read the Ingresses from a snapshot.")
-@click.option("--ingress-class", default="nginx", show_default=True, help="Class of the Ingresses to convert.")
+@click.option("--ingress-class", default=MigrateOptions.ingress_class, show_default=True, help="Class of the Ingresses to convert.")
 @click.option("--include-unclassed", is_flag=True, help="Also convert Ingresses without a class.")
 @click.option("--nginx-configmap", metavar="FILE|NAMESPACE/NAME",
               help="ingress-nginx's own ConfigMap, whose global settings are reported too [default with "
@@ -45,14 +44,14 @@ def migrate_group():
 @click.option("--channel", type=click.Choice(CHANNELS), default=STANDARD, show_default=True,
               help="With --to gateway-api: the Gateway API CRD channel the cluster has (experimental adds the "
                    "CORS filter and retries).")
-@click.option("--mode", type=click.Choice([SIDE_BY_SIDE, CUTOVER]), default=SIDE_BY_SIDE, show_default=True,
+@click.option("--mode", type=click.Choice([SIDE_BY_SIDE, CUTOVER]), default=MigrateOptions.mode, show_default=True,
               help="side-by-side keeps ingress-nginx serving; cutover hands the Ingresses to Higress.")
-@click.option("--target-class", default="higress", show_default=True, help="ingressClassName set by cutover.")
-@click.option("--higress-namespace", default="higress-system", show_default=True,
+@click.option("--target-class", default=MigrateOptions.target_class, show_default=True, help="ingressClassName set by cutover.")
+@click.option("--higress-namespace", default=MigrateOptions.higress_namespace, show_default=True,
               help="Namespace of the generated WasmPlugins.")
-@click.option("--plugin-registry", default=DEFAULT_REGISTRY, show_default=True,
+@click.option("--plugin-registry", default=MigrateOptions.plugin_registry, show_default=True,
               help="OCI registry path of the Higress built-in plugins.")
-@click.option("--plugin-version", default="1.0.0", show_default=True, help="Tag of the plugin images.")
+@click.option("--plugin-version", default=MigrateOptions.plugin_version, show_default=True, help="Tag of the plugin images.")
 @click.option("--redis-service", metavar="FQDN[:PORT]",
               help="Redis for the per-client-IP rate limits (cluster-key-rate-limit plugin), e.g. "
                    "redis.infra.svc.cluster.local:6379; without it limit-rps/limit-rpm are manual work.")
