@@ -32,7 +32,8 @@ def migrate_group():
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--from-cluster", is_flag=True, help="Read the Ingresses from the live cluster.")
 @click.option("--snapshot", "snapshot_id", metavar="ID", help="Read the Ingresses from a snapshot.")
-@click.option("--ingress-class", default=MigrateOptions.ingress_class, show_default=True, help="Class of the Ingresses to convert.")
+@click.option("--ingress-class", default=MigrateOptions.ingress_class, show_default=True,
+              help="Class of the Ingresses to convert.")
 @click.option("--include-unclassed", is_flag=True, help="Also convert Ingresses without a class.")
 @click.option("--nginx-configmap", metavar="FILE|NAMESPACE/NAME",
               help="ingress-nginx's own ConfigMap, whose global settings are reported too [default with "
@@ -46,12 +47,14 @@ def migrate_group():
                    "CORS filter and retries).")
 @click.option("--mode", type=click.Choice([SIDE_BY_SIDE, CUTOVER]), default=MigrateOptions.mode, show_default=True,
               help="side-by-side keeps ingress-nginx serving; cutover hands the Ingresses to Higress.")
-@click.option("--target-class", default=MigrateOptions.target_class, show_default=True, help="ingressClassName set by cutover.")
+@click.option("--target-class", default=MigrateOptions.target_class, show_default=True,
+              help="ingressClassName set by cutover.")
 @click.option("--higress-namespace", default=MigrateOptions.higress_namespace, show_default=True,
               help="Namespace of the generated WasmPlugins.")
 @click.option("--plugin-registry", default=MigrateOptions.plugin_registry, show_default=True,
               help="OCI registry path of the Higress built-in plugins.")
-@click.option("--plugin-version", default=MigrateOptions.plugin_version, show_default=True, help="Tag of the plugin images.")
+@click.option("--plugin-version", default=MigrateOptions.plugin_version, show_default=True,
+              help="Tag of the plugin images.")
 @click.option("--redis-service", metavar="FQDN[:PORT]",
               help="Redis for the per-client-IP rate limits (cluster-key-rate-limit plugin), e.g. "
                    "redis.infra.svc.cluster.local:6379; without it limit-rps/limit-rpm are manual work.")
