@@ -1,4 +1,5 @@
-"""The snapshot family of commands through Click, on a local store and the bundled example (no cluster needed)."""
+"""The snapshot family of commands (cli/snapshots.py: snapshot, list, show, verify, export) through Click, on a local
+store and the bundled example (no cluster needed)."""
 
 from __future__ import annotations
 
