@@ -35,13 +35,13 @@ _API_VERSION = operator.itemgetter(0)
 
 @dataclass(frozen=True)
 class Filter:
-    kinds: frozenset[str] = frozenset()  # catalogue keys; empty: all
+    kinds: frozenset[tuple[str, str]] | None = None  # (group, kind) pairs, as catalogue.named gives; None: all
     namespaces: frozenset[str] = frozenset()
     names: tuple[str, ...] = ()  # exact names or shell patterns
     since: datetime | None = None
 
-    def wants(self, ref: Ref, key: str | None) -> bool:
-        if self.kinds and key not in self.kinds:
+    def wants(self, ref: Ref) -> bool:
+        if self.kinds is not None and (ref.group, ref.kind) not in self.kinds:
             return False
         if self.namespaces and ref.namespace not in self.namespaces:
             return False
@@ -98,10 +98,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def kind_keys(names: list[str]) -> frozenset[str]:
-    return frozenset(k.key for name in names for k in catalogue.lookup(name))
-
-
 def one_cluster(listing: Listing, cluster: str | None) -> list[Snapshot]:
     snapshots = listing.snapshots
     if cluster:
@@ -138,7 +134,7 @@ def build(snapshots: list[Snapshot], flt: Filter) -> tuple[list[Event], int, lis
         ordered = before[-1:] + [s for s in ordered if s.manifest.created >= flt.since]
     coverage = _Coverage()
     groups: dict[str, str] = {}
-    filtered = bool(flt.kinds or flt.namespaces or flt.names)
+    filtered = bool(flt.kinds is not None or flt.namespaces or flt.names)
 
     def key_of(entry: ObjectEntry) -> tuple:
         api_version = entry[0]
@@ -153,7 +149,7 @@ def build(snapshots: list[Snapshot], flt: Filter) -> tuple[list[Event], int, lis
     def by_key(entries) -> dict[tuple, ObjectEntry]:
         out = {key_of(e): e for e in entries}
         if filtered:
-            out = {k: e for k, e in out.items() if flt.wants(Ref(*k), catalogue_key(k))}
+            out = {k: e for k, e in out.items() if flt.wants(Ref(*k))}
         return out
 
     events: list[Event] = []

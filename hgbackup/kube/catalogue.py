@@ -8,6 +8,7 @@ live cluster comes from API discovery (the group's preferred version).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 CORE = ""
@@ -187,3 +188,12 @@ def in_scope(optins: set[str], include: list[str] = (), exclude: list[str] = ())
         unwanted = {k.key for name in exclude for k in lookup(name)}
         kinds = [k for k in kinds if k.key not in unwanted]
     return sorted(kinds, key=lambda k: (k.tier, k.key))
+
+
+def named(names: Iterable[str]) -> frozenset[tuple[str, str]] | None:
+    """The (group, kind) pairs that `--kind` options name (each read by `lookup`), for every command that takes
+    them (diff, restore, log); None when none is given: every kind."""
+    names = list(names)
+    if not names:
+        return None
+    return frozenset((k.group, k.kind) for name in names for k in lookup(name))
