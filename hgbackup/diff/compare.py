@@ -17,6 +17,7 @@ import yaml
 from ..capture.selection import Scope
 from ..errors import EXIT_DIFFERENT, EXIT_OK
 from ..kube.model import Ref, StoredObject
+from ..kube.stored import LAST_APPLIED
 from ..output import ReadableDumper
 from . import sources
 
@@ -24,8 +25,6 @@ ADDED, REMOVED, CHANGED = "+", "-", "M"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 SECRET_FIELDS = ("data", "stringData")
-# kubectl keeps the whole applied object (values included) in this annotation: mask it on Secrets.
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MASK = "<redacted>"
 MASK_CHANGED = "<redacted, changed>"
 

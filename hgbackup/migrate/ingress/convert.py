@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from ...kube.stored import stored_form
+from ...kube.stored import LAST_APPLIED, stored_form
 from .. import plugins
 from ..model import (  # noqa: F401  (re-exported: the converter's public names)
     CUTOVER,
@@ -28,7 +28,6 @@ from . import handlers, regexes
 from . import spec as spec_findings
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 HANDLERS = {**handlers.HANDLERS, **regexes.HANDLERS, **plugins.HANDLERS}
 assert set(HANDLERS) == set(Handler), "every Handler has its function"
 
