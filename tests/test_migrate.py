@@ -9,8 +9,10 @@ import pytest
 import yaml
 from conftest import CORPUS, ROOT, run
 
+from hgbackup.capture import selection
+from hgbackup.capture.selection import Scope
 from hgbackup.kube import yamlfiles as kubeyaml
-from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate
+from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate, select_ingresses
 from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden")
@@ -430,3 +432,26 @@ def test_the_nginx_configmap_is_reported_key_by_key_with_a_higress_config_patch(
                                      "downstream": {"idleTimeout": 75}, "addXRealIpHeader": True}
     run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "--nginx-configmap",
         "nowhere", code=2)
+
+
+def test_migrate_and_capture_read_an_ingress_class_alike():
+    """One rule (catalogue.ingress_class): spec.ingressClassName, else the kubernetes.io/ingress.class annotation."""
+    by_spec = ingress({})
+    by_annotation = ingress({"kubernetes.io/ingress.class": "nginx"})
+    del by_annotation["spec"]["ingressClassName"]
+    other = ingress({}, cls="traefik")
+    unclassed = ingress({})
+    del unclassed["spec"]["ingressClassName"]
+    docs = []
+    for name, doc in (("spec", by_spec), ("annotation", by_annotation), ("other", other), ("none", unclassed)):
+        doc["metadata"]["name"] = name
+        docs.append(doc)
+    chosen, skipped = select_ingresses(docs, MigrateOptions())
+    captured = [o for o in selection.select(docs, Scope(ingress_classes=["nginx"])) if o["kind"] == "Ingress"]
+    assert [o["metadata"]["name"] for o in chosen] == ["spec", "annotation"]
+    assert sorted(o["metadata"]["name"] for o in captured) == ["annotation", "spec"]
+    assert {s["name"]: s["flag"] for s in skipped} == {"other": "--ingress-class traefik",
+                                                       "none": "--include-unclassed"}
+    cut = migrate([by_annotation], MigrateOptions(mode=CUTOVER)).ingresses[0]
+    assert "kubernetes.io/ingress.class" not in (cut["metadata"].get("annotations") or {})
+    assert cut["spec"]["ingressClassName"] == "higress"

@@ -197,3 +197,15 @@ def named(names: Iterable[str]) -> frozenset[tuple[str, str]] | None:
     if not names:
         return None
     return frozenset((k.group, k.kind) for name in names for k in lookup(name))
+
+
+# The annotation that named an Ingress's class before spec.ingressClassName; the API server refuses to create an
+# Ingress whose two disagree (k8s.io/kubernetes pkg/apis/networking/validation ValidateIngressCreate).
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+
+def ingress_class(obj: dict) -> str | None:
+    """An Ingress's class, as capture's --ingress-class and migrate's selection both read it: spec.ingressClassName,
+    else the older annotation; None when it names none (the cluster's default IngressClass serves it)."""
+    return (obj.get("spec") or {}).get("ingressClassName") or (
+        (obj.get("metadata") or {}).get("annotations") or {}).get(INGRESS_CLASS_ANNOTATION)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+from ...kube import catalogue
 from ...kube.stored import LAST_APPLIED, stored_form
 from .. import plugins
 from ..model import (  # noqa: F401  (re-exported: the converter's public names)
@@ -27,14 +28,8 @@ from ..rules import HIGRESS, INVALID, NATIVE, NGINX, RULES, UNKNOWN, Handler, Ru
 from . import handlers, regexes
 from . import spec as spec_findings
 
-CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 HANDLERS = {**handlers.HANDLERS, **regexes.HANDLERS, **plugins.HANDLERS}
 assert set(HANDLERS) == set(Handler), "every Handler has its function"
-
-
-def ingress_class(obj: dict) -> str | None:
-    return (obj.get("spec") or {}).get("ingressClassName") or (
-        (obj.get("metadata") or {}).get("annotations") or {}).get(CLASS_ANNOTATION)
 
 
 INGRESS_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
@@ -47,7 +42,7 @@ def select_ingresses(objects: list[dict], options: MigrateOptions) -> tuple[list
     for obj in objects:
         if obj.get("kind") != "Ingress" or obj.get("apiVersion") not in INGRESS_VERSIONS:
             continue
-        cls = ingress_class(obj)
+        cls = catalogue.ingress_class(obj)
         if cls == options.ingress_class or (cls is None and options.include_unclassed):
             chosen.append(obj)
             continue
@@ -156,7 +151,8 @@ def _text(value) -> str | None:
 def _annotations(ctx: Context, entries: list[Entry]) -> dict:
     """The converted Ingress's annotations for the chosen mode."""
     if ctx.options.mode == CUTOVER:
-        out = {k: v for k, v in ctx.annotations.items() if not k.startswith(NGINX) and k != CLASS_ANNOTATION}
+        out = {k: v for k, v in ctx.annotations.items()
+               if not k.startswith(NGINX) and k != catalogue.INGRESS_CLASS_ANNOTATION}
         for entry in entries:
             if entry.status == NATIVE and entry.value is not None:
                 name = entry.key[len(NGINX):]
