@@ -219,31 +219,6 @@ def test_every_rule_row_cites_the_source_it_follows():
     assert all(rule.source for rule in RULES.values()), [k for k, r in RULES.items() if not r.source]
 
 
-def test_basic_auth_generates_no_plugin_that_its_parser_would_refuse():
-    m = migrate_one({NGINX + "auth-type": "basic", NGINX + "auth-secret": "htpasswd"})
-    assert m.plugins == [] and entry_for(m, "auth-type").status == "manual"
-
-
-def test_generated_plugins_pass_their_parsers_and_carry_phase_and_priority():
-    from hgbackup.migrate.ingress.convert import PLUGIN_ORDER, config_problems
-
-    m = migrate_one({NGINX + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
-                     NGINX + "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri",
-                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true",
-                     NGINX + "limit-rps": "5", NGINX + "limit-whitelist": "10.0.0.0/8"},
-                    redis_service="redis.infra.svc.cluster.local")
-    assert {p["metadata"]["name"] for p in m.plugins} == {"migrated-ext-auth", "migrated-ip-restriction",
-                                                         "migrated-waf", "migrated-cluster-key-rate-limit"}
-    for plugin in m.plugins:
-        kind = plugin["metadata"]["name"][len("migrated-"):]
-        assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER[kind]
-        for rule in plugin["spec"]["matchRules"]:
-            assert config_problems(kind, rule["config"]) == [], kind
-    ext = next(p for p in m.plugins if p["metadata"]["name"] == "migrated-ext-auth")
-    request = ext["spec"]["matchRules"][0]["config"]["http_service"]["authorization_request"]
-    assert request == {"allowed_headers": [{"exact": "cookie"}]}  # the oauth2-proxy session cookie gets through
-
-
 def test_an_auth_host_outside_the_cluster_is_never_made_a_cluster_service():
     m = migrate_one({NGINX + "auth-url": "https://auth.example.com/verify"})
     entry = entry_for(m, "auth-url")

@@ -28,8 +28,8 @@ from ..migrate import globals as globals_mod
 from ..migrate.gatewayapi import report as gwreport
 from ..migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
 from ..migrate.gatewayapi.gateway import CHANNELS, STANDARD
-from ..migrate.ingress.convert import DEFAULT_REGISTRY
 from ..migrate.ingress.report import markdown, one_line
+from ..migrate.model import DEFAULT_REGISTRY
 from ..output import document, yaml_text
 from ..store import StoreSettings
 from .base import cli, finish, key_option, kube_options, open_repository, store_options, warn

@@ -1,7 +1,7 @@
 """Annotations carried over by a generated WasmPlugin (basic-auth, ext-auth, ip-restriction, waf; rate limits in
-ratelimit.py), and the
-generated plugins themselves: phase and priority from each plugin's README, and the fields each plugin's own config
-parser refuses to start without (alibaba/higress plugins/wasm-go/extensions/<plugin>/main.go and config)."""
+ratelimit.py), and the generated plugins themselves, with the phase and priority of each plugin's README
+(alibaba/higress plugins/wasm-go/extensions/<plugin>/README.md). What each plugin's parser accepts is checked by the
+tests (tests/plugin_parsers.py), from the plugins' sources."""
 
 from __future__ import annotations
 
@@ -132,32 +132,6 @@ HANDLERS = {
 # Phase and priority of each generated plugin, from its README in alibaba/higress plugins/wasm-go/extensions/.
 PLUGIN_ORDER = {"ext-auth": ("AUTHN", 360), "ip-restriction": ("AUTHN", 210), "waf": ("AUTHZ", 330),
                 ratelimit.PLUGIN_NAME: ("UNSPECIFIED_PHASE", 20)}
-# What each plugin's config parser refuses to start without (its main.go / config.go).
-REQUIRED = {
-    "ext-auth": ("http_service.endpoint.service_name", "http_service.endpoint.path"),
-    "ip-restriction": ("allow|deny",),
-    "waf": ("useCRS|secRules",),
-    ratelimit.PLUGIN_NAME: ("rule_name", "redis.service_name", "rule_items|global_threshold"),
-}
-# Rules of a plugin's parser deeper than a required field.
-CHECKS = {ratelimit.PLUGIN_NAME: ratelimit.config_problems}
-
-
-def config_problems(plugin: str, config: dict) -> list[str]:
-    """The documented required fields a plugin config lacks (empty: the plugin's parser accepts it)."""
-    missing = []
-    for field_path in REQUIRED[plugin]:
-        if not any(_dig(config, alt.split(".")) not in (None, "", []) for alt in field_path.split("|")):
-            missing.append(field_path)
-    return missing + (CHECKS[plugin](config) if plugin in CHECKS else [])
-
-
-def _dig(node, parts):
-    for part in parts:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
 
 
 def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -> dict:

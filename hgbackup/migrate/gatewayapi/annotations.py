@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..ingress.convert import Entry
+from ..model import Entry
 from ..rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, parse_bool, parse_value
 from .context import GwContext, ingress_only
 from .filters import cors, mirror, retry

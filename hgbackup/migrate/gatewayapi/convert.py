@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ingress.convert import (
-    Entry,
-    IngressReport,
-    MigrateOptions,
-    Migration,
-    convert_ingress,
-    select_ingresses,
-    to_v1,
-    wasm_plugin,
-)
+from ..ingress.convert import convert_ingress, select_ingresses, to_v1
+from ..model import Entry, IngressReport, MigrateOptions, Migration
+from ..plugins import wasm_plugin
 from ..rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, parse_bool
 from .annotations import GATEWAY, entries, implicit_ssl_redirect
 from .context import GwContext

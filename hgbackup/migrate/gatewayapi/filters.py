@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..ingress.convert import Entry
+from ..model import Entry
 from ..rules import CONVERTED, MANUAL, UNSUPPORTED, parse_bool, parse_value
 from .context import GwContext, experimental
 

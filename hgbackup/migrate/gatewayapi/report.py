@@ -3,8 +3,8 @@ back, then per Ingress every annotation with the object and field it became. Sec
 
 from __future__ import annotations
 
-from ..ingress.convert import Entry
 from ..ingress.report import is_security
+from ..model import Entry
 from ..rules import NEEDS_WORK, STATUSES
 from .convert import GatewayMigration
 

@@ -12,18 +12,8 @@ import copy
 from ...kube import catalogue
 from ...kube.stored import LAST_APPLIED, stored_form
 from .. import plugins
-from ..model import (  # noqa: F401  (re-exported: the converter's public names)
-    CUTOVER,
-    DEFAULT_REGISTRY,
-    SIDE_BY_SIDE,
-    Context,
-    Entry,
-    IngressReport,
-    MigrateOptions,
-    Migration,
-    native_target,
-)
-from ..plugins import PLUGIN_ORDER, REQUIRED, config_problems, wasm_plugin  # noqa: F401
+from ..model import CUTOVER, Context, Entry, IngressReport, MigrateOptions, Migration, native_target
+from ..plugins import wasm_plugin
 from ..rules import HIGRESS, INVALID, NATIVE, NGINX, RULES, UNKNOWN, Handler, Rule, parse_value
 from . import handlers, regexes
 from . import spec as spec_findings

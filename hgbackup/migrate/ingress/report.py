@@ -3,8 +3,8 @@ findings (authentication, mTLS, IP restrictions, TLS), then per Ingress what to 
 
 from __future__ import annotations
 
+from ..model import Entry, Migration
 from ..rules import NEEDS_WORK, NGINX, STATUSES
-from .convert import Entry, Migration
 
 # Keys whose loss opens a route, drops client-certificate checks or an IP restriction, or weakens TLS.
 SECURITY_KEYS = ("auth-type", "auth-secret", "auth-secret-type", "auth-realm", "auth-url", "auth-signin",
