@@ -13,7 +13,7 @@ from hgbackup.capture import selection
 from hgbackup.capture.selection import Scope
 from hgbackup.kube import yamlfiles as kubeyaml
 from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate, select_ingresses
-from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
+from hgbackup.migrate.rules import NGINX, PARSERS, RULES, parse_size
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden")
 
@@ -134,9 +134,9 @@ def test_unknown_key_is_unsupported():
     assert entry_for(migrate([ingress({NGINX + "made-up": "1"})], MigrateOptions()), "made-up").status == "unsupported"
 
 
-@pytest.mark.parametrize("text,seconds", [("600", 600), ("600s", 600), ("5m", 300), ("1h", 3600), ("1d", 86400)])
-def test_durations(text, seconds):
-    assert parse_duration(text) == seconds
+def test_every_rule_reads_its_value_with_a_parser_of_the_table():
+    types = {rule.value for rule in RULES.values()}
+    assert {t for t in types if not t.startswith("enum:")} <= set(PARSERS), types
 
 
 @pytest.mark.parametrize("text,size", [("0", 0), ("8m", 8 << 20), ("200m", 200 << 20), ("5G", 5 << 30),

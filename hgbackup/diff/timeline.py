@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,7 +29,6 @@ from ..store.repository import Listing, Repository
 from . import compare as diff
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
-_API_VERSION = operator.itemgetter(0)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Every `nginx.ingress.kubernetes.io/<name>` key maps to a Rule: its status on Higress (facts from
 shared/higress-reference.md, section 2, which follow the Higress controller code), the type its value must parse as,
-and for converted and plugin keys the name of the handler in convert.py that carries it over. Keys not in the table
+and for converted and plugin keys the handler (ingress/handlers.py, regexes.py, ratelimit.py, plugins.py) that
+carries it over. Keys not in the table
 are `unsupported` (Higress silently ignores them).
 """
 
@@ -28,7 +29,7 @@ class Status(str, Enum):
 
 
 class Handler(str, Enum):
-    """The function in convert.py that carries a key over when a status alone does not."""
+    """The handler that carries a key over when a status alone does not (ingress/convert.py HANDLERS maps each)."""
 
     TIMEOUT = "timeout"
     RATE_LIMIT = "rate_limit"
@@ -84,7 +85,6 @@ def _unsupported(value: str = "str", note: str = "no Higress equivalent", source
 
 
 SNIPPET = "no Higress equivalent: nginx configuration has to become a custom Wasm plugin"
-BACKEND_PROTOCOLS = "HTTP,HTTP2,HTTPS,GRPC,GRPCS"
 CANARY, CORS, DEFAULT_BACKEND = H + "canary.go", H + "cors.go", H + "default_backend.go"
 REWRITE, REDIRECT, RETRY = H + "rewrite.go", H + "redirect.go", H + "retry.go"
 UPSTREAM_TLS, DOWNSTREAM_TLS, LOAD_BALANCE = H + "upstreamtls.go", H + "downstreamtls.go", H + "loadbalance.go"
@@ -212,9 +212,7 @@ UNKNOWN = Rule(UNSUPPORTED, "str", None, "not an annotation Higress reads; ignor
 
 
 # -- value parsers: each returns the parsed value or raises ValueError with a reason ------------------------------
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg])?b?\s*$", re.IGNORECASE)
-_UNITS = {None: 1, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -246,15 +244,6 @@ def parse_seconds(text: str) -> int:
     return int(text)
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from `600`, `600s`, `5m`, `1h`, `1d`, `500ms`."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a duration (600, 600s, 5m, 1h, 1d)")
-    unit = m.group(2).lower() if m.group(2) else None
-    return float(m.group(1)) * _UNITS[unit]
-
-
 def parse_size(text: str) -> int:
     """Bytes from `0`, `8m`, `200m`, `5G`, `20g`, `512k`."""
     m = _SIZE.match(text)
@@ -283,9 +272,8 @@ def parse_url(text: str) -> str:
     return text.strip()
 
 
-PARSERS = {"bool": parse_bool, "onoff": parse_onoff, "int": parse_int, "duration": parse_duration,
-           "seconds": parse_seconds,
-           "size": parse_size, "cidrs": parse_cidrs, "url": parse_url, "str": lambda text: text}
+PARSERS = {"bool": parse_bool, "onoff": parse_onoff, "int": parse_int, "seconds": parse_seconds, "size": parse_size,
+           "cidrs": parse_cidrs, "url": parse_url, "str": lambda text: text}
 
 
 def parse_value(value_type: str, text) -> object:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 GROUP = "gateway.networking.k8s.io"
 V1 = f"{GROUP}/v1"
 GRANT_VERSION = f"{GROUP}/v1beta1"
-CONTROLLER = "higress.io/gateway-controller"
 STANDARD, EXPERIMENTAL = "standard", "experimental"
 CHANNELS = (STANDARD, EXPERIMENTAL)
 HTTP_LISTENER = "http"
