@@ -14,6 +14,7 @@ from hgbackup.kube import yamlfiles as kubeyaml
 from hgbackup.migrate import MigrateOptions
 from hgbackup.migrate.gatewayapi.annotations import GATEWAY
 from hgbackup.migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
+from hgbackup.migrate.gatewayapi.gateway import GatewayPlan, service_grants
 from hgbackup.migrate.rules import CONVERTED, NATIVE, NGINX, RULES
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden_gateway")
@@ -345,3 +346,18 @@ def test_a_per_client_ip_rate_limit_attaches_to_the_route_with_redis_and_is_manu
                if i["name"] == "login-rate-limit"}
     assert entries["nginx.ingress.kubernetes.io/limit-rps"]["status"] == "manual"
     assert "--redis-service" in entries["nginx.ingress.kubernetes.io/limit-rps"]["note"]
+
+
+def test_reference_grants_hold_at_most_16_targets_each():
+    """referencegrants CRD: spec.to maxItems 16; certificate and mirror grants are cut alike."""
+    plan = GatewayPlan("higress-system", "gw")
+    for i in range(20):
+        plan.add_certificate(f"h{i}.example.com", "shop", f"s{i:02d}", "Ingress shop/x")
+    assert [(g["metadata"]["name"], len(g["spec"]["to"])) for g in plan.grants()] == [
+        ("gw-certificates", 16), ("gw-certificates-2", 4)]
+    mirrors = service_grants({("a", "b"): {f"svc{i}" for i in range(17)}})
+    assert [(g["metadata"]["namespace"], g["metadata"]["name"], len(g["spec"]["to"])) for g in mirrors] == [
+        ("b", "from-a-httproutes", 16), ("b", "from-a-httproutes-2", 1)]
+    assert mirrors[0]["spec"]["from"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                           "namespace": "a"}]
+    assert mirrors[0]["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "hgbackup"}

@@ -10,6 +10,15 @@ from .rules import HIGRESS, NEEDS_WORK, NGINX, STATUSES, Status
 
 SIDE_BY_SIDE, CUTOVER = "side-by-side", "cutover"
 DEFAULT_REGISTRY = "higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins"
+# Every object a migration writes carries this label (how the report's "go back" step finds them) and names its
+# source in the annotation.
+MANAGED_BY = ("app.kubernetes.io/managed-by", "hgbackup")
+MIGRATED_FROM = "hgbackup.io/migrated-from"
+
+
+def generated_metadata(name: str, namespace: str, source: str = "ingress-nginx") -> dict:
+    """The metadata of an object the migration generates."""
+    return {"name": name, "namespace": namespace, "labels": dict([MANAGED_BY]), "annotations": {MIGRATED_FROM: source}}
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .ingress import ratelimit
-from .model import Context, Entry, MigrateOptions
+from .model import Context, Entry, MigrateOptions, generated_metadata
 from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, Handler
 
 
@@ -147,11 +147,6 @@ def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -
     return {
         "apiVersion": "extensions.higress.io/v1alpha1",
         "kind": "WasmPlugin",
-        "metadata": {
-            "name": f"migrated-{plugin}",
-            "namespace": options.higress_namespace,
-            "labels": {"app.kubernetes.io/managed-by": "hgbackup"},
-            "annotations": {"hgbackup.io/migrated-from": "ingress-nginx"},
-        },
+        "metadata": generated_metadata(f"migrated-{plugin}", options.higress_namespace),
         "spec": spec,
     }

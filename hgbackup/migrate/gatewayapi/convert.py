@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ingress.convert import convert_ingress, select_ingresses, to_v1
-from ..model import Entry, IngressReport, MigrateOptions, Migration
+from ..model import MANAGED_BY, Entry, IngressReport, MigrateOptions, Migration
 from ..plugins import wasm_plugin
 from ..rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, parse_bool
 from .annotations import GATEWAY, entries, implicit_ssl_redirect
@@ -28,7 +28,7 @@ SWITCH = [
     "Switch: check each host against Higress's gateway address (curl --resolve HOST:443:ADDRESS https://HOST/), "
     "then point DNS (or the load balancer) from ingress-nginx to Higress.",
     "Go back: point DNS back to ingress-nginx, which never stopped serving; then delete what this migration wrote "
-    "(label app.kubernetes.io/managed-by=hgbackup), or restore its pre-migrate safety snapshot.",
+    f"(label {'='.join(MANAGED_BY)}), or restore its pre-migrate safety snapshot.",
 ]
 
 

@@ -13,6 +13,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 
+from ..model import generated_metadata
 from .context import GwContext
 from .gateway import V1, GatewayPlan, Parent, route_name, suffixed
 from .paths import PathMatch, grpc_match, path_match, re2_problem, rewrite_for
@@ -48,10 +49,8 @@ class Draft:
             if self.hostnames:
                 spec = {"hostnames": self.hostnames, **spec}
             out.append({"apiVersion": V1, "kind": self.kind,
-                        "metadata": {"name": name, "namespace": self.namespace,
-                                     "labels": {"app.kubernetes.io/managed-by": "hgbackup"},
-                                     "annotations": {"hgbackup.io/migrated-from": f"Ingress {self.namespace}/"
-                                                                                  f"{self.source or self.name}"}},
+                        "metadata": generated_metadata(name, self.namespace,
+                                                       f"Ingress {self.namespace}/{self.source or self.name}"),
                         "spec": spec})
         return out
 
