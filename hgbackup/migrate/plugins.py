@@ -101,8 +101,14 @@ def _ext_auth_config(ctx: Context, url: str) -> tuple[dict, str]:
     return config, "; ".join(problems)
 
 
+def ip_restriction(which: str, cidrs: list[str]) -> dict:
+    """An ip-restriction config: `allow` or `deny` (its parser takes one, not both: main.go parseConfig) by the
+    connection's address, answered 403 as nginx's deny."""
+    return {"ip_source_type": "origin-source", which: cidrs, "status": 403}
+
+
 def _ip_restriction(ctx, name, value, parsed, rule) -> Entry:
-    ctx.plugins["ip-restriction"] = {"ip_source_type": "origin-source", "deny": parsed, "status": 403}
+    ctx.plugins["ip-restriction"] = ip_restriction("deny", parsed)
     return Entry(NGINX + name, value, PLUGIN, ctx.plugin_target("ip-restriction"), "deny list")
 
 
@@ -134,8 +140,9 @@ PLUGIN_ORDER = {"ext-auth": ("AUTHN", 360), "ip-restriction": ("AUTHN", 210), "w
                 ratelimit.PLUGIN_NAME: ("UNSPECIFIED_PHASE", 20)}
 
 
-def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -> dict:
-    """One WasmPlugin per plugin kind, active only on the migrated Ingresses (one match rule each)."""
+def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions, name: str | None = None) -> dict:
+    """One WasmPlugin of a plugin kind (`migrated-<plugin>` unless `name`), active only on the migrated routes (one
+    match rule each)."""
     phase, priority = PLUGIN_ORDER[plugin]
     spec = {
         "url": f"oci://{options.plugin_registry.rstrip('/')}/{plugin}:{options.plugin_version}",
@@ -147,6 +154,6 @@ def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -
     return {
         "apiVersion": "extensions.higress.io/v1alpha1",
         "kind": "WasmPlugin",
-        "metadata": generated_metadata(f"migrated-{plugin}", options.higress_namespace),
+        "metadata": generated_metadata(f"migrated-{name or plugin}", options.higress_namespace),
         "spec": spec,
     }

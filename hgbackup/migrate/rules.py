@@ -244,6 +244,21 @@ def parse_seconds(text: str) -> int:
     return int(text)
 
 
+def total_timeout(nginx) -> int | None:
+    """Higress (higress.io/timeout) and Gateway API (timeouts.request) have one total timeout where ingress-nginx has
+    per-phase ones: the largest positive proxy-send-timeout / proxy-read-timeout (whole seconds) stands for them.
+    `nginx(name)` reads an annotation's value (None when unset or invalid); None when neither gives one."""
+    usable = []
+    for key in ("proxy-send-timeout", "proxy-read-timeout"):
+        try:
+            seconds = parse_seconds(nginx(key)) if nginx(key) is not None else 0
+        except ValueError:
+            seconds = 0
+        if seconds > 0:
+            usable.append(seconds)
+    return max(usable, default=None)
+
+
 def parse_size(text: str) -> int:
     """Bytes from `0`, `8m`, `200m`, `5G`, `20g`, `512k`."""
     m = _SIZE.match(text)

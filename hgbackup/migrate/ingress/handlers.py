@@ -7,7 +7,7 @@ import re
 from urllib.parse import urlsplit
 
 from ..model import Entry, native_target, rewrite_value, set_annotation
-from ..rules import CONVERTED, HIGRESS, INVALID, MANUAL, NATIVE, NGINX, UNSUPPORTED, Handler, parse_value
+from ..rules import CONVERTED, HIGRESS, INVALID, MANUAL, NATIVE, NGINX, UNSUPPORTED, Handler, total_timeout
 
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 
@@ -15,19 +15,12 @@ SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 def _timeout(ctx, name, value, parsed, rule) -> Entry:
     """Higress has one total route timeout (higress.io/timeout); ingress-nginx has per-phase ones. The largest
     send/read timeout becomes the total; a connect timeout alone has no counterpart and is not made one."""
-    phases = {}
-    for key in ("proxy-send-timeout", "proxy-read-timeout"):
-        raw = ctx.nginx(key)
-        try:
-            phases[key] = parse_value("seconds", raw) if raw is not None else None
-        except ValueError:
-            phases[key] = None
-    usable = [v for v in phases.values() if v is not None and v > 0]
+    total = total_timeout(ctx.nginx)
     if name == "proxy-connect-timeout":
         note = "Higress has no per-route connect timeout (only one total route timeout): nothing was set"
-        return Entry(NGINX + name, value, MANUAL if not usable else CONVERTED, None,
-                     note if not usable else note + "; the send/read timeouts make the total")
-    total = max(usable) if usable else parsed
+        return Entry(NGINX + name, value, MANUAL if total is None else CONVERTED, None,
+                     note if total is None else note + "; the send/read timeouts make the total")
+    total = parsed if total is None else total
     target = set_annotation(ctx, HIGRESS + "timeout", str(total))
     note = (f"Higress has one total route timeout, not per phase: the largest of send/read ({total}s) is used; "
             f"this key alone was {parsed}s")
