@@ -208,6 +208,12 @@ def test_auth_tls_secret_is_native_only_where_higress_turns_mtls_on(secret, stat
     assert entry.status == status and fragment in f"{entry.target} {entry.note}"
 
 
+def test_a_mirror_target_with_a_port_out_of_range_is_manual_work_not_an_internal_error():
+    entry = entry_for(migrate_one({NGINX + "mirror-target": "http://shadow.other.svc:99999$request_uri"}),
+                      "mirror-target")
+    assert entry.status == "manual" and "http(s)://host[:port]$request_uri" in entry.note
+
+
 def test_allowlist_keeps_the_ip_restriction_at_cutover():
     m = migrate_one({NGINX + "allowlist-source-range": "10.0.0.0/8"}, mode=CUTOVER)
     annotations = m.ingresses[0]["metadata"]["annotations"]

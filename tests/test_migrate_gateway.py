@@ -141,6 +141,9 @@ def test_route_names_follow_generate_route_name():
     ({"auth-tls-secret": "shop/ca"}, "auth-tls-secret", "manual", "mTLS is OFF"),
     ({"mirror-target": "http://shadow.other.svc:8080$request_uri"}, "mirror-target", "converted", "ReferenceGrant"),
     ({"mirror-target": "https://shadow.example.com$request_uri"}, "mirror-target", "manual", "Service"),
+    # a port out of range is manual work on both paths, never an internal error (urlsplit raises on .port)
+    ({"mirror-target": "http://shadow.other.svc:99999$request_uri"}, "mirror-target", "manual", "Service"),
+    ({"permanent-redirect": "https://x.example.com:70000/"}, "permanent-redirect", "manual", "http(s) URL"),
     ({"auth-type": "basic", "auth-secret": "h"}, "auth-type", "manual", "UNPROTECTED"),
     ({"configuration-snippet": "x"}, "configuration-snippet", "unsupported", "Wasm"),
     ({"canary-weight": "10"}, "canary-weight", "converted", "canary is not true"),

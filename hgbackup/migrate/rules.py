@@ -13,6 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import SplitResult, urlsplit
 
 NGINX = "nginx.ingress.kubernetes.io/"
 HIGRESS = "higress.io/"
@@ -279,6 +280,45 @@ def parse_cidrs(text: str) -> list[str]:
     if not out:
         raise ValueError("empty address list")
     return out
+
+
+def split_url(text: str) -> SplitResult:
+    """`text` as URL parts with its port checked (urlsplit leaves that to `.port`, which raises on a port out of
+    range): ValueError naming the cause for a URL no controller could use."""
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 (raises ValueError here, not in a handler)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a usable URL ({exc})") from None
+    return parts
+
+
+@dataclass(frozen=True)
+class MirrorTarget:
+    scheme: str
+    host: str
+    port: int
+    service: tuple[str, str] | None  # (namespace, name) when the host is a cluster-local Service name
+
+
+def mirror_target(text: str) -> MirrorTarget | None:
+    """ingress-nginx's mirror-target (mirror/main.go: a URL, the request appended as `$request_uri`) where it
+    mirrors whole requests to one host, the only form Higress (mirror.go) and Gateway API (RequestMirror) can take:
+    `http(s)://host[:port]` followed by nothing but `$request_uri`. None for anything else (variables, a path, a
+    query, a port out of range). A host `<svc>.<namespace>.svc[.cluster.local]` names a Service."""
+    text = text.strip()
+    base = text[: -len("$request_uri")] if text.endswith("$request_uri") else text
+    try:
+        parts = split_url(base)
+    except ValueError:
+        return None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "$" in base
+            or parts.path not in ("", "/") or parts.query):
+        return None
+    labels = parts.hostname.split(".")
+    local = parts.hostname.endswith((".svc", ".svc.cluster.local")) and len(labels) >= 3
+    return MirrorTarget(parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                        (labels[1], labels[0]) if local else None)
 
 
 def parse_url(text: str) -> str:

@@ -11,10 +11,20 @@ table of value types and sources); GATEWAY below lists every other key.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from ..model import Entry
-from ..rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, parse_bool, parse_value, total_timeout
+from ..rules import (
+    CONVERTED,
+    INVALID,
+    MANUAL,
+    NGINX,
+    PLUGIN,
+    UNSUPPORTED,
+    parse_bool,
+    parse_value,
+    split_url,
+    total_timeout,
+)
 from .context import GwContext, ingress_only
 from .filters import cors, mirror, retry
 
@@ -74,7 +84,10 @@ def _app_root(ctx: GwContext, key: str) -> Entry:
 def _redirect_target(url: str) -> tuple[dict | None, str]:
     if "$" in url:
         return None, "nginx expands variables in the redirect URL; RequestRedirect cannot"
-    parts = urlsplit(url.strip())
+    try:
+        parts = split_url(url)
+    except ValueError:
+        return None, "RequestRedirect needs an http(s) URL with a host name and a valid port"
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not PRECISE_HOST.match(host) or re.match(r"^[\d.]+$", host):
         return None, "RequestRedirect needs an http(s) URL with a host name"

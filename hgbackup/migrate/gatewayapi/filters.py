@@ -9,10 +9,9 @@ matches), createMirrorFilter, convertHTTPRoute's retry (attempts, codes; connect
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from ..model import Entry
-from ..rules import CONVERTED, MANUAL, UNSUPPORTED, parse_bool, parse_value
+from ..rules import CONVERTED, MANUAL, UNSUPPORTED, mirror_target, parse_bool, parse_value
 from .context import GwContext, experimental
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
@@ -60,14 +59,11 @@ def mirror(ctx: GwContext, key: str) -> Entry:
         ns, _, rest = value.rpartition("/")
         name, _, port = rest.partition(":")
     else:
-        base = value[: -len("$request_uri")] if value.endswith("$request_uri") else value
-        parts = urlsplit(base)
-        labels = (parts.hostname or "").split(".")
-        if (parts.scheme != "http" or "$" in base or parts.path not in ("", "/") or parts.query
-                or not (parts.hostname or "").endswith((".svc", ".svc.cluster.local")) or len(labels) < 3):
+        target = mirror_target(value)
+        if target is None or target.scheme != "http" or target.service is None:
             return ctx.entry(key, MANUAL, None, "RequestMirror sends whole requests to a Service: only "
                                                 "http://<svc>.<ns>.svc[:port]$request_uri carries over")
-        ns, name, port = labels[1], labels[0], str(parts.port or 80)
+        (ns, name), port = target.service, str(target.port)
     if not port.isdigit():
         return ctx.entry(key, MANUAL, None, "a mirror backendRef needs the Service port number")
     ref = {"name": name, "port": int(port)}

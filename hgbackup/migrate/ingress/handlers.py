@@ -7,7 +7,18 @@ import re
 from urllib.parse import urlsplit
 
 from ..model import Entry, native_target, rewrite_value, set_annotation
-from ..rules import CONVERTED, HIGRESS, INVALID, MANUAL, NATIVE, NGINX, UNSUPPORTED, Handler, total_timeout
+from ..rules import (
+    CONVERTED,
+    HIGRESS,
+    INVALID,
+    MANUAL,
+    NATIVE,
+    NGINX,
+    UNSUPPORTED,
+    Handler,
+    mirror_target,
+    total_timeout,
+)
 
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 
@@ -162,24 +173,20 @@ def _rename(ctx, name, value, parsed, rule) -> Entry:
 
 def _mirror(ctx, name, value, parsed, rule) -> Entry:
     """ingress-nginx mirrors to a URL; Higress to a Service (`ns/name:port`) or an FQDN and port (mirror.go)."""
-    text = value.strip()
-    base = text[: -len("$request_uri")] if text.endswith("$request_uri") else text
-    parts = urlsplit(base)
-    if (parts.scheme not in ("http", "https") or not parts.hostname or "$" in base
-            or parts.path not in ("", "/") or parts.query):
+    mirror = mirror_target(value)
+    if mirror is None:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress mirrors whole requests to a service: only http(s)://host[:port]$request_uri carries "
                      "over")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    labels = parts.hostname.split(".")
-    if parts.hostname.endswith((".svc", ".svc.cluster.local")) and len(labels) >= 3:
-        target = set_annotation(ctx, HIGRESS + "mirror-target-service", f"{labels[1]}/{labels[0]}:{port}")
+    port = mirror.port
+    if mirror.service is not None:
+        target = set_annotation(ctx, HIGRESS + "mirror-target-service", "{}/{}:{}".format(*mirror.service, port))
     else:
-        target = set_annotation(ctx, HIGRESS + "mirror-target-fqdn", parts.hostname)
+        target = set_annotation(ctx, HIGRESS + "mirror-target-fqdn", mirror.host)
         set_annotation(ctx, HIGRESS + "mirror-target-fqdn-port", str(port))
         target += f", {HIGRESS}mirror-target-fqdn-port: '{port}'"
     note = "https to the mirror is not carried over: Higress sends it the request as is" if (
-        parts.scheme == "https") else ""
+        mirror.scheme == "https") else ""
     return Entry(NGINX + name, value, CONVERTED, target, note)
 
 
