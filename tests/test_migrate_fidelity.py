@@ -7,8 +7,10 @@ was read in (kubernetes/ingress-nginx, alibaba/higress). Pure logic: no server i
 from __future__ import annotations
 
 import plugin_parsers
+import pytest
 
 from hgbackup.migrate import MigrateOptions, migrate
+from hgbackup.migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
 from hgbackup.migrate.rules import NGINX
 
 
@@ -179,10 +181,15 @@ def test_patterns_without_a_top_level_alternation_stay():
         assert entry(m, "canary-by-header-pattern").status == "native", value
 
 
-def test_pcre_only_patterns_are_manual():
-    m = run_one(ingress({"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": "^(?!prod)"}))
-    e = entry(m, "canary-by-header-pattern")
+@pytest.mark.parametrize("pattern", ["^(?!prod)", "a++b", r"(a)\1", "(?>ab)"])
+def test_pcre_only_patterns_are_manual_on_both_paths(pattern):
+    """One list of what RE2 lacks (regexes.PCRE_ONLY) for the Ingress path and the Gateway API path."""
+    annotations = {"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": pattern}
+    e = entry(run_one(ingress(annotations)), "canary-by-header-pattern")
     assert e.status == "manual" and "RE2" in e.note
+    gateway = migrate_gateway([ingress({}, name="main"), ingress(annotations)], GatewayOptions(MigrateOptions()))
+    e = entry(gateway, "canary")
+    assert e.status == "manual" and "PCRE syntax RE2 (Envoy) lacks" in e.note, e.note
 
 
 # 8. nginx returns the redirect URL exactly as written (nginx.tmpl: `return <code> <url>;`). Higress sends only

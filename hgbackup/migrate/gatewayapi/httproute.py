@@ -13,10 +13,11 @@ import copy
 import re
 from dataclasses import dataclass, field
 
+from ..ingress.regexes import re2_problem
 from ..model import generated_metadata
 from .context import GwContext
 from .gateway import V1, GatewayPlan, Parent, route_name, suffixed
-from .paths import PathMatch, grpc_match, path_match, re2_problem, rewrite_for
+from .paths import PathMatch, grpc_match, path_match, rewrite_for
 
 MAX_RULES = 16  # httproutes/grpcroutes CRD: spec.rules maxItems
 
