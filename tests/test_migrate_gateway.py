@@ -11,10 +11,13 @@ import yaml
 from conftest import CORPUS, ROOT, run
 
 from hgbackup.kube import yamlfiles as kubeyaml
-from hgbackup.migrate import MigrateOptions
+from hgbackup.migrate import MigrateOptions, migrate
+from hgbackup.migrate import globals as nginx_globals
+from hgbackup.migrate.gatewayapi import report as gateway_report
 from hgbackup.migrate.gatewayapi.annotations import GATEWAY
 from hgbackup.migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
 from hgbackup.migrate.gatewayapi.gateway import GatewayPlan, service_grants
+from hgbackup.migrate.ingress import report as ingress_report
 from hgbackup.migrate.rules import CONVERTED, NATIVE, NGINX, RULES
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden_gateway")
@@ -364,3 +367,15 @@ def test_reference_grants_hold_at_most_16_targets_each():
     assert mirrors[0]["spec"]["from"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
                                            "namespace": "a"}]
     assert mirrors[0]["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "hgbackup"}
+
+
+def test_the_report_of_either_target_gives_the_higress_config_patch_of_the_global_settings():
+    """The global settings apply to routes too: the Gateway API report gives the patch the Ingress path's does."""
+    configmap = {"metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"},
+                 "data": {"use-gzip": "true"}}
+    for migration, render in ((convert([ingress({})]), gateway_report.markdown),
+                              (migrate([ingress({})], MigrateOptions()), ingress_report.markdown)):
+        migration.globals = nginx_globals.convert(configmap, "cm.yaml")
+        text = render(migration)
+        assert "| `ConfigMap ingress-nginx/ingress-nginx-controller: use-gzip` | true | converted |" in text
+        assert "```yaml\naddXRealIpHeader: true\ngzip:\n  enable: true\n```" in text
