@@ -12,7 +12,7 @@ import copy
 from ...kube import catalogue
 from ...kube.stored import LAST_APPLIED, stored_form
 from .. import plugins
-from ..model import CUTOVER, Context, Entry, IngressReport, MigrateOptions, Migration, native_target
+from ..model import CUTOVER, Context, Entry, IngressReport, MigrateOptions, Migration, native
 from ..plugins import wasm_plugin
 from ..rules import HIGRESS, INVALID, NATIVE, NGINX, RULES, UNKNOWN, Handler, Rule, parse_value
 from . import handlers, regexes
@@ -128,7 +128,7 @@ def _entry(ctx: Context, name: str, rule: Rule) -> Entry:
     if rule.handler:
         return HANDLERS[rule.handler](ctx, name, value, parsed, rule)
     if rule.status == NATIVE:
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     return Entry(NGINX + name, value, rule.status, None, rule.note)
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..model import Entry, native_target, rewrite_value, set_annotation
+from ..model import Entry, native, rewrite_value, set_annotation
 from ..rules import (
     CONVERTED,
     HIGRESS,
     INVALID,
     MANUAL,
-    NATIVE,
     NGINX,
     UNSUPPORTED,
     Handler,
@@ -61,7 +60,7 @@ def _forwarded_prefix(ctx, name, value, parsed, rule) -> Entry:
 def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
     upper = value.strip().upper()
     if upper in SUPPORTED_PROTOCOLS:
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), "")
+        return native(ctx, name, value)
     if upper in ("AUTO_HTTP", "FCGI", "AJP"):
         return Entry(NGINX + name, value, UNSUPPORTED, None,
                      f"Higress supports {', '.join(SUPPORTED_PROTOCOLS)} only; {upper} has no equivalent")
@@ -71,7 +70,7 @@ def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
 def _load_balance(ctx, name, value, parsed, rule) -> Entry:
     note = ("Higress knows no ewma: the load balancer becomes Istio's default (loadbalance.go: an unknown name is "
             "LoadBalancerSettings UNSPECIFIED)") if value.strip().lower() == "ewma" else ""
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), note)
+    return native(ctx, name, value, note)
 
 
 def _affinity_mode(ctx, name, value, parsed, rule) -> Entry:
@@ -103,7 +102,7 @@ def _canary(ctx, name, value, parsed, rule) -> Entry:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress ignores the cookie beside canary-by-header (canary.go ApplyByHeader): requests with "
                      "the cookie but without the header would no longer reach the canary")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _custom_errors(ctx, name, value, parsed, rule) -> Entry:
@@ -136,12 +135,12 @@ def _retry(ctx, name, value, parsed, rule) -> Entry:
                      f"that cuts every attempt, the first included: requests slower than {parsed}s that nginx "
                      "served would fail with 504. Drop it, or set it above the slowest answer")
     if name == "proxy-next-upstream-tries" and ctx.nginx("proxy-next-upstream") is not None:
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), "see proxy-next-upstream")
+        return native(ctx, name, value, "see proxy-next-upstream")
     if name in ("proxy-next-upstream", "proxy-next-upstream-tries"):
         changes = _more_retries(ctx.nginx("proxy-next-upstream") or "error timeout")
         if changes:
             return Entry(NGINX + name, value, MANUAL, None, "Higress would retry more than nginx: " + changes)
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _more_retries(conditions_text: str) -> str:
@@ -205,7 +204,7 @@ def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
         f"; nginx's auth-tls-verify-client {verify} let clients without a certificate in, Higress's mutual mode "
         "makes a client certificate required for everyone")
     if ca_ns == ns and any(ca_name in (tls, tls + "-cacert") for tls in tls_names):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note + required.lstrip("; "))
+        return native(ctx, name, value, rule.note + required.lstrip("; "))
     if not tls_names:
         return Entry(NGINX + name, value, MANUAL, None,
                      "this Ingress has no TLS Secret, so Higress cannot turn client-certificate checks on: mTLS "
@@ -257,12 +256,12 @@ def _redirect(ctx, name, value, parsed, rule) -> Entry:
                      "a URL without a path: nginx sends every request to exactly this URL, Higress would keep the "
                      "request's path (/x would go to " + text + "/x); written with the root path /, the same URL "
                      "to clients")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _hash_by(ctx, name, value, parsed, rule) -> Entry:
     if HASH_VARIABLES.match(value.strip()):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     return Entry(NGINX + name, value, MANUAL, None,
                  "Higress hashes only on $request_uri, $host, $remote_addr, $http_<name> or $arg_<name> "
                  "(loadbalance.go); anything else is round robin")
@@ -273,7 +272,7 @@ def _vhost(ctx, name, value, parsed, rule) -> Entry:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress sets the Host header to this text literally (rewrite.go): nginx variables are not "
                      "expanded")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _harmless(ctx, name, value, parsed, rule) -> Entry:
@@ -293,7 +292,7 @@ def _cors_origin(ctx, name, value, parsed, rule) -> Entry:
     """nginx answers every Origin with itself when the value fails its validator (cors/main.go falls back to `*`;
     nginx.tmpl echoes $http_origin); Higress would match the text exactly (cors.go), so no origin would match."""
     if CORS_ORIGINS.match(value.replace(" ", "")):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     target = rewrite_value(ctx, name, "*")
     return Entry(NGINX + name, value, CONVERTED, target,
                  "ingress-nginx refuses this value (cors/main.go validation) and allows every origin (*), answering "

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ..model import Entry, native_target, rewrite_value
-from ..rules import CONVERTED, MANUAL, NATIVE, NGINX, Handler
+from ..model import Entry, native, rewrite_value
+from ..rules import CONVERTED, MANUAL, NGINX, Handler
 
 
 def _rewrite(ctx, name, value, parsed, rule) -> Entry:
@@ -34,7 +34,7 @@ def _rewrite(ctx, name, value, parsed, rule) -> Entry:
                          f"\\{wanted}, which Envoy's RE2 substitution refuses (more groups than the path has), "
                          "so requests reach the backend unrewritten (read in Envoy's regex.h replaceAll and RE2's "
                          "re2.cc GlobalReplace, not run on Higress's Envoy build). Fix the path or the target")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _paths(ingress: dict) -> list[str]:
@@ -100,7 +100,7 @@ def _header_pattern(ctx, name, value, parsed, rule) -> Entry:
                      "quantifiers: this pattern cannot select canary requests under Higress; rewrite it without "
                      "them")
     if not _top_level_alternation(value):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     target = rewrite_value(ctx, name, f"(?:{value})")
     return Entry(NGINX + name, value, CONVERTED, target,
                  f"Higress matches .*<pattern>.* as a whole, which splits {value} into .*{value}.*: a header such "
