@@ -379,3 +379,15 @@ def test_the_report_of_either_target_gives_the_higress_config_patch_of_the_globa
         text = render(migration)
         assert "| `ConfigMap ingress-nginx/ingress-nginx-controller: use-gzip` | true | converted |" in text
         assert "```yaml\naddXRealIpHeader: true\ngzip:\n  enable: true\n```" in text
+
+
+def test_a_cors_origin_value_nginx_refuses_allows_every_origin_on_both_paths():
+    """cors/main.go: a value corsOriginRegexValidator refuses is `*` (one reading, rules.nginx_cors_origins)."""
+    annotations = {"enable-cors": "true", "cors-allow-origin": "https://a.example.com/app"}
+    m = convert([ingress(annotations)], channel="experimental")
+    e = entry(m, "cors-allow-origin")
+    assert e.status == "converted" and "refuses" in e.note, (e.status, e.note)
+    [cors] = [f["cors"] for f in route(m, "web")["spec"]["rules"][0]["filters"] if f["type"] == "CORS"]
+    assert cors["allowOrigins"] == ["*"]
+    on_ingress = migrate([ingress(annotations)], MigrateOptions())
+    assert on_ingress.ingresses[0]["metadata"]["annotations"][NGINX + "cors-allow-origin"] == "*"

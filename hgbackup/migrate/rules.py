@@ -282,6 +282,29 @@ def parse_cidrs(text: str) -> list[str]:
     return out
 
 
+# ingress-nginx reads cors-allow-origin in two steps (internal/ingress/annotations/cors/main.go): the whole value
+# through corsOriginRegexValidator (spaces removed first: parser.ValidateRegex), a value it refuses meaning every
+# origin (*); then each comma-separated origin through corsOriginRegex, one it refuses skipped.
+CORS_VALUE = re.compile(r"^((((([a-z]+://)?(\*\.)?[A-Za-z0-9\-.]*(:\d+)?,?)|null)+)|\*)?$")
+CORS_ORIGIN = re.compile(r"^([a-z]+://(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)?$")
+
+
+def nginx_cors_origins(raw: str | None) -> tuple[list[str], bool]:
+    """The origins ingress-nginx allows for a cors-allow-origin value, and whether it refused the value (then `*`).
+    Unset is `*` too."""
+    if raw is None:
+        return ["*"], False
+    if not CORS_VALUE.match(raw.replace(" ", "")):
+        return ["*"], True
+    origins = []
+    for origin in (o.strip() for o in raw.split(",")):
+        if origin == "*":
+            return ["*"], False
+        if origin and CORS_ORIGIN.match(origin):
+            origins.append(origin)
+    return origins, False
+
+
 def split_url(text: str) -> SplitResult:
     """`text` as URL parts with its port checked (urlsplit leaves that to `.port`, which raises on a port out of
     range): ValueError naming the cause for a URL no controller could use."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 
 from ..model import Entry
-from ..rules import CONVERTED, MANUAL, UNSUPPORTED, mirror_target, parse_bool, parse_value
+from ..rules import CONVERTED, MANUAL, UNSUPPORTED, mirror_target, nginx_cors_origins, parse_bool, parse_value
 from .context import GwContext, experimental
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
-CORS_ORIGIN = re.compile(r"^([a-z]+://(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)?$")  # ingress-nginx cors/main.go
 CORS_DEFAULTS = {"methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS", "max_age": 1728000,
                  "headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
                             "Content-Type,Range,Authorization"}
@@ -76,14 +75,9 @@ def mirror(ctx: GwContext, key: str) -> Entry:
 
 
 def _cors_origins(raw: str | None) -> tuple[list[str], str]:
-    if raw is None or "$" in raw:
-        return ["*"], "" if raw is None else "nginx refuses the value and allows * (cors/main.go)"
-    origins = []
-    for origin in (o.strip() for o in raw.split(",")):
-        if origin == "*":
-            return ["*"], ""
-        if origin and CORS_ORIGIN.match(origin):
-            origins.append(origin)
+    origins, refused = nginx_cors_origins(raw)
+    if refused:
+        return origins, "nginx refuses the value and allows * (cors/main.go)"
     odd = [o for o in origins if "*" in o or o == "null" or "://" not in o]
     if odd:
         return [], f"Higress matches CORS origins exactly: {', '.join(odd)} cannot carry over"

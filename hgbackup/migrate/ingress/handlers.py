@@ -16,6 +16,7 @@ from ..rules import (
     UNSUPPORTED,
     Handler,
     mirror_target,
+    nginx_cors_origins,
     total_timeout,
 )
 
@@ -283,15 +284,10 @@ def _harmless(ctx, name, value, parsed, rule) -> Entry:
     return Entry(NGINX + name, value, rule.status, None, rule.note)
 
 
-# ingress-nginx's validator of the whole cors-allow-origin value (cors/main.go corsOriginRegexValidator, spaces
-# removed first: parser.ValidateRegex); a value it refuses makes nginx allow every origin.
-CORS_ORIGINS = re.compile(r"^((((([a-z]+://)?(\*\.)?[A-Za-z0-9\-.]*(:\d+)?,?)|null)+)|\*)?$")
-
-
 def _cors_origin(ctx, name, value, parsed, rule) -> Entry:
     """nginx answers every Origin with itself when the value fails its validator (cors/main.go falls back to `*`;
     nginx.tmpl echoes $http_origin); Higress would match the text exactly (cors.go), so no origin would match."""
-    if CORS_ORIGINS.match(value.replace(" ", "")):
+    if not nginx_cors_origins(value)[1]:
         return native(ctx, name, value, rule.note)
     target = rewrite_value(ctx, name, "*")
     return Entry(NGINX + name, value, CONVERTED, target,
