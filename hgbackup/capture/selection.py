@@ -191,12 +191,6 @@ def _meta(obj: dict) -> dict:
     return obj.get("metadata") or {}
 
 
-def ingress_class(obj: dict) -> str | None:
-    return (obj.get("spec") or {}).get("ingressClassName") or (_meta(obj).get("annotations") or {}).get(
-        "kubernetes.io/ingress.class"
-    )
-
-
 def secret_refs(obj: dict, higress_namespace: str, grants: references.Grants | None = None) -> set[tuple[str, str]]:
     """(namespace, name) of every Secret an object names that the controllers follow (the reference table)."""
     return _followed(obj, higress_namespace, grants, references.SECRET)
@@ -375,7 +369,7 @@ def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope, left: list[str] |
         own = labels.get(catalogue.OWN_LABEL[0]) == catalogue.OWN_LABEL[1]
         keep = ns == scope.higress_namespace and _meta(obj).get("name") not in GENERATED_CONFIGMAPS and not own
     elif kind is catalogue.INGRESSES and scope.ingress_classes:
-        keep = ingress_class(obj) in scope.ingress_classes
+        keep = catalogue.ingress_class(obj) in scope.ingress_classes
     else:
         keep = True
     return keep and _not_left_out(obj, kind, left)

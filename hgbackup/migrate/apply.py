@@ -10,7 +10,7 @@ from ..kube import catalogue
 from ..kube.client import Kube
 from ..kube.model import StoredObject
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
-from .ingress.convert import MigrateOptions, Migration
+from .model import MigrateOptions, Migration
 
 
 @dataclass

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .rules import HIGRESS, NEEDS_WORK, NGINX, STATUSES, Status
+from .rules import HIGRESS, NATIVE, NEEDS_WORK, NGINX, STATUSES, Status
 
 SIDE_BY_SIDE, CUTOVER = "side-by-side", "cutover"
 DEFAULT_REGISTRY = "higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins"
+# Every object a migration writes carries this label (how the report's "go back" step finds them) and names its
+# source in the annotation.
+MANAGED_BY = ("app.kubernetes.io/managed-by", "hgbackup")
+MIGRATED_FROM = "hgbackup.io/migrated-from"
+
+
+def generated_metadata(name: str, namespace: str, source: str = "ingress-nginx") -> dict:
+    """The metadata of an object the migration generates."""
+    return {"name": name, "namespace": namespace, "labels": dict([MANAGED_BY]), "annotations": {MIGRATED_FROM: source}}
 
 
 @dataclass
@@ -114,8 +123,10 @@ class Context:
 
 
 
-def native_target(ctx: Context, name: str, value: str) -> str:
-    return f"{HIGRESS}{name}" if ctx.options.mode == CUTOVER else f"{NGINX}{name} (read by Higress as is)"
+def native(ctx: Context, name: str, value: str, note: str = "") -> Entry:
+    """The entry of a key Higress reads as it is: at cutover it moves to higress.io/, side by side it stays."""
+    target = f"{HIGRESS}{name}" if ctx.options.mode == CUTOVER else f"{NGINX}{name} (read by Higress as is)"
+    return Entry(NGINX + name, value, NATIVE, target, note)
 
 
 
