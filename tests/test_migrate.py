@@ -437,3 +437,14 @@ def test_migrate_and_capture_read_an_ingress_class_alike():
     cut = migrate([by_annotation], MigrateOptions(mode=CUTOVER)).ingresses[0]
     assert "kubernetes.io/ingress.class" not in (cut["metadata"].get("annotations") or {})
     assert cut["spec"]["ingressClassName"] == "higress"
+
+
+@pytest.mark.parametrize("namespace,route", [("higress-system", "login"), ("shop", "shop/login")])
+def test_plugin_rules_name_the_route_as_higress_names_it(namespace, route):
+    """Higress names an Ingress's routes by the bare name in its own namespace and `ns/name` elsewhere
+    (common/tool.go GenerateUniqueRouteName): a rule naming `higress-system/login` matches nothing, and the deny
+    list (or an auth plugin) would silently not apply."""
+    obj = ingress({NGINX + "denylist-source-range": "198.51.100.0/24"})
+    obj["metadata"].update(name="login", namespace=namespace)
+    [plugin] = migrate([obj], MigrateOptions()).plugins
+    assert [r["ingress"] for r in plugin["spec"]["matchRules"]] == [[route]]

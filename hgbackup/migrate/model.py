@@ -97,6 +97,14 @@ class Migration:
         return doc
 
 
+def route_name(namespace: str, name: str, higress_namespace: str) -> str:
+    """The name Higress gives the routes of an Ingress or an HTTPRoute, which a WasmPlugin's matchRules[].ingress
+    must name: the bare name in Higress's own namespace, `namespace/name` elsewhere (Ingresses: pkg/ingress/kube/
+    common/tool.go GenerateUniqueRouteName with the system namespace; HTTPRoutes: gateway/istio/conversion.go
+    generateRouteName)."""
+    return name if namespace == higress_namespace else f"{namespace}/{name}"
+
+
 @dataclass
 class Context:
     """One Ingress being converted: what it says, and what the conversion adds."""
@@ -111,9 +119,11 @@ class Context:
     ext_auth_problem: str = ""
 
     @property
-    def ref(self) -> str:
+    def route(self) -> str:
+        """The name this Ingress's routes get in Higress, as a plugin's matchRules name them."""
         meta = self.ingress["metadata"]
-        return f"{meta.get('namespace', 'default')}/{meta.get('name') or meta.get('generateName', '')}"
+        return route_name(meta.get("namespace", "default"), meta.get("name") or meta.get("generateName", ""),
+                          self.options.higress_namespace)
 
     def nginx(self, name: str):
         return self.annotations.get(NGINX + name)

@@ -67,7 +67,8 @@ def nginx(request: NginxRequest, *, open_repository: Callable[[], Repository], c
     kube = connect()
     if request.gateway is not None:
         check_channel(kube, request.gateway.channel)
-    merge_live_plugins(migration, kube, migration.route_names if request.gateway is not None else None)
+    merge_live_plugins(migration, kube, migration.route_names if request.gateway is not None else None,
+                       request.options.higress_namespace)
     outcome.applied = restore_mod.run(kube, open_repository(),
                                       apply_request(migration, request.options, dry_run=request.dry_run),
                                       confirm=confirm, progress=progress, notify=notify)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..model import generated_metadata
+from ..model import route_name as model_route_name
 
 GROUP = "gateway.networking.k8s.io"
 V1 = f"{GROUP}/v1"
@@ -29,7 +30,7 @@ MAX_GRANT_TO = 16  # referencegrants CRD: spec.to maxItems
 
 def route_name(namespace: str, name: str, kind: str, higress_namespace: str) -> str:
     """The name Higress gives the routes of an HTTPRoute or GRPCRoute (conversion.go generateRouteName)."""
-    base = name if namespace == higress_namespace else f"{namespace}/{name}"
+    base = model_route_name(namespace, name, higress_namespace)
     return base if kind == "HTTPRoute" else f"GRPC/{base}"
 
 

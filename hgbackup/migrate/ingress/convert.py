@@ -116,7 +116,7 @@ def convert_ingress(obj: dict, options: MigrateOptions) -> tuple[dict, IngressRe
     name = meta.get("name") or f"{meta.get('generateName', '')}*"
     report = IngressReport(meta.get("namespace", "default"), name, entries,
                            [converted_from] if converted_from else [])
-    return out, report, {p: {"ingress": [ctx.ref], "config": c} for p, c in ctx.plugins.items()}
+    return out, report, {p: {"ingress": [ctx.route], "config": c} for p, c in ctx.plugins.items()}
 
 
 def _entry(ctx: Context, name: str, rule: Rule) -> Entry:
