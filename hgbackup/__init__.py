@@ -12,7 +12,8 @@ Where things live (the folders are the pipeline's stages; imports point down thi
                 packing into an archive, the snapshot verb itself
     restore/    putting a snapshot back: choose, closure, plan, execute, run; verify and export (to kubectl)
     diff/       reading snapshots against each other: sources (a snapshot, files, live), compare, timeline, check
-    schedule/   the CronJob: schedule files, retention, metrics, rendering the Kubernetes objects that run it
+    schedule/   the CronJob: the schedule file and its cron arithmetic, a scheduled run (snapshot, retention,
+                metrics), rendering (CronJob and RBAC) and monitoring objects (alerts, dashboard)
     migrate/    ingress-nginx to Higress: the rules table and shared records, ingress/ (to Higress Ingresses),
                 gatewayapi/ (to Gateway API routes), apply (through restore)
     cli/        the command line: parse, one library call, render; the only package that knows Click

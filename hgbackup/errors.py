@@ -1,8 +1,6 @@
 """The one exception family of hgbackup. Each error carries the process exit code the CLI returns for it.
 
-Exit codes (documented in `hgbackup --help`):
-  0 ok; 1 differences found / manual migration work left (--strict); 2 usage or invalid input;
-  3 partial failure; 4 integrity failure; 5 not found; 6 cannot reach or not allowed; 70 internal error.
+The exit codes and what each means are the table EXIT_CODES, which `hgbackup --help` prints.
 """
 
 from __future__ import annotations
@@ -15,6 +13,16 @@ EXIT_INTEGRITY = 4
 EXIT_NOT_FOUND = 5
 EXIT_UNREACHABLE = 6
 EXIT_INTERNAL = 70
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_DIFFERENT: "differences found / manual migration work left (--strict)",
+    EXIT_USAGE: "usage or invalid input",
+    EXIT_PARTIAL: "partial failure",
+    EXIT_INTEGRITY: "integrity failure (checksum, decryption, unknown format)",
+    EXIT_NOT_FOUND: "not found",
+    EXIT_UNREACHABLE: "cannot reach or not allowed (cluster or store)",
+    EXIT_INTERNAL: "internal error",
+}
 
 
 class HgbackupError(Exception):

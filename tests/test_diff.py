@@ -9,6 +9,7 @@ import pytest
 import yaml
 from conftest import EXAMPLE, invoke
 
+from hgbackup.diff import sources
 from hgbackup.diff.compare import changed_paths, compare, masked, render_path
 from hgbackup.kube.model import StoredObject
 
@@ -127,3 +128,10 @@ def test_paths_for_list_length_changes_and_type_changes():
     old = {"spec": {"hosts": ["a", "b"], "x": 1}, "metadata": {"name": "n"}}
     new = {"spec": {"hosts": ["a", "c", "b"], "x": "1"}, "metadata": {"name": "n", "labels": {"k": "v"}}}
     assert changed_paths(old, new) == ["metadata.labels", "spec.hosts[1]", "spec.x"]
+
+
+def test_the_cluster_is_connected_to_once_and_only_when_a_side_needs_it():
+    calls = []
+    kube = sources.connect_once(lambda: calls.append(1) or object())
+    assert calls == []
+    assert kube() is kube() and calls == [1]

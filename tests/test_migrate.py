@@ -9,9 +9,11 @@ import pytest
 import yaml
 from conftest import CORPUS, ROOT, run
 
+from hgbackup.capture import selection
 from hgbackup.kube import yamlfiles as kubeyaml
-from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate
-from hgbackup.migrate.rules import NGINX, RULES, parse_duration, parse_size
+from hgbackup.kube.scope import Scope
+from hgbackup.migrate import CUTOVER, SIDE_BY_SIDE, MigrateOptions, migrate, select_ingresses
+from hgbackup.migrate.rules import NGINX, PARSERS, RULES, parse_size
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden")
 
@@ -132,9 +134,9 @@ def test_unknown_key_is_unsupported():
     assert entry_for(migrate([ingress({NGINX + "made-up": "1"})], MigrateOptions()), "made-up").status == "unsupported"
 
 
-@pytest.mark.parametrize("text,seconds", [("600", 600), ("600s", 600), ("5m", 300), ("1h", 3600), ("1d", 86400)])
-def test_durations(text, seconds):
-    assert parse_duration(text) == seconds
+def test_every_rule_reads_its_value_with_a_parser_of_the_table():
+    types = {rule.value for rule in RULES.values()}
+    assert {t for t in types if not t.startswith("enum:")} <= set(PARSERS), types
 
 
 @pytest.mark.parametrize("text,size", [("0", 0), ("8m", 8 << 20), ("200m", 200 << 20), ("5G", 5 << 30),
@@ -206,6 +208,12 @@ def test_auth_tls_secret_is_native_only_where_higress_turns_mtls_on(secret, stat
     assert entry.status == status and fragment in f"{entry.target} {entry.note}"
 
 
+def test_a_mirror_target_with_a_port_out_of_range_is_manual_work_not_an_internal_error():
+    entry = entry_for(migrate_one({NGINX + "mirror-target": "http://shadow.other.svc:99999$request_uri"}),
+                      "mirror-target")
+    assert entry.status == "manual" and "http(s)://host[:port]$request_uri" in entry.note
+
+
 def test_allowlist_keeps_the_ip_restriction_at_cutover():
     m = migrate_one({NGINX + "allowlist-source-range": "10.0.0.0/8"}, mode=CUTOVER)
     annotations = m.ingresses[0]["metadata"]["annotations"]
@@ -215,31 +223,6 @@ def test_allowlist_keeps_the_ip_restriction_at_cutover():
 
 def test_every_rule_row_cites_the_source_it_follows():
     assert all(rule.source for rule in RULES.values()), [k for k, r in RULES.items() if not r.source]
-
-
-def test_basic_auth_generates_no_plugin_that_its_parser_would_refuse():
-    m = migrate_one({NGINX + "auth-type": "basic", NGINX + "auth-secret": "htpasswd"})
-    assert m.plugins == [] and entry_for(m, "auth-type").status == "manual"
-
-
-def test_generated_plugins_pass_their_parsers_and_carry_phase_and_priority():
-    from hgbackup.migrate.ingress.convert import PLUGIN_ORDER, config_problems
-
-    m = migrate_one({NGINX + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth",
-                     NGINX + "auth-signin": "https://auth.example.com/oauth2/start?rd=$escaped_request_uri",
-                     NGINX + "denylist-source-range": "1.2.3.4", NGINX + "enable-modsecurity": "true",
-                     NGINX + "limit-rps": "5", NGINX + "limit-whitelist": "10.0.0.0/8"},
-                    redis_service="redis.infra.svc.cluster.local")
-    assert {p["metadata"]["name"] for p in m.plugins} == {"migrated-ext-auth", "migrated-ip-restriction",
-                                                         "migrated-waf", "migrated-cluster-key-rate-limit"}
-    for plugin in m.plugins:
-        kind = plugin["metadata"]["name"][len("migrated-"):]
-        assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER[kind]
-        for rule in plugin["spec"]["matchRules"]:
-            assert config_problems(kind, rule["config"]) == [], kind
-    ext = next(p for p in m.plugins if p["metadata"]["name"] == "migrated-ext-auth")
-    request = ext["spec"]["matchRules"][0]["config"]["http_service"]["authorization_request"]
-    assert request == {"allowed_headers": [{"exact": "cookie"}]}  # the oauth2-proxy session cookie gets through
 
 
 def test_an_auth_host_outside_the_cluster_is_never_made_a_cluster_service():
@@ -345,7 +328,8 @@ def test_cli_markdown_report_and_output_dir(tmp_path):
     report = tmp_path / "report.md"
     run("migrate", "nginx", *CORPUS, "--output-dir", str(out), "--report", str(report), "--mode", "cutover")
     files = sorted(os.listdir(out))
-    assert "wasmplugin-higress-system-migrated-ext-auth.yaml" in files
+    assert "11-wasmplugins.extensions.higress.io" in files
+    assert "migrated-ext-auth.yaml" in os.listdir(out / "11-wasmplugins.extensions.higress.io" / "higress-system")
     text = report.read_text()
     assert "### ops/dashboard" in text and "| `nginx.ingress.kubernetes.io/auth-signin` |" in text
     # counts first, security findings before the per-Ingress tables, left-out Ingresses last
@@ -430,3 +414,37 @@ def test_the_nginx_configmap_is_reported_key_by_key_with_a_higress_config_patch(
                                      "downstream": {"idleTimeout": 75}, "addXRealIpHeader": True}
     run("migrate", "nginx", os.path.join(ROOT, "tests", "migrate_corpus", "canary.yaml"), "--nginx-configmap",
         "nowhere", code=2)
+
+
+def test_migrate_and_capture_read_an_ingress_class_alike():
+    """One rule (catalogue.ingress_class): spec.ingressClassName, else the kubernetes.io/ingress.class annotation."""
+    by_spec = ingress({})
+    by_annotation = ingress({"kubernetes.io/ingress.class": "nginx"})
+    del by_annotation["spec"]["ingressClassName"]
+    other = ingress({}, cls="traefik")
+    unclassed = ingress({})
+    del unclassed["spec"]["ingressClassName"]
+    docs = []
+    for name, doc in (("spec", by_spec), ("annotation", by_annotation), ("other", other), ("none", unclassed)):
+        doc["metadata"]["name"] = name
+        docs.append(doc)
+    chosen, skipped = select_ingresses(docs, MigrateOptions())
+    captured = [o for o in selection.select(docs, Scope(ingress_classes=["nginx"])) if o["kind"] == "Ingress"]
+    assert [o["metadata"]["name"] for o in chosen] == ["spec", "annotation"]
+    assert sorted(o["metadata"]["name"] for o in captured) == ["annotation", "spec"]
+    assert {s["name"]: s["flag"] for s in skipped} == {"other": "--ingress-class traefik",
+                                                       "none": "--include-unclassed"}
+    cut = migrate([by_annotation], MigrateOptions(mode=CUTOVER)).ingresses[0]
+    assert "kubernetes.io/ingress.class" not in (cut["metadata"].get("annotations") or {})
+    assert cut["spec"]["ingressClassName"] == "higress"
+
+
+@pytest.mark.parametrize("namespace,route", [("higress-system", "login"), ("shop", "shop/login")])
+def test_plugin_rules_name_the_route_as_higress_names_it(namespace, route):
+    """Higress names an Ingress's routes by the bare name in its own namespace and `ns/name` elsewhere
+    (common/tool.go GenerateUniqueRouteName): a rule naming `higress-system/login` matches nothing, and the deny
+    list (or an auth plugin) would silently not apply."""
+    obj = ingress({NGINX + "denylist-source-range": "198.51.100.0/24"})
+    obj["metadata"].update(name="login", namespace=namespace)
+    [plugin] = migrate([obj], MigrateOptions()).plugins
+    assert [r["ingress"] for r in plugin["spec"]["matchRules"]] == [[route]]

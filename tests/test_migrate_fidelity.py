@@ -6,7 +6,11 @@ was read in (kubernetes/ingress-nginx, alibaba/higress). Pure logic: no server i
 
 from __future__ import annotations
 
+import plugin_parsers
+import pytest
+
 from hgbackup.migrate import MigrateOptions, migrate
+from hgbackup.migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
 from hgbackup.migrate.rules import NGINX
 
 
@@ -177,10 +181,15 @@ def test_patterns_without_a_top_level_alternation_stay():
         assert entry(m, "canary-by-header-pattern").status == "native", value
 
 
-def test_pcre_only_patterns_are_manual():
-    m = run_one(ingress({"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": "^(?!prod)"}))
-    e = entry(m, "canary-by-header-pattern")
+@pytest.mark.parametrize("pattern", ["^(?!prod)", "a++b", r"(a)\1", "(?>ab)"])
+def test_pcre_only_patterns_are_manual_on_both_paths(pattern):
+    """One list of what RE2 lacks (regexes.PCRE_ONLY) for the Ingress path and the Gateway API path."""
+    annotations = {"canary": "true", "canary-by-header": "X-Region", "canary-by-header-pattern": pattern}
+    e = entry(run_one(ingress(annotations)), "canary-by-header-pattern")
     assert e.status == "manual" and "RE2" in e.note
+    gateway = migrate_gateway([ingress({}, name="main"), ingress(annotations)], GatewayOptions(MigrateOptions()))
+    e = entry(gateway, "canary")
+    assert e.status == "manual" and "PCRE syntax RE2 (Envoy) lacks" in e.note, e.note
 
 
 # 8. nginx returns the redirect URL exactly as written (nginx.tmpl: `return <code> <url>;`). Higress sends only
@@ -333,8 +342,6 @@ def test_a_rate_limit_without_redis_is_manual_naming_the_field_and_no_route_limi
 
 
 def test_with_redis_a_per_client_ip_plugin_its_parser_accepts_is_generated():
-    from hgbackup.migrate.ingress.convert import PLUGIN_ORDER, config_problems
-
     m = run_one(ingress({"limit-rps": "4", "limit-burst-multiplier": "3",
                          "limit-whitelist": "10.0.0.0/8, 192.168.1.5"}),
                 redis_service="redis.infra.svc.cluster.local", redis_port=6380)
@@ -343,11 +350,11 @@ def test_with_redis_a_per_client_ip_plugin_its_parser_accepts_is_generated():
     assert entry(m, "limit-burst-multiplier").status == "unsupported"
     assert entry(m, "limit-whitelist").status == "plugin"
     [plugin] = m.plugins
-    assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == PLUGIN_ORDER["cluster-key-rate-limit"]
+    assert (plugin["spec"]["phase"], plugin["spec"]["priority"]) == plugin_parsers.ORDER["cluster-key-rate-limit"]
     [rule] = plugin["spec"]["matchRules"]
     assert rule["ingress"] == ["shop/web"]
     config = rule["config"]
-    assert config_problems("cluster-key-rate-limit", config) == []
+    assert plugin_parsers.problems("cluster-key-rate-limit", config) == []
     assert config["redis"] == {"service_name": "redis.infra.svc.cluster.local", "service_port": 6380}
     assert config["rejected_code"] == 503
     [item] = config["rule_items"]
@@ -365,19 +372,6 @@ def test_rps_and_rpm_together_keep_one_window():
     m = run_one(ingress({"limit-rpm": "100"}), redis_service="redis.infra.svc.cluster.local")
     keys = m.plugins[0]["spec"]["matchRules"][0]["config"]["rule_items"][0]["limit_keys"]
     assert keys[-1] == {"key": "::/0", "query_per_minute": 100}
-
-
-def test_the_parser_rules_of_cluster_key_rate_limit_are_checked():
-    from hgbackup.migrate.ingress.convert import config_problems
-
-    good = {"rule_name": "a", "redis": {"service_name": "r.dns"},
-            "rule_items": [{"limit_by_per_ip": "from-remote-addr", "limit_keys": [{"key": "0.0.0.0/0",
-                                                                                   "query_per_second": 1}]}]}
-    assert config_problems("cluster-key-rate-limit", good) == []
-    assert config_problems("cluster-key-rate-limit", {**good, "redis": {}}) == ["redis.service_name"]
-    bad_items = [{"limit_by_per_ip": "client", "limit_keys": [{"key": "nope", "query_per_second": 0}]}]
-    problems = config_problems("cluster-key-rate-limit", {**good, "rule_items": bad_items})
-    assert len(problems) == 3, problems
 
 
 def test_cli_redis_service_generates_the_rate_limit_plugin(tmp_path):

@@ -11,9 +11,13 @@ import yaml
 from conftest import CORPUS, ROOT, run
 
 from hgbackup.kube import yamlfiles as kubeyaml
-from hgbackup.migrate import MigrateOptions
+from hgbackup.migrate import MigrateOptions, migrate
+from hgbackup.migrate import globals as nginx_globals
+from hgbackup.migrate.gatewayapi import report as gateway_report
 from hgbackup.migrate.gatewayapi.annotations import GATEWAY
 from hgbackup.migrate.gatewayapi.convert import GatewayOptions, migrate_gateway
+from hgbackup.migrate.gatewayapi.gateway import GatewayPlan, service_grants
+from hgbackup.migrate.ingress import report as ingress_report
 from hgbackup.migrate.rules import CONVERTED, NATIVE, NGINX, RULES
 
 GOLDEN = os.path.join(ROOT, "tests", "migrate_golden_gateway")
@@ -140,6 +144,9 @@ def test_route_names_follow_generate_route_name():
     ({"auth-tls-secret": "shop/ca"}, "auth-tls-secret", "manual", "mTLS is OFF"),
     ({"mirror-target": "http://shadow.other.svc:8080$request_uri"}, "mirror-target", "converted", "ReferenceGrant"),
     ({"mirror-target": "https://shadow.example.com$request_uri"}, "mirror-target", "manual", "Service"),
+    # a port out of range is manual work on both paths, never an internal error (urlsplit raises on .port)
+    ({"mirror-target": "http://shadow.other.svc:99999$request_uri"}, "mirror-target", "manual", "Service"),
+    ({"permanent-redirect": "https://x.example.com:70000/"}, "permanent-redirect", "manual", "http(s) URL"),
     ({"auth-type": "basic", "auth-secret": "h"}, "auth-type", "manual", "UNPROTECTED"),
     ({"configuration-snippet": "x"}, "configuration-snippet", "unsupported", "Wasm"),
     ({"canary-weight": "10"}, "canary-weight", "converted", "canary is not true"),
@@ -345,3 +352,42 @@ def test_a_per_client_ip_rate_limit_attaches_to_the_route_with_redis_and_is_manu
                if i["name"] == "login-rate-limit"}
     assert entries["nginx.ingress.kubernetes.io/limit-rps"]["status"] == "manual"
     assert "--redis-service" in entries["nginx.ingress.kubernetes.io/limit-rps"]["note"]
+
+
+def test_reference_grants_hold_at_most_16_targets_each():
+    """referencegrants CRD: spec.to maxItems 16; certificate and mirror grants are cut alike."""
+    plan = GatewayPlan("higress-system", "gw")
+    for i in range(20):
+        plan.add_certificate(f"h{i}.example.com", "shop", f"s{i:02d}", "Ingress shop/x")
+    assert [(g["metadata"]["name"], len(g["spec"]["to"])) for g in plan.grants()] == [
+        ("gw-certificates", 16), ("gw-certificates-2", 4)]
+    mirrors = service_grants({("a", "b"): {f"svc{i}" for i in range(17)}})
+    assert [(g["metadata"]["namespace"], g["metadata"]["name"], len(g["spec"]["to"])) for g in mirrors] == [
+        ("b", "from-a-httproutes", 16), ("b", "from-a-httproutes-2", 1)]
+    assert mirrors[0]["spec"]["from"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                           "namespace": "a"}]
+    assert mirrors[0]["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "hgbackup"}
+
+
+def test_the_report_of_either_target_gives_the_higress_config_patch_of_the_global_settings():
+    """The global settings apply to routes too: the Gateway API report gives the patch the Ingress path's does."""
+    configmap = {"metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"},
+                 "data": {"use-gzip": "true"}}
+    for migration, render in ((convert([ingress({})]), gateway_report.markdown),
+                              (migrate([ingress({})], MigrateOptions()), ingress_report.markdown)):
+        migration.globals = nginx_globals.convert(configmap, "cm.yaml")
+        text = render(migration)
+        assert "| `ConfigMap ingress-nginx/ingress-nginx-controller: use-gzip` | true | converted |" in text
+        assert "```yaml\naddXRealIpHeader: true\ngzip:\n  enable: true\n```" in text
+
+
+def test_a_cors_origin_value_nginx_refuses_allows_every_origin_on_both_paths():
+    """cors/main.go: a value corsOriginRegexValidator refuses is `*` (one reading, rules.nginx_cors_origins)."""
+    annotations = {"enable-cors": "true", "cors-allow-origin": "https://a.example.com/app"}
+    m = convert([ingress(annotations)], channel="experimental")
+    e = entry(m, "cors-allow-origin")
+    assert e.status == "converted" and "refuses" in e.note, (e.status, e.note)
+    [cors] = [f["cors"] for f in route(m, "web")["spec"]["rules"][0]["filters"] if f["type"] == "CORS"]
+    assert cors["allowOrigins"] == ["*"]
+    on_ingress = migrate([ingress(annotations)], MigrateOptions())
+    assert on_ingress.ingresses[0]["metadata"]["annotations"][NGINX + "cors-allow-origin"] == "*"

@@ -12,6 +12,7 @@ from conftest import invoke, rand_name
 from hgbackup.kube import names
 from hgbackup.kube.client import ApiError
 from hgbackup.schedule import file as schedule
+from hgbackup.schedule.render import kubernetes_objects
 
 BASE = {"name": "nightly", "schedule": "30 2 * * *", "store": "s3://b/p", "credentialsSecret": "hgbackup-creds",
         "scope": {"higress_namespace": "higress-system"}}
@@ -105,7 +106,7 @@ def test_the_printed_command_is_quoted_for_a_shell(tmp_path):
 def test_the_cronjob_name_limit_is_the_api_servers(kube, tmp_path):
     """The longest schedule name renders a CronJob the real API server accepts; one character more, it refuses."""
     longest = rand_name("s")[:6] + "a" * (names.CRONJOB_NAME_MAX - len(schedule.OBJECT_PREFIX) - 6)
-    cron = schedule.kubernetes_objects(schedule.parse(yaml.safe_dump({**BASE, "name": longest}), "t"),
+    cron = kubernetes_objects(schedule.parse(yaml.safe_dump({**BASE, "name": longest}), "t"),
                                        namespace="default")[-1]
     assert cron["kind"] == "CronJob" and len(cron["metadata"]["name"]) == names.CRONJOB_NAME_MAX
     path = "/apis/batch/v1/namespaces/default/cronjobs"

@@ -1,7 +1,7 @@
 """One scope (issue 23, item 1): what a capture takes is exactly what a restore may write.
 
 Objects in kube-system, kube-public and kube-node-lease, service-account and bootstrap tokens and Helm release Secrets
-are left out at capture with a warning naming them (confine.left_out, the one definition), so any snapshot the writer
+are left out at capture with a warning naming them (excluded.left_out, the one definition), so any snapshot the writer
 accepts is one `verify` accepts. Pure logic and a local folder store: no cluster needed.
 """
 

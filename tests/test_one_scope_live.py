@@ -12,6 +12,7 @@ from conftest import create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client, config
 
 from hgbackup.schedule import file as schedule
+from hgbackup.schedule.render import kubernetes_objects
 
 pytestmark = pytest.mark.kube
 
@@ -54,7 +55,7 @@ def test_a_kube_system_ingress_is_left_out_so_the_nightly_verifies_restores_and_
     text = yaml.safe_dump({"name": rand_name("n"), "schedule": "30 2 * * *", "store": "s3://unused/x",
                            "namespace": hns, "scope": {"higress_namespace": hns,
                                                        "include": ["Ingress", "Secret", "ConfigMap"]}})
-    objects = schedule.kubernetes_objects(schedule.parse(text, "nightly"))
+    objects = kubernetes_objects(schedule.parse(text, "nightly"))
     create_objects(admin, [o for o in objects if o["kind"] != "Namespace"])
     sa = next(o for o in objects if o["kind"] == "ServiceAccount")["metadata"]["name"]
     token = client.CoreV1Api(admin).create_namespaced_service_account_token(

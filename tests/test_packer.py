@@ -113,7 +113,7 @@ def test_the_archive_is_a_plain_tar_gz_that_every_reader_takes():
     assert len(names) == len(ITEMS) + len(OTHERS)
     assert gzip.decompress(data).endswith(b"\0" * 1024)
     whole, manifest = manifest_for(objects())
-    assert whole == data  # what archive.seal writes for the same objects
+    assert whole == data  # what the writer stores for the same objects
     read = archive.open_archive(data, manifest, None)
     assert sorted(o.data for o in read) == sorted(o.data for o in objects())
 

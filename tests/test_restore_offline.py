@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hgbackup.diff import timeline
+from hgbackup.diff.compare import compare
 from hgbackup.errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, InvalidInput
 from hgbackup.kube import catalogue
 from hgbackup.kube.model import Ref, StoredObject
@@ -172,3 +174,24 @@ def test_an_ingress_moves_with_its_tls_secret_name():
     chosen = choose([ingress, secret], RestoreOptions(namespace_map=MAP))
     assert {(o.ref.kind, o.ref.namespace) for o in chosen} == {("Ingress", "ai-apps-dr"), ("Secret", "ai-apps-dr")}
     assert chosen[0].obj["spec"]["tls"][0]["secretName"] == "a-tls"  # same namespace as the Secret again
+
+
+GATEWAYS = [obj("Gateway", "api", "shop", api="gateway.networking.k8s.io/v1"),
+            obj("Gateway", "mesh", "shop", api="networking.istio.io/v1")]
+
+
+@pytest.mark.parametrize("given,expected", [
+    (["Gateway"], ["api", "mesh"]), (["gateways.networking.istio.io"], ["mesh"]),
+    (["gateways.gateway.networking.k8s.io", "Ingress"], ["api", "web"]),
+])
+def test_kind_names_the_same_objects_in_restore_diff_and_log(given, expected):
+    """One reading of --kind (catalogue.named) for the three commands that take it."""
+    objects = GATEWAYS + [o for o in OBJECTS if o.ref.kind == "Ingress" and o.ref.name == "web"]
+    wanted = catalogue.named(given)
+    restored = [o.ref.name for o in choose(objects, RestoreOptions(kinds=given))]
+    diffed = sorted(c.ref.name for c in compare([], objects, kinds=wanted).changes)
+    logged = sorted(o.ref.name for o in objects if timeline.Filter(wanted).wants(o.ref))
+    assert sorted(restored) == diffed == logged == expected
+    assert catalogue.named([]) is None and timeline.Filter().wants(objects[0].ref)
+    with pytest.raises(InvalidInput, match="unknown kind 'Pod'"):
+        catalogue.named(["Pod"])

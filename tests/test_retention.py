@@ -111,7 +111,7 @@ def test_grouped_per_cluster():
 
 
 def test_empty_policy_is_refused():
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="^no retention rule given: refusing to remove anything$"):
         apply_policy(SIX_HOURLY, Policy())
 
 

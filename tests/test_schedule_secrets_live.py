@@ -14,6 +14,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from hgbackup.schedule import file as schedule
+from hgbackup.schedule.render import kubernetes_objects
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
 
@@ -29,7 +30,7 @@ def schedule_doc(name: str, hns: str, app: str, bucket: str, endpoint: str, **ex
 
 def as_identity(k8s, sched, kubeconfig: str, path: str, cleanup) -> str:
     """Create the rendered objects; a kubeconfig holding the rendered ServiceAccount's token."""
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     create_objects(k8s, objects, cleanup=cleanup)
     sa = next(o for o in objects if o["kind"] == "ServiceAccount")["metadata"]["name"]
     token = client.CoreV1Api(k8s).create_namespaced_service_account_token(

@@ -8,9 +8,8 @@ import os
 import stat
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import yaml
-from conftest import EXAMPLE, ROOT, put_snapshot, run
+from conftest import EXAMPLE, put_snapshot, run
 
 from hgbackup.schedule.retention import Policy, Snap, apply_policy
 from hgbackup.store import crypto, open_store
@@ -135,58 +134,6 @@ def test_cert_manager_issuer_secrets_higress_services_and_no_generated_or_own_co
     assert ("ConfigMap", "higress-ca-root-cert") not in names and ("ConfigMap", "hgbackup-nightly") not in names
 
 
-# -- 11. export --------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def exported(tmp_path):
-    store = str(tmp_path / "store")
-    items = yaml.safe_load(open(EXAMPLE))["items"]
-    long_name = "a" * 250 + ".b"
-    items.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                  "metadata": {"name": long_name, "namespace": "shop"}, "spec": {}})
-    path = tmp_path / "cluster.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    sid = json.loads(run("snapshot", "--from-file", str(path), "--store", store, "-o", "json").stdout)["id"]
-    return store, sid, long_name
-
-
-def test_export_is_private_ordered_and_handles_long_names(exported, tmp_path):
-    store, sid, long_name = exported
-    out = tmp_path / "out"
-    doc = json.loads(run("export", sid, str(out), "--store", store, "-o", "json").stdout)
-    assert len(doc["files"]) == 26 + 2
-    for folder, _, files in os.walk(out):
-        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
-        for name in files:
-            assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o600
-            assert len(name) <= 200
-    long_files = os.listdir(out / "10-ingresses.networking.k8s.io" / "shop")
-    assert any(f.startswith("a" * 150 + "_") for f in long_files)
-    again = yaml.safe_load(open(next(out.glob(f"10-*/shop/{'a' * 150}_*.yaml"))))
-    assert again["metadata"]["name"] == long_name
-    assert sorted(os.listdir(out))[0] == "00-namespaces"
-
-
-def test_export_refuses_a_non_empty_folder_unless_overwrite_which_replaces_it(exported, tmp_path):
-    store, sid, _ = exported
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "11-stale-plugin.yaml").write_text("kind: WasmPlugin\n")
-    result = run("export", sid, str(out), "--store", store, code=2)
-    assert "is not empty" in result.stderr and (out / "11-stale-plugin.yaml").exists()
-    run("export", sid, str(out), "--store", store, "--overwrite")
-    assert not (out / "11-stale-plugin.yaml").exists()
-
-
-def test_export_never_writes_through_a_symlink(exported, tmp_path):
-    store, sid, _ = exported
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    link = tmp_path / "link"
-    link.symlink_to(victim)
-    assert "is a symlink" in run("export", sid, str(link), "--store", store, code=2).stderr
-    assert os.listdir(victim) == []
-
-
 # -- 12. errors in one line with a documented code ------------------------------------------------------------------
 def test_a_malformed_kubeconfig_is_exit_2_in_one_line(tmp_path):
     cfg = tmp_path / "kubeconfig"
@@ -195,9 +142,6 @@ def test_a_malformed_kubeconfig_is_exit_2_in_one_line(tmp_path):
     assert "is not valid YAML" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_docs_mention_the_disaster_recovery_runbook():
-    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    assert "## Disaster recovery" in text and "hgbackup key fingerprint" in text
 
 
 def test_a_snapshot_the_reader_would_refuse_is_never_written(tmp_path):

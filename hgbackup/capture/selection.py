@@ -17,15 +17,8 @@ CONSOLE_SECRET = "higress-console"
 LEFT_OUT_SHOWN = 10  # objects named in the capture's "left out" warning
 
 
-# -- references between objects --------------------------------------------------------------------------------
 def _meta(obj: dict) -> dict:
     return obj.get("metadata") or {}
-
-
-def ingress_class(obj: dict) -> str | None:
-    return (obj.get("spec") or {}).get("ingressClassName") or (_meta(obj).get("annotations") or {}).get(
-        "kubernetes.io/ingress.class"
-    )
 
 
 # -- the rules ---------------------------------------------------------------------------------------------------
@@ -189,7 +182,7 @@ def _keep_plain(obj: dict, kind: catalogue.Kind, scope: Scope, left: list[str] |
         own = labels.get(catalogue.OWN_LABEL[0]) == catalogue.OWN_LABEL[1]
         keep = ns == scope.higress_namespace and _meta(obj).get("name") not in catalogue.LEFT_OUT_CONFIGMAPS and not own
     elif kind is catalogue.INGRESSES and scope.ingress_classes:
-        keep = ingress_class(obj) in scope.ingress_classes
+        keep = catalogue.ingress_class(obj) in scope.ingress_classes
     else:
         keep = True
     return keep and _not_left_out(obj, kind, left)

@@ -11,24 +11,24 @@ import functools
 import importlib
 import os
 import re
+import textwrap
 import traceback
 
 import click
 
 from .. import __version__, logs
-from ..errors import EXIT_INTERNAL, HgbackupError, InvalidInput
+from ..errors import EXIT_CODES, EXIT_INTERNAL, HgbackupError, InvalidInput
 from ..kube import names
 from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
-from ..kube.scope import DEFAULT_SECRET_SELECTOR, Scope
+from ..kube.scope import DEFAULT_SECRET_SELECTOR, OPTIN_FLAGS, Scope, optins_of
 from ..output import document
-from ..store import DEFAULT_URL, StoreSettings, crypto
+from ..store import DEFAULT_URL, SSE_MODES, StoreSettings, crypto
 from ..store.repository import Repository
 
-EXIT_CODES_HELP = """\b
-Exit codes: 0 ok; 1 differences found / manual migration work left (--strict);
-2 usage or invalid input; 3 partial failure; 4 integrity failure (checksum,
-decryption, unknown format); 5 not found; 6 cannot reach or not allowed
-(cluster or store); 70 internal error."""
+# errors.EXIT_CODES as the group's epilog, wrapped here (\b: Click keeps these lines as they are)
+EXIT_CODES_HELP = "\b\n" + "\n".join(textwrap.wrap(
+    "Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".", 79,
+    break_on_hyphens=False))
 
 
 one_line = logs.one_line
@@ -37,8 +37,8 @@ one_line = logs.one_line
 # Each command's module, imported only when the command runs (or help lists it): a nightly `snapshot` does not pay
 # for the migration tables, and the whole CLI starts faster.
 COMMAND_MODULES = {"snapshot": "snapshots", "list": "snapshots", "show": "snapshots", "verify": "snapshots",
-                   "export": "snapshots", "diff": "diff", "restore": "restore", "forget": "schedule",
-                   "schedule": "schedule", "key": "schedule", "migrate": "migrate", "log": "timeline", "check": "check"}
+                   "export": "snapshots", "diff": "diff", "restore": "restore", "forget": "forget",
+                   "schedule": "schedule", "key": "key", "migrate": "migrate", "log": "timeline", "check": "check"}
 
 
 class HgGroup(click.Group):
@@ -156,7 +156,7 @@ store_options = _option_group([
                  help=f"Folder, file://PATH or s3://bucket/prefix [env HGBACKUP_STORE; default {DEFAULT_URL}]."),
     click.option("--s3-endpoint", envvar="HGBACKUP_S3_ENDPOINT", metavar="URL",
                  help="S3-compatible endpoint, e.g. MinIO [env HGBACKUP_S3_ENDPOINT]."),
-    click.option("--s3-sse", type=click.Choice(["AES256", "aws:kms"]), help="S3 server-side encryption."),
+    click.option("--s3-sse", type=click.Choice(SSE_MODES), help="S3 server-side encryption."),
     click.option("--s3-kms-key-id", metavar="ID", help="KMS key for --s3-sse aws:kms."),
 ], _store_values)
 
@@ -226,8 +226,8 @@ def latest_options(cluster_help: str):
                      help="latest and latest~N may be a partial snapshot (by default they skip those, and say so)."),
     ], _allow_partial)
 
-SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", "with_services",
-                "with_cert_manager", "with_ingress_classes", "include", "exclude")
+SCOPE_PARAMS = ("higress_namespace", "secret_selector", "ingress_class", "namespaces", *OPTIN_FLAGS, "include",
+                "exclude")
 
 
 def _scope_values(kwargs: dict) -> dict:
@@ -235,14 +235,12 @@ def _scope_values(kwargs: dict) -> dict:
     names.require_namespace(values["higress_namespace"], "--higress-namespace")
     for namespace in values["namespaces"]:
         names.require_namespace(namespace, "-n/--namespace")
-    optins = {name for flag, name in (("with_services", "services"), ("with_cert_manager", "cert_manager"),
-                                      ("with_ingress_classes", "ingress_classes")) if values[flag]}
     scope = Scope(
         higress_namespace=values["higress_namespace"],
         secret_selectors=list(values["secret_selector"]) or [DEFAULT_SECRET_SELECTOR],
         ingress_classes=list(values["ingress_class"]),
         namespaces=list(values["namespaces"]),
-        optins=optins,
+        optins=optins_of(values),
         include=list(values["include"]),
         exclude=list(values["exclude"]),
     )
@@ -250,7 +248,7 @@ def _scope_values(kwargs: dict) -> dict:
 
 
 scope_options = _option_group([
-    click.option("--higress-namespace", default="higress-system", show_default=True,
+    click.option("--higress-namespace", default=Scope.higress_namespace, show_default=True,
                  help="Namespace Higress runs in."),
     click.option("--secret-selector", multiple=True, metavar="SELECTOR",
                  help=f"Label selector for console Secrets (repeatable, OR) [default {DEFAULT_SECRET_SELECTOR}]."),

@@ -74,7 +74,7 @@ def diff(a, b, kinds, as_unified, show_secrets, color, scope: Scope, store: Stor
 
     Example: hgbackup diff latest live --kind Ingress -n shop
     """
-    wanted_kinds = {(k.group, k.kind) for name in kinds for k in catalogue.lookup(name)} if kinds else None
+    wanted_kinds = catalogue.named(kinds)
     progress = ProgressLine("listing live objects")
     try:
         result = compare_sources(

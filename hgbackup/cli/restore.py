@@ -1,4 +1,5 @@
-"""`hgbackup restore ID`, and the rendering of a restore report (shared with `migrate nginx --apply`)."""
+"""`hgbackup restore ID`, and what it shares with `migrate nginx --apply`: the target and its confirmation prompt,
+restore's notices and the rendering of a restore report."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from .. import logs, restore
 from ..errors import InvalidInput
 from ..kube.client import Kube, KubeSettings
 from ..output import ProgressLine, table
+from ..restore.records import Level, Notice
 from ..store import StoreSettings
 from .base import (
     CLUSTER_OF_LATEST_LIVE,
@@ -82,18 +84,12 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
     )
     if options.prune and not (yes or dry_run):
         raise InvalidInput("--prune deletes live objects: give --yes as well (or try --dry-run first)")
-    target: list[Kube] = []
-
-    def connect() -> Kube:
-        target.append(kube.connect(pool_size=max(16, options.concurrency * 2)))
-        return target[0]
-
+    target = Target(kube, pool_size=max(16, options.concurrency * 2))
     progress = ProgressLine("applying")
     try:
         report = restore.restore_snapshot(
-            open_repository(store, keyring), snapshot_id, options, connect=connect, cluster=cluster,
-            safety=not no_safety_snapshot,
-            confirm=terminal_confirm(lambda: f"restore {snapshot_id} into {target[0].host}", yes),
+            open_repository(store, keyring), snapshot_id, options, connect=target.connect, cluster=cluster,
+            safety=not no_safety_snapshot, confirm=target.confirm(f"restore {snapshot_id}", yes),
             progress=progress, notify=notice, into_live_cluster=into_live_cluster)
     finally:
         progress.close()
@@ -101,37 +97,38 @@ def restore_cmd(snapshot_id, dry_run, existing, prune, yes, concurrency, preserv
     finish(report)
 
 
-def notice(line: str) -> None:
-    """Restore's progress notices: always shown to a person; info events in JSON logs."""
-    if line.startswith("warning: "):
-        warn(line.removeprefix("warning: "))
+def notice(note: Notice) -> None:
+    """Restore's notices: warnings as warnings; the rest always shown to a person, info events in JSON logs."""
+    if note.level is Level.WARNING:
+        warn(note.text)
     elif logs.json_lines():
-        logs.info(line)
+        logs.info(note.text)
     else:
-        click.echo(line, err=True)
+        click.echo(note.text, err=True)
 
 
-def terminal_confirm(what, yes: bool):
-    """The confirmation prompt before a restore writes: only on a terminal and without --yes."""
+class Target:
+    """The cluster a command writes to, connected once when first asked for; its confirmation prompt names it."""
 
-    def confirm(the_plan: restore.Plan) -> None:
-        if yes or not sys.stdin.isatty():
-            return
-        counts = ", ".join(f"{n} {intent}" for intent, n in sorted(the_plan.summary().items()))
-        click.echo(f"{what()}: {counts}", err=True)
-        click.confirm("Proceed?", abort=True, err=True)
+    def __init__(self, kube: KubeSettings, pool_size: int = 16):
+        self.settings, self.pool_size, self.kube = kube, pool_size, None
 
-    return confirm
+    def connect(self) -> Kube:
+        if self.kube is None:
+            self.kube = self.settings.connect(pool_size=self.pool_size)
+        return self.kube
 
+    def confirm(self, what: str, yes: bool):
+        """The confirmation prompt before `what` writes into this cluster: only on a terminal and without --yes."""
 
-def run_restore(target: Kube, repo, request: restore.RestoreRequest, *, yes: bool, what: str) -> restore.RestoreReport:
-    """restore.run with the terminal's confirmation prompt, progress line and notices."""
-    progress = ProgressLine("applying")
-    try:
-        return restore.run(target, repo, request, confirm=terminal_confirm(lambda: f"{what} into {target.host}", yes),
-                           progress=progress, notify=notice)
-    finally:
-        progress.close()
+        def confirm(the_plan: restore.Plan) -> None:
+            if yes or not sys.stdin.isatty():
+                return
+            counts = ", ".join(f"{n} {intent}" for intent, n in sorted(the_plan.summary().items()))
+            click.echo(f"{what} into {self.connect().host}: {counts}", err=True)
+            click.confirm("Proceed?", abort=True, err=True)
+
+        return confirm
 
 
 def render_restore(report: restore.RestoreReport, fmt: str) -> None:

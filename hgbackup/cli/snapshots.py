@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 
 from .. import logs
 from ..capture import snapshot as snapshot_mod
-from ..errors import HgbackupError, InvalidInput
+from ..errors import InvalidInput
 from ..kube.client import KubeSettings
 from ..kube.scope import Scope
 from ..output import ProgressLine, size, table
@@ -64,28 +62,24 @@ def snapshot(scope: Scope, store: StoreSettings, kube: KubeSettings, cluster, ke
     if from_files and kube.identity:
         raise InvalidInput("--cluster-identity names a live cluster; snapshots taken --from-file have none")
     progress = ProgressLine("listing")
-    started = time.time()
-    try:
-        report = snapshot_mod.run(open_repository(store, keyring), scope, files=list(from_files),
-                                  connect=kube.connect, cluster=cluster, tags=list(tags),
-                                  require_encryption=require_encryption, allow_empty=allow_empty, progress=progress)
-    except HgbackupError as exc:
-        if pushgateway:
-            metrics.push_failure(pushgateway, metrics.MANUAL, cluster, started, exc.exit_code)
-        raise
-    finally:
-        progress.close()
-    finished = time.time()
-    if pushgateway:
-        report.metrics_error = metrics.push_reporting(pushgateway, metrics.RunOutcome(
-            metrics.MANUAL, report.snapshot.cluster, started, finished, report.exit_code, report.snapshot))
+
+    def work(_) -> snapshot_mod.SnapshotReport:
+        try:
+            return snapshot_mod.run(open_repository(store, keyring), scope, files=list(from_files),
+                                    connect=kube.connect, cluster=cluster, tags=list(tags),
+                                    require_encryption=require_encryption, allow_empty=allow_empty, progress=progress)
+        finally:
+            progress.close()
+
+    attempt = metrics.Attempt(metrics.MANUAL, cluster)
+    report = metrics.monitored(pushgateway, attempt, work)
     for line in [*report.notices, *report.snapshot.manifest.warnings]:
         warn(line)
     if report.metrics_error:
         warn(report.metrics_error, snapshot=report.snapshot.id)
     m = report.snapshot.manifest
     logs.info("snapshot written", snapshot=m.id, cluster=m.cluster.name, objects=len(m.objects), counts=m.counts,
-              archive_bytes=m.archive.size, partial=m.partial, duration_seconds=round(finished - started, 3),
+              archive_bytes=m.archive.size, partial=m.partial, duration_seconds=round(attempt.duration, 3),
               exit_code=report.exit_code)
     emit(report.as_json(), fmt, report.snapshot.id)
     finish(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..diff import timeline
+from ..kube import catalogue
 from ..output import ProgressLine, table
 from ..store import StoreSettings
 from .base import cli, emit, finish, key_option, open_repository, output_option, store_options, warn
@@ -32,7 +33,7 @@ def log_cmd(store: StoreSettings, cluster, kinds, namespaces, names, since, path
 
     Example: hgbackup log --kind Ingress -n shop --name shop-api --since 30d --paths
     """
-    flt = timeline.Filter(timeline.kind_keys(list(kinds)), frozenset(namespaces), tuple(names),
+    flt = timeline.Filter(catalogue.named(kinds), frozenset(namespaces), tuple(names),
                           timeline.parse_since(since) if since else None)
     progress = ProgressLine("reading")
     try:

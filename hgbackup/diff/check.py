@@ -106,13 +106,7 @@ def _problem(ref: references.Reference, grants, exists, by_name, accepted) -> st
 def check_source(source: sources.Source, *, scope: Scope, scope_from_snapshot: bool, repo_factory, kube_factory,
                  cluster: str | None = None, progress=None) -> CheckReport:
     """`hgbackup check`: load the source (live: the scope, with the Services routes name), then `dangling`."""
-    connected = []
-
-    def kube():
-        if not connected:
-            connected.append(kube_factory())
-        return connected[0]
-
+    kube = sources.connect_once(kube_factory)
     if source.kind == "live":
         scope.optins = set(scope.optins) | {"services"}
     side = sources.load(source, scope=scope, repo_factory=repo_factory, kube_factory=kube, cluster=cluster,

@@ -17,6 +17,7 @@ import yaml
 from ..errors import EXIT_DIFFERENT, EXIT_OK
 from ..kube.model import Ref, StoredObject
 from ..kube.scope import Scope
+from ..kube.stored import LAST_APPLIED
 from ..output import ReadableDumper
 from . import sources
 
@@ -24,8 +25,6 @@ ADDED, REMOVED, CHANGED = "+", "-", "M"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 SECRET_FIELDS = ("data", "stringData")
-# kubectl keeps the whole applied object (values included) in this annotation: mask it on Secrets.
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MASK = "<redacted>"
 MASK_CHANGED = "<redacted, changed>"
 
@@ -128,14 +127,7 @@ def compare_sources(a: sources.Source, b: sources.Source, *, scope: Scope, scope
                     kinds: set[tuple[str, str]] | None = None, progress=None, **load_args) -> DiffResult:
     """`hgbackup diff A B`: load both sides (snapshots first, so that a live side can take the snapshot's scope
     when `scope_from_snapshot`), then compare them within the scope's namespaces."""
-    connected: list = []
-    factory = load_args.pop("kube_factory")
-
-    def kube():
-        if not connected:
-            connected.append(factory())
-        return connected[0]
-
+    kube = sources.connect_once(load_args.pop("kube_factory"))
     identity = None
     if {a.kind, b.kind} & {"live"} and (a.is_latest or b.is_latest) and not load_args.get("cluster"):
         identity = kube().cluster_identity()  # `latest` against live: the live cluster's newest snapshot

@@ -56,6 +56,19 @@ class Side:
     documents: list[dict] = field(default_factory=list)  # every document read from files, selected or not
 
 
+def connect_once(factory: Callable[[], Kube]) -> Callable[[], Kube]:
+    """`factory` called on first use only, its client handed out after: a command whose sources need no cluster
+    never connects, and one with two sides connects once."""
+    connected: list[Kube] = []
+
+    def kube() -> Kube:
+        if not connected:
+            connected.append(factory())
+        return connected[0]
+
+    return kube
+
+
 def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository],
          kube_factory: Callable[[], Kube], cluster: str | None = None, identity: str | None = None,
          progress=None, documents_only: bool = False, invalid: list | None = None) -> Side:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,18 +29,17 @@ from ..store.repository import Listing, Repository
 from . import compare as diff
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
-_API_VERSION = operator.itemgetter(0)
 
 
 @dataclass(frozen=True)
 class Filter:
-    kinds: frozenset[str] = frozenset()  # catalogue keys; empty: all
+    kinds: frozenset[tuple[str, str]] | None = None  # (group, kind) pairs, as catalogue.named gives; None: all
     namespaces: frozenset[str] = frozenset()
     names: tuple[str, ...] = ()  # exact names or shell patterns
     since: datetime | None = None
 
-    def wants(self, ref: Ref, key: str | None) -> bool:
-        if self.kinds and key not in self.kinds:
+    def wants(self, ref: Ref) -> bool:
+        if self.kinds is not None and (ref.group, ref.kind) not in self.kinds:
             return False
         if self.namespaces and ref.namespace not in self.namespaces:
             return False
@@ -98,10 +96,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def kind_keys(names: list[str]) -> frozenset[str]:
-    return frozenset(k.key for name in names for k in catalogue.lookup(name))
-
-
 def one_cluster(listing: Listing, cluster: str | None) -> list[Snapshot]:
     snapshots = listing.snapshots
     if cluster:
@@ -136,65 +130,80 @@ def build(snapshots: list[Snapshot], flt: Filter) -> tuple[list[Event], int, lis
     if flt.since is not None:
         before = [s for s in ordered if s.manifest.created < flt.since]
         ordered = before[-1:] + [s for s in ordered if s.manifest.created >= flt.since]
-    coverage = _Coverage()
-    groups: dict[str, str] = {}
-    filtered = bool(flt.kinds or flt.namespaces or flt.names)
+    walk = _Walk(flt)
+    for snap in ordered:
+        walk.step(snap)
+    return walk.events, len(ordered), walk.notes
 
-    def key_of(entry: ObjectEntry) -> tuple:
-        api_version = entry[0]
-        if api_version not in groups:
-            groups[api_version] = catalogue.group_of(api_version)
-        return (groups[api_version], entry[1], entry[2], entry[3])
 
-    def catalogue_key(key: tuple) -> str | None:
-        found = catalogue.BY_GROUP_KIND.get((key[0], key[1]))
-        return found.key if found else None
+class _Walk:
+    """What one snapshot hands the next: the entries last known (objects a snapshot could not hold carried over),
+    and where each carried object was last seen."""
 
-    def by_key(entries) -> dict[tuple, ObjectEntry]:
-        out = {key_of(e): e for e in entries}
-        if filtered:
-            out = {k: e for k, e in out.items() if flt.wants(Ref(*k), catalogue_key(k))}
+    def __init__(self, flt: Filter):
+        self.flt = flt
+        self.filtered = bool(flt.kinds is not None or flt.namespaces or flt.names)
+        self.coverage = _Coverage()
+        self.groups: dict[str, str] = {}  # apiVersion -> group, computed once each
+        self.events: list[Event] = []
+        self.notes: list[str] = []
+        self.state: set[ObjectEntry] = set()
+        self.last_seen: dict[tuple, Snapshot] = {}  # only for objects carried over a snapshot that lacked them
+        self.previous: Snapshot | None = None
+        self.warned: set[tuple[str, str]] = set()
+
+    def _by_key(self, entries) -> dict[tuple, ObjectEntry]:
+        """Entries by (group, kind, namespace, name), those the filter wants."""
+        out = {}
+        for entry in entries:
+            api_version = entry[0]
+            if api_version not in self.groups:
+                self.groups[api_version] = catalogue.group_of(api_version)
+            out[(self.groups[api_version], entry[1], entry[2], entry[3])] = entry
+        if self.filtered:
+            out = {k: e for k, e in out.items() if self.flt.wants(Ref(*k))}
         return out
 
-    events: list[Event] = []
-    notes: list[str] = []
-    state: set[ObjectEntry] = set()
-    last_seen: dict[tuple, Snapshot] = {}  # only for objects carried over a snapshot that lacked them
-    previous: Snapshot | None = None
-    warned: set[tuple[str, str]] = set()
-    for snap in ordered:
-        m = snap.manifest
-        current = set(m.objects)
-        if previous is None:
-            state, previous = current, snap
-            continue
-        gone, new = by_key(state - current), by_key(current - state)
-        carried: set[tuple] = set()
+    def step(self, snap: Snapshot) -> None:
+        current = set(snap.manifest.objects)
+        if self.previous is None:
+            self.state, self.previous = current, snap
+            return
+        gone, new = self._by_key(self.state - current), self._by_key(current - self.state)
         for key in sorted(new):
-            if key not in gone:
-                events.append(Event(m.created, snap.id, previous.id, ADDED, Ref(*key), new[key].api_version))
-                continue
-            seen_in = last_seen.pop(key, previous)
-            comparable = _key_id(seen_in) == _key_id(snap)
-            if not comparable and (seen_in.id, snap.id) not in warned:
-                warned.add((seen_in.id, snap.id))
-                notes.append(f"{seen_in.id} -> {snap.id}: encrypted with different keys; object digests cannot "
-                             "be compared (changes marked uncertain; --paths reads both sides)")
-            events.append(Event(m.created, snap.id, seen_in.id, CHANGED, Ref(*key), new[key].api_version,
-                                certain=comparable))
-        for key in sorted(gone.keys() - new.keys()):
-            seen_in = last_seen.get(key, previous)
-            if not m.partial and coverage.covers(snap, Ref(*key), catalogue_key(key)):
-                events.append(Event(m.created, snap.id, seen_in.id, REMOVED, Ref(*key), gone[key].api_version))
-                last_seen.pop(key, None)
-            else:  # not covered by this snapshot: its last known state carries over
-                current.add(gone[key])
-                last_seen[key] = seen_in
-                carried.add(key)
+            self._added_or_changed(snap, key, new[key], key in gone)
+        carried = {key for key in sorted(gone.keys() - new.keys()) if not self._removed(snap, key, gone[key])}
+        current |= {gone[key] for key in carried}
         # an object carried before and present again was seen in this snapshot
-        last_seen = {key: seen for key, seen in last_seen.items() if key in carried}
-        state, previous = current, snap
-    return events, len(ordered), notes
+        self.last_seen = {key: seen for key, seen in self.last_seen.items() if key in carried}
+        self.state, self.previous = current, snap
+
+    def _added_or_changed(self, snap: Snapshot, key: tuple, entry: ObjectEntry, existed: bool) -> None:
+        created = snap.manifest.created
+        if not existed:
+            self.events.append(Event(created, snap.id, self.previous.id, ADDED, Ref(*key), entry.api_version))
+            return
+        seen_in = self.last_seen.pop(key, self.previous)
+        comparable = _key_id(seen_in) == _key_id(snap)
+        if not comparable and (seen_in.id, snap.id) not in self.warned:
+            self.warned.add((seen_in.id, snap.id))
+            self.notes.append(f"{seen_in.id} -> {snap.id}: encrypted with different keys; object digests cannot be "
+                              "compared (changes marked uncertain; --paths reads both sides)")
+        self.events.append(Event(created, snap.id, seen_in.id, CHANGED, Ref(*key), entry.api_version,
+                                 certain=comparable))
+
+    def _removed(self, snap: Snapshot, key: tuple, entry: ObjectEntry) -> bool:
+        """A `removed` event when this snapshot is complete and its scope covers the object; otherwise the object's
+        last known state carries over (False)."""
+        seen_in = self.last_seen.get(key, self.previous)
+        found = catalogue.BY_GROUP_KIND.get((key[0], key[1]))
+        if not snap.manifest.partial and self.coverage.covers(snap, Ref(*key), found.key if found else None):
+            self.events.append(Event(snap.manifest.created, snap.id, seen_in.id, REMOVED, Ref(*key),
+                                     entry.api_version))
+            self.last_seen.pop(key, None)
+            return True
+        self.last_seen[key] = seen_in
+        return False
 
 
 def _key_id(snap: Snapshot) -> str | None:

@@ -8,6 +8,7 @@ live cluster comes from API discovery (the group's preferred version).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
@@ -183,3 +184,24 @@ def in_scope(optins: set[str], include: list[str] = (), exclude: list[str] = ())
         unwanted = {k.key for name in exclude for k in lookup(name)}
         kinds = [k for k in kinds if k.key not in unwanted]
     return sorted(kinds, key=lambda k: (k.tier, k.key))
+
+
+def named(names: Iterable[str]) -> frozenset[tuple[str, str]] | None:
+    """The (group, kind) pairs that `--kind` options name (each read by `lookup`), for every command that takes
+    them (diff, restore, log); None when none is given: every kind."""
+    names = list(names)
+    if not names:
+        return None
+    return frozenset((k.group, k.kind) for name in names for k in lookup(name))
+
+
+# The annotation that named an Ingress's class before spec.ingressClassName; the API server refuses to create an
+# Ingress whose two disagree (k8s.io/kubernetes pkg/apis/networking/validation ValidateIngressCreate).
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+
+def ingress_class(obj: dict) -> str | None:
+    """An Ingress's class, as capture's --ingress-class and migrate's selection both read it: spec.ingressClassName,
+    else the older annotation; None when it names none (the cluster's default IngressClass serves it)."""
+    return (obj.get("spec") or {}).get("ingressClassName") or (
+        (obj.get("metadata") or {}).get("annotations") or {}).get(INGRESS_CLASS_ANNOTATION)

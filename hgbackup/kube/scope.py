@@ -12,6 +12,14 @@ from . import catalogue
 from .labels import parse_selector
 
 DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
+# The scope's opt-in flags (`--with-services` on the command line, `with_services: true` in a schedule file), each
+# adding the catalogue's kinds of its opt-in (catalogue.Kind.optin).
+OPTIN_FLAGS = {f"with_{optin}": optin for optin in sorted({k.optin for k in catalogue.KINDS if k.optin})}
+
+
+def optins_of(flags: dict) -> set[str]:
+    """The opt-ins the flags set in `flags` (flag name -> value, as OPTIN_FLAGS names them) ask for."""
+    return {optin for flag, optin in OPTIN_FLAGS.items() if flags.get(flag)}
 
 
 @dataclass

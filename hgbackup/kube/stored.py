@@ -27,6 +27,9 @@ METADATA_DROPPED = (
 
 # Annotations written by tools rather than people; they change on every apply and say nothing about the config.
 ANNOTATIONS_DROPPED = ("deployment.kubernetes.io/revision",)
+# kubectl's copy of the whole object as last applied (values included): kept in the stored form, masked on Secrets by
+# diff, dropped from what a migration writes (it would carry the old object back).
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def stored_form(obj: dict, kind: catalogue.Kind | None = None) -> dict:

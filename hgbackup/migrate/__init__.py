@@ -4,7 +4,8 @@ path shares (model.py), plugin generation (plugins.py), ingress-nginx's global C
 the restore machinery."""
 
 from .apply import MigrationOutcome, apply_request, merge_live_plugins
-from .ingress.convert import CUTOVER, SIDE_BY_SIDE, MigrateOptions, Migration, migrate, select_ingresses
+from .ingress.convert import migrate, select_ingresses
+from .model import CUTOVER, SIDE_BY_SIDE, MigrateOptions, Migration
 
 __all__ = ["CUTOVER", "SIDE_BY_SIDE", "MigrateOptions", "Migration", "MigrationOutcome", "apply_request",
            "merge_live_plugins", "migrate",

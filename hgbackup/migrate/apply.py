@@ -10,7 +10,7 @@ from ..kube.client import Kube
 from ..kube.model import StoredObject
 from ..kube.scope import Scope
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
-from .ingress.convert import MigrateOptions, Migration
+from .model import MigrateOptions, Migration, route_name
 
 
 @dataclass
@@ -32,17 +32,18 @@ class MigrationOutcome:
         return self.applied.exit_code if self.applied is not None else EXIT_OK
 
 
-def merge_live_plugins(migration: Migration, kube: Kube, names: list[str] | None = None) -> None:
+def merge_live_plugins(migration: Migration, kube: Kube, names: list[str] | None,
+                       higress_namespace: str) -> None:
     """Keep the matchRules that live `migrated-*` plugins hold for routes outside this run: a migration of some
     Ingresses must not take the plugins away from the ones migrated before. Rules naming this run's routes are
-    replaced by the new ones. `names`: the route names this run's plugins match (default: the Ingresses' ns/name;
-    the Gateway API path passes Higress's names of the generated routes)."""
+    replaced by the new ones. `names`: the route names this run's plugins match (default: Higress's names of the
+    converted Ingresses' routes; the Gateway API path passes those of the generated routes)."""
     kind = catalogue.BY_GROUP_KIND[(catalogue.HIGRESS_EXT, "WasmPlugin")]
     version = kube.served()[kind.key].version
     if not version:
         return
     converted = set(names) if names is not None else {
-        f"{(i.get('metadata') or {}).get('namespace', 'default')}/{i['metadata'].get('name')}"
+        route_name((i.get("metadata") or {}).get("namespace", "default"), i["metadata"].get("name"), higress_namespace)
         for i in migration.ingresses}
     for plugin in migration.plugins:
         meta = plugin["metadata"]

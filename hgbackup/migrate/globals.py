@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .ingress.convert import Entry
+from .model import Entry
 from .rules import CONVERTED, INVALID, MANUAL, UNSUPPORTED, parse_bool, parse_int
 
 H = "alibaba/higress pkg/ingress/kube/configmap/"

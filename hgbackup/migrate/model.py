@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .rules import HIGRESS, NEEDS_WORK, NGINX, STATUSES, Status
+from .rules import HIGRESS, NATIVE, NEEDS_WORK, NGINX, STATUSES, Status
 
 SIDE_BY_SIDE, CUTOVER = "side-by-side", "cutover"
 DEFAULT_REGISTRY = "higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins"
+# Every object a migration writes carries this label (how the report's "go back" step finds them) and names its
+# source in the annotation.
+MANAGED_BY = ("app.kubernetes.io/managed-by", "hgbackup")
+MIGRATED_FROM = "hgbackup.io/migrated-from"
+
+
+def generated_metadata(name: str, namespace: str, source: str = "ingress-nginx") -> dict:
+    """The metadata of an object the migration generates."""
+    return {"name": name, "namespace": namespace, "labels": dict([MANAGED_BY]), "annotations": {MIGRATED_FROM: source}}
 
 
 @dataclass
@@ -88,6 +97,14 @@ class Migration:
         return doc
 
 
+def route_name(namespace: str, name: str, higress_namespace: str) -> str:
+    """The name Higress gives the routes of an Ingress or an HTTPRoute, which a WasmPlugin's matchRules[].ingress
+    must name: the bare name in Higress's own namespace, `namespace/name` elsewhere (Ingresses: pkg/ingress/kube/
+    common/tool.go GenerateUniqueRouteName with the system namespace; HTTPRoutes: gateway/istio/conversion.go
+    generateRouteName)."""
+    return name if namespace == higress_namespace else f"{namespace}/{name}"
+
+
 @dataclass
 class Context:
     """One Ingress being converted: what it says, and what the conversion adds."""
@@ -102,9 +119,11 @@ class Context:
     ext_auth_problem: str = ""
 
     @property
-    def ref(self) -> str:
+    def route(self) -> str:
+        """The name this Ingress's routes get in Higress, as a plugin's matchRules name them."""
         meta = self.ingress["metadata"]
-        return f"{meta.get('namespace', 'default')}/{meta.get('name') or meta.get('generateName', '')}"
+        return route_name(meta.get("namespace", "default"), meta.get("name") or meta.get("generateName", ""),
+                          self.options.higress_namespace)
 
     def nginx(self, name: str):
         return self.annotations.get(NGINX + name)
@@ -114,8 +133,10 @@ class Context:
 
 
 
-def native_target(ctx: Context, name: str, value: str) -> str:
-    return f"{HIGRESS}{name}" if ctx.options.mode == CUTOVER else f"{NGINX}{name} (read by Higress as is)"
+def native(ctx: Context, name: str, value: str, note: str = "") -> Entry:
+    """The entry of a key Higress reads as it is: at cutover it moves to higress.io/, side by side it stays."""
+    target = f"{HIGRESS}{name}" if ctx.options.mode == CUTOVER else f"{NGINX}{name} (read by Higress as is)"
+    return Entry(NGINX + name, value, NATIVE, target, note)
 
 
 

@@ -1,14 +1,14 @@
 """Annotations carried over by a generated WasmPlugin (basic-auth, ext-auth, ip-restriction, waf; rate limits in
-ratelimit.py), and the
-generated plugins themselves: phase and priority from each plugin's README, and the fields each plugin's own config
-parser refuses to start without (alibaba/higress plugins/wasm-go/extensions/<plugin>/main.go and config)."""
+ratelimit.py), and the generated plugins themselves, with the phase and priority of each plugin's README
+(alibaba/higress plugins/wasm-go/extensions/<plugin>/README.md). What each plugin's parser accepts is checked by the
+tests (tests/plugin_parsers.py), from the plugins' sources."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from .ingress import ratelimit
-from .model import Context, Entry, MigrateOptions
+from .model import Context, Entry, MigrateOptions, generated_metadata
 from .rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, Handler
 
 
@@ -101,8 +101,14 @@ def _ext_auth_config(ctx: Context, url: str) -> tuple[dict, str]:
     return config, "; ".join(problems)
 
 
+def ip_restriction(which: str, cidrs: list[str]) -> dict:
+    """An ip-restriction config: `allow` or `deny` (its parser takes one, not both: main.go parseConfig) by the
+    connection's address, answered 403 as nginx's deny."""
+    return {"ip_source_type": "origin-source", which: cidrs, "status": 403}
+
+
 def _ip_restriction(ctx, name, value, parsed, rule) -> Entry:
-    ctx.plugins["ip-restriction"] = {"ip_source_type": "origin-source", "deny": parsed, "status": 403}
+    ctx.plugins["ip-restriction"] = ip_restriction("deny", parsed)
     return Entry(NGINX + name, value, PLUGIN, ctx.plugin_target("ip-restriction"), "deny list")
 
 
@@ -132,36 +138,11 @@ HANDLERS = {
 # Phase and priority of each generated plugin, from its README in alibaba/higress plugins/wasm-go/extensions/.
 PLUGIN_ORDER = {"ext-auth": ("AUTHN", 360), "ip-restriction": ("AUTHN", 210), "waf": ("AUTHZ", 330),
                 ratelimit.PLUGIN_NAME: ("UNSPECIFIED_PHASE", 20)}
-# What each plugin's config parser refuses to start without (its main.go / config.go).
-REQUIRED = {
-    "ext-auth": ("http_service.endpoint.service_name", "http_service.endpoint.path"),
-    "ip-restriction": ("allow|deny",),
-    "waf": ("useCRS|secRules",),
-    ratelimit.PLUGIN_NAME: ("rule_name", "redis.service_name", "rule_items|global_threshold"),
-}
-# Rules of a plugin's parser deeper than a required field.
-CHECKS = {ratelimit.PLUGIN_NAME: ratelimit.config_problems}
 
 
-def config_problems(plugin: str, config: dict) -> list[str]:
-    """The documented required fields a plugin config lacks (empty: the plugin's parser accepts it)."""
-    missing = []
-    for field_path in REQUIRED[plugin]:
-        if not any(_dig(config, alt.split(".")) not in (None, "", []) for alt in field_path.split("|")):
-            missing.append(field_path)
-    return missing + (CHECKS[plugin](config) if plugin in CHECKS else [])
-
-
-def _dig(node, parts):
-    for part in parts:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -> dict:
-    """One WasmPlugin per plugin kind, active only on the migrated Ingresses (one match rule each)."""
+def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions, name: str | None = None) -> dict:
+    """One WasmPlugin of a plugin kind (`migrated-<plugin>` unless `name`), active only on the migrated routes (one
+    match rule each)."""
     phase, priority = PLUGIN_ORDER[plugin]
     spec = {
         "url": f"oci://{options.plugin_registry.rstrip('/')}/{plugin}:{options.plugin_version}",
@@ -173,11 +154,6 @@ def wasm_plugin(plugin: str, match_rules: list[dict], options: MigrateOptions) -
     return {
         "apiVersion": "extensions.higress.io/v1alpha1",
         "kind": "WasmPlugin",
-        "metadata": {
-            "name": f"migrated-{plugin}",
-            "namespace": options.higress_namespace,
-            "labels": {"app.kubernetes.io/managed-by": "hgbackup"},
-            "annotations": {"hgbackup.io/migrated-from": "ingress-nginx"},
-        },
+        "metadata": generated_metadata(f"migrated-{name or plugin}", options.higress_namespace),
         "spec": spec,
     }

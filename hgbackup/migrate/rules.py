@@ -2,7 +2,8 @@
 
 Every `nginx.ingress.kubernetes.io/<name>` key maps to a Rule: its status on Higress (facts from
 shared/higress-reference.md, section 2, which follow the Higress controller code), the type its value must parse as,
-and for converted and plugin keys the name of the handler in convert.py that carries it over. Keys not in the table
+and for converted and plugin keys the handler (ingress/handlers.py, regexes.py, ratelimit.py, plugins.py) that
+carries it over. Keys not in the table
 are `unsupported` (Higress silently ignores them).
 """
 
@@ -12,6 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import SplitResult, urlsplit
 
 NGINX = "nginx.ingress.kubernetes.io/"
 HIGRESS = "higress.io/"
@@ -28,7 +30,7 @@ class Status(str, Enum):
 
 
 class Handler(str, Enum):
-    """The function in convert.py that carries a key over when a status alone does not."""
+    """The handler that carries a key over when a status alone does not (ingress/convert.py HANDLERS maps each)."""
 
     TIMEOUT = "timeout"
     RATE_LIMIT = "rate_limit"
@@ -84,7 +86,6 @@ def _unsupported(value: str = "str", note: str = "no Higress equivalent", source
 
 
 SNIPPET = "no Higress equivalent: nginx configuration has to become a custom Wasm plugin"
-BACKEND_PROTOCOLS = "HTTP,HTTP2,HTTPS,GRPC,GRPCS"
 CANARY, CORS, DEFAULT_BACKEND = H + "canary.go", H + "cors.go", H + "default_backend.go"
 REWRITE, REDIRECT, RETRY = H + "rewrite.go", H + "redirect.go", H + "retry.go"
 UPSTREAM_TLS, DOWNSTREAM_TLS, LOAD_BALANCE = H + "upstreamtls.go", H + "downstreamtls.go", H + "loadbalance.go"
@@ -212,9 +213,7 @@ UNKNOWN = Rule(UNSUPPORTED, "str", None, "not an annotation Higress reads; ignor
 
 
 # -- value parsers: each returns the parsed value or raises ValueError with a reason ------------------------------
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg])?b?\s*$", re.IGNORECASE)
-_UNITS = {None: 1, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -246,13 +245,19 @@ def parse_seconds(text: str) -> int:
     return int(text)
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from `600`, `600s`, `5m`, `1h`, `1d`, `500ms`."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a duration (600, 600s, 5m, 1h, 1d)")
-    unit = m.group(2).lower() if m.group(2) else None
-    return float(m.group(1)) * _UNITS[unit]
+def total_timeout(nginx) -> int | None:
+    """Higress (higress.io/timeout) and Gateway API (timeouts.request) have one total timeout where ingress-nginx has
+    per-phase ones: the largest positive proxy-send-timeout / proxy-read-timeout (whole seconds) stands for them.
+    `nginx(name)` reads an annotation's value (None when unset or invalid); None when neither gives one."""
+    usable = []
+    for key in ("proxy-send-timeout", "proxy-read-timeout"):
+        try:
+            seconds = parse_seconds(nginx(key)) if nginx(key) is not None else 0
+        except ValueError:
+            seconds = 0
+        if seconds > 0:
+            usable.append(seconds)
+    return max(usable, default=None)
 
 
 def parse_size(text: str) -> int:
@@ -277,15 +282,76 @@ def parse_cidrs(text: str) -> list[str]:
     return out
 
 
+# ingress-nginx reads cors-allow-origin in two steps (internal/ingress/annotations/cors/main.go): the whole value
+# through corsOriginRegexValidator (spaces removed first: parser.ValidateRegex), a value it refuses meaning every
+# origin (*); then each comma-separated origin through corsOriginRegex, one it refuses skipped.
+CORS_VALUE = re.compile(r"^((((([a-z]+://)?(\*\.)?[A-Za-z0-9\-.]*(:\d+)?,?)|null)+)|\*)?$")
+CORS_ORIGIN = re.compile(r"^([a-z]+://(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)?$")
+
+
+def nginx_cors_origins(raw: str | None) -> tuple[list[str], bool]:
+    """The origins ingress-nginx allows for a cors-allow-origin value, and whether it refused the value (then `*`).
+    Unset is `*` too."""
+    if raw is None:
+        return ["*"], False
+    if not CORS_VALUE.match(raw.replace(" ", "")):
+        return ["*"], True
+    origins = []
+    for origin in (o.strip() for o in raw.split(",")):
+        if origin == "*":
+            return ["*"], False
+        if origin and CORS_ORIGIN.match(origin):
+            origins.append(origin)
+    return origins, False
+
+
+def split_url(text: str) -> SplitResult:
+    """`text` as URL parts with its port checked (urlsplit leaves that to `.port`, which raises on a port out of
+    range): ValueError naming the cause for a URL no controller could use."""
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 (raises ValueError here, not in a handler)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a usable URL ({exc})") from None
+    return parts
+
+
+@dataclass(frozen=True)
+class MirrorTarget:
+    scheme: str
+    host: str
+    port: int
+    service: tuple[str, str] | None  # (namespace, name) when the host is a cluster-local Service name
+
+
+def mirror_target(text: str) -> MirrorTarget | None:
+    """ingress-nginx's mirror-target (mirror/main.go: a URL, the request appended as `$request_uri`) where it
+    mirrors whole requests to one host, the only form Higress (mirror.go) and Gateway API (RequestMirror) can take:
+    `http(s)://host[:port]` followed by nothing but `$request_uri`. None for anything else (variables, a path, a
+    query, a port out of range). A host `<svc>.<namespace>.svc[.cluster.local]` names a Service."""
+    text = text.strip()
+    base = text[: -len("$request_uri")] if text.endswith("$request_uri") else text
+    try:
+        parts = split_url(base)
+    except ValueError:
+        return None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "$" in base
+            or parts.path not in ("", "/") or parts.query):
+        return None
+    labels = parts.hostname.split(".")
+    local = parts.hostname.endswith((".svc", ".svc.cluster.local")) and len(labels) >= 3
+    return MirrorTarget(parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                        (labels[1], labels[0]) if local else None)
+
+
 def parse_url(text: str) -> str:
     if not re.match(r"^https?://[^/\s]+", text.strip()):
         raise ValueError(f"{text!r} is not an http(s) URL")
     return text.strip()
 
 
-PARSERS = {"bool": parse_bool, "onoff": parse_onoff, "int": parse_int, "duration": parse_duration,
-           "seconds": parse_seconds,
-           "size": parse_size, "cidrs": parse_cidrs, "url": parse_url, "str": lambda text: text}
+PARSERS = {"bool": parse_bool, "onoff": parse_onoff, "int": parse_int, "seconds": parse_seconds, "size": parse_size,
+           "cidrs": parse_cidrs, "url": parse_url, "str": lambda text: text}
 
 
 def parse_value(value_type: str, text) -> object:

@@ -51,7 +51,7 @@ def choose(objects: list[StoredObject], options: RestoreOptions, notes: list[str
     still created). Given `closure` (a selective restore), what the chosen objects need is added from `objects`
     and recorded there (unless --no-dependencies). References that an object of an unmapped namespace holds to a
     mapped one are described in `notes`, not rewritten."""
-    kinds = {(k.group, k.kind) for name in options.kinds for k in catalogue.lookup(name)} if options.kinds else None
+    kinds = catalogue.named(options.kinds)
     selector = labels.parse_selector(options.selector) if options.selector else None
     namespaces = set(restored_namespaces(options))
     chosen = []

@@ -1,4 +1,4 @@
-"""The records a restore passes around: intents, actions, options, the plan, the report."""
+"""The records a restore passes around: intents, actions, options, the plan, notices, the report."""
 
 from __future__ import annotations
 
@@ -36,6 +36,21 @@ class Action(str, Enum):
     FAILED = "failed"
     PRUNED = "pruned"
     UNKNOWN = "unknown"  # in flight when the cluster stopped answering: it may have been applied
+
+
+class Level(str, Enum):
+    """How much a restore notice matters: shown as it is (info), or a warning the user should act on."""
+
+    INFO = "info"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A line a restore tells the user as it goes (the plan's header, the safety snapshot, what to beware of)."""
+
+    text: str
+    level: Level = Level.INFO
 
 
 class Existing(str, Enum):

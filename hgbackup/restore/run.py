@@ -23,6 +23,8 @@ from .records import (
     SAFETY_TAGS,
     SAME_CLUSTER,
     Intent,
+    Level,
+    Notice,
     Plan,
     RestoreOptions,
     RestoreReport,
@@ -33,7 +35,7 @@ from .records import (
 
 def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
         confirm: Callable[[Plan], None] | None = None, progress: Callable[[int, int, str], None] | None = None,
-        notify: Callable[[str], None] | None = None) -> RestoreReport:
+        notify: Callable[[Notice], None] | None = None) -> RestoreReport:
     """Plan, confirm (the callback raises to abort), safety snapshot, execute; the report says what happened."""
     options = request.options
     report = RestoreReport([], options.dry_run, request.source, source=request.source_info,
@@ -42,7 +44,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
                            notes=list(request.notes))
     for note in report.notes:
         if notify:
-            notify(f"warning: {note}")
+            notify(Notice(note, Level.WARNING))
     safety = request.safety_tag is not None and not options.dry_run
     capture = None
     if options.prune or safety:
@@ -58,7 +60,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
         the_plan.steps = _undo_steps(kube, the_plan.steps, request.prune_only, capture.objects)
     the_plan.header = report.header()
     if notify:
-        notify(the_plan.header)
+        notify(Notice(the_plan.header))
     if confirm is not None and not options.dry_run:
         confirm(the_plan)
 
@@ -69,8 +71,8 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
                                        cluster=request.safety_cluster, undo_prunes=created).id
         if notify:
             if repo.encryption_key is None and any(o.ref.kind == "Secret" for o in capture.objects):
-                notify("warning: the safety snapshot holds live Secrets unencrypted (no key given)")
-            notify(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)")
+                notify(Notice("the safety snapshot holds live Secrets unencrypted (no key given)", Level.WARNING))
+            notify(Notice(f"safety snapshot {safety_id} (undo: hgbackup restore {safety_id} --prune --yes)"))
     with collector_paused(freeze=False):  # responses are acyclic; the plan's objects need no rescanning per tier
         execution = execute(kube, the_plan, options, progress)
     stopped = execution.stopped
@@ -117,7 +119,7 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                      cluster: str | None = None, safety: bool = True,
                      confirm: Callable[[Plan], None] | None = None,
                      progress: Callable[[int, int, str], None] | None = None,
-                     notify: Callable[[str], None] | None = None,
+                     notify: Callable[[Notice], None] | None = None,
                      into_live_cluster: str | None = None) -> RestoreReport:
     """`hgbackup restore`: the snapshot is read and verified before anything is written. `latest` without
     `cluster` means the newest snapshot of the target cluster itself (one read of its identity first). A target of
@@ -132,12 +134,14 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                                            target=f"the target cluster at {target.host}" if target else ""))
     confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
     if not snap.verified and notify:
-        notify(f"warning: snapshot {snap.id} is not authenticated (no key): anyone who can write to the store could "
-               "have made or edited it; hgbackup still applies only what its recorded scope could hold")
+        notify(Notice(f"snapshot {snap.id} is not authenticated (no key): anyone who can write to the store could "
+                      "have made or edited it; hgbackup still applies only what its recorded scope could hold",
+                      Level.WARNING))
     safety_tags = set(SAFETY_TAGS) & set(snap.manifest.tags)
     if ref.startswith("latest") and safety_tags and notify:
-        notify(f"warning: {ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
-               f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup list)")
+        notify(Notice(f"{ref} is {snap.id}, the safety snapshot taken before a {sorted(safety_tags)[0][4:]} "
+                      f"({snap.manifest.created_text}); to restore an earlier backup give its id (see hgbackup "
+                      "list)", Level.WARNING))
     notes: list[str] = []
     closure = Closure()
     chosen = choose(objects, options, notes, closure, Scope.from_json(snap.manifest.scope).higress_namespace)

@@ -1,2 +1,3 @@
-"""Scheduled backups: schedule files, what a scheduled run does (snapshot, retention, metrics), retention rules,
-and the Kubernetes objects (CronJob, RBAC, alerts, dashboard) that run a schedule."""
+"""Scheduled backups: the schedule file (file.py) and its cron arithmetic (cron.py), what a scheduled run does
+(run.py: snapshot, retention.py, metrics.py), and the Kubernetes objects that run it (render.py: CronJob and RBAC;
+monitoring.py: alerts and dashboard)."""

@@ -1,4 +1,5 @@
-"""Prometheus metrics of a backup run, pushed to a Pushgateway (`schedule run`, `snapshot --pushgateway URL`).
+"""Prometheus metrics of a backup run, pushed to a Pushgateway (`schedule run`, `snapshot --pushgateway URL`; both
+run through `monitored`).
 
 One group per schedule and cluster (`job="hgbackup", schedule, cluster`). A complete run replaces the group (PUT);
 a partial or failed run only replaces the series it has (POST), so `hgbackup_last_success_timestamp_seconds` keeps
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import time
 import urllib.error
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from .. import logs
-from ..errors import EXIT_OK, Unreachable
+from ..errors import EXIT_OK, HgbackupError, Unreachable
 from ..store.manifest import Snapshot
 
 JOB = "hgbackup"
@@ -54,6 +57,8 @@ class RunOutcome:
 
 def registry(run: RunOutcome):
     """The run's series in a fresh prometheus_client registry."""
+    # imported here, as in push: prometheus_client adds ~50 ms to start-up (python -X importtime), which only a run
+    # that pushes should pay (`snapshot` imports this module for its --pushgateway option)
     from prometheus_client import CollectorRegistry, Gauge
 
     reg = CollectorRegistry()
@@ -84,7 +89,7 @@ def registry(run: RunOutcome):
 def push(url: str, run: RunOutcome, *, timeout: float = 10.0) -> None:
     """Push the run's series to the Pushgateway at `url`; retried on connection errors, 429 and 5xx.
     Raises Unreachable naming the gateway when it cannot be done."""
-    from prometheus_client import delete_from_gateway, push_to_gateway, pushadd_to_gateway
+    from prometheus_client import delete_from_gateway, push_to_gateway, pushadd_to_gateway  # start-up: see registry
 
     send = push_to_gateway if run.complete else pushadd_to_gateway
     grouping = {"schedule": run.schedule, "cluster": run.cluster}
@@ -127,3 +132,51 @@ def push_failure(url: str, schedule: str, cluster: str | None, started: float, e
     problem = push_reporting(url, RunOutcome(schedule, cluster or UNKNOWN, started, time.time(), exit_code))
     if problem:
         logs.warning(problem, schedule=schedule)
+
+
+@dataclass
+class Attempt:
+    """A run under way, as its metrics will tell it: the cluster may be learnt on the way (a kube context's),
+    retention's counts at its end."""
+
+    schedule: str
+    cluster: str | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    kept: int | None = None
+    removed: int | None = None
+
+    @property
+    def duration(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+
+class Written(Protocol):
+    """What a run that wrote a snapshot reports (capture's SnapshotReport, a scheduled run's ScheduleReport)."""
+
+    snapshot: Snapshot
+    metrics_error: str | None
+
+    @property
+    def exit_code(self) -> int: ...
+
+
+Report = TypeVar("Report", bound=Written)
+
+
+def monitored(url: str | None, attempt: Attempt, work: Callable[[Attempt], Report]) -> Report:
+    """`work(attempt)`, timed, and with a Pushgateway `url` its outcome pushed: a run that raises is pushed as
+    failed and its own error raised again; a run that wrote a snapshot is pushed complete or partial, and a push that
+    fails after retries becomes the report's `metrics_error` (the run then exits 3; the snapshot is kept)."""
+    try:
+        report = work(attempt)
+    except HgbackupError as exc:
+        if url:
+            push_failure(url, attempt.schedule, attempt.cluster, attempt.started, exc.exit_code)
+        raise
+    attempt.finished = time.time()
+    if url:
+        report.metrics_error = push_reporting(url, RunOutcome(
+            attempt.schedule, report.snapshot.cluster, attempt.started, attempt.finished, report.exit_code,
+            report.snapshot, attempt.kept, attempt.removed))
+    return report

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from ..errors import EXIT_INTEGRITY, EXIT_OK, InvalidInput
+from ..store import clusters
 
 CALENDAR = {  # rule -> bucket of a timestamp (restic: ymdh, ymd, yw, ym, y)
     "hourly": lambda t: t.strftime("%Y-%m-%d %H"),
@@ -192,8 +193,6 @@ def forget(repo, policy: Policy, *, cluster: str | None = None, identity: str | 
     """Apply a policy to the snapshots in a store, grouped by cluster identity and scope (of one cluster when
     `cluster` or `identity` is given, with all of `tags`); removes unless dry_run. Unreadable snapshots are reported,
     and never counted or removed."""
-    from ..store import clusters
-
     snapshots, problems, names = repo.snapshots(cluster)
     if identity is not None:
         snapshots = [s for s in snapshots if clusters.group_of(s) == f"identity:{identity}"]

@@ -30,6 +30,9 @@ def open_store(url: str, *, s3_endpoint: str | None = None, s3_sse: str | None =
     return LocalStore(url[len("file://"):] if url.startswith("file://") else url)
 
 
+SSE_MODES = ("AES256", "aws:kms")  # S3 server-side encryption: --s3-sse, a schedule file's s3ServerSideEncryption
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Where the snapshots are, as the user gave it (options or environment, read by the CLI)."""

@@ -11,10 +11,20 @@ table of value types and sources); GATEWAY below lists every other key.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
-from ..ingress.convert import Entry
-from ..rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, UNSUPPORTED, parse_bool, parse_value
+from ..model import Entry
+from ..rules import (
+    CONVERTED,
+    INVALID,
+    MANUAL,
+    NGINX,
+    PLUGIN,
+    UNSUPPORTED,
+    parse_bool,
+    parse_value,
+    split_url,
+    total_timeout,
+)
 from .context import GwContext, ingress_only
 from .filters import cors, mirror, retry
 
@@ -74,7 +84,10 @@ def _app_root(ctx: GwContext, key: str) -> Entry:
 def _redirect_target(url: str) -> tuple[dict | None, str]:
     if "$" in url:
         return None, "nginx expands variables in the redirect URL; RequestRedirect cannot"
-    parts = urlsplit(url.strip())
+    try:
+        parts = split_url(url)
+    except ValueError:
+        return None, "RequestRedirect needs an http(s) URL with a host name and a valid port"
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not PRECISE_HOST.match(host) or re.match(r"^[\d.]+$", host):
         return None, "RequestRedirect needs an http(s) URL with a host name"
@@ -152,17 +165,14 @@ def implicit_ssl_redirect(ctx: GwContext) -> list[Entry]:
 def _timeout(ctx: GwContext, key: str) -> Entry:
     if ctx.grpc:
         return ctx.entry(key, MANUAL, None, "GRPCRoute has no timeouts field")
-    phases = [parse_value("seconds", ctx.nginx(k)) for k in ("proxy-send-timeout", "proxy-read-timeout")
-              if ctx.nginx(k) is not None]
-    usable = [v for v in phases if v > 0]
+    total = total_timeout(ctx.nginx)
     if key == "proxy-connect-timeout":
         note = "no connect timeout in Gateway API (only a total request timeout): nothing was set"
-        return ctx.entry(key, CONVERTED if usable else MANUAL, None,
-                         note + ("; the send/read timeouts make the total" if usable else ""))
+        return ctx.entry(key, CONVERTED if total else MANUAL, None,
+                         note + ("; the send/read timeouts make the total" if total else ""))
     value = parse_value("seconds", ctx.nginx(key))
-    if not usable:
+    if total is None:
         return ctx.entry(key, CONVERTED, None, f"{value}: no timeout to set")
-    total = max(usable)
     ctx.timeouts = {"request": f"{total}s"}
     return ctx.entry(key, CONVERTED, ctx.field(f"timeouts.request {total}s"),
                      f"one total timeout, not per phase: the largest of send/read ({total}s); this key alone was "

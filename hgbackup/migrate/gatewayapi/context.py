@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ingress.convert import Entry
+from ..model import Entry
 from ..rules import INVALID, MANUAL, NGINX
 from .gateway import EXPERIMENTAL
 

@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ingress.convert import (
-    Entry,
-    IngressReport,
-    MigrateOptions,
-    Migration,
-    convert_ingress,
-    select_ingresses,
-    to_v1,
-    wasm_plugin,
-)
+from ..ingress.convert import convert_ingress, select_ingresses, to_v1
+from ..model import MANAGED_BY, Entry, IngressReport, MigrateOptions, Migration
+from ..plugins import ip_restriction, wasm_plugin
 from ..rules import CONVERTED, INVALID, MANUAL, NGINX, PLUGIN, parse_bool
 from .annotations import GATEWAY, entries, implicit_ssl_redirect
 from .context import GwContext
@@ -35,7 +28,7 @@ SWITCH = [
     "Switch: check each host against Higress's gateway address (curl --resolve HOST:443:ADDRESS https://HOST/), "
     "then point DNS (or the load balancer) from ingress-nginx to Higress.",
     "Go back: point DNS back to ingress-nginx, which never stopped serving; then delete what this migration wrote "
-    "(label app.kubernetes.io/managed-by=hgbackup), or restore its pre-migrate safety snapshot.",
+    f"(label {'='.join(MANAGED_BY)}), or restore its pre-migrate safety snapshot.",
 ]
 
 
@@ -227,7 +220,7 @@ def _plugins(pairs: list[tuple[_Source, GwContext, Built]], options: GatewayOpti
         names += route_names
         configs = {plugin: rule["config"] for plugin, rule in src.plugins.items()}
         if ctx.allow:
-            configs["ip-allowlist"] = {"ip_source_type": "origin-source", "allow": ctx.allow, "status": 403}
+            configs["ip-allowlist"] = ip_restriction("allow", ctx.allow)
         for plugin, config in configs.items():
             if not route_names:
                 _no_route(src, plugin)
@@ -235,9 +228,7 @@ def _plugins(pairs: list[tuple[_Source, GwContext, Built]], options: GatewayOpti
             rules.setdefault(plugin, []).append({"ingress": route_names, "config": config})
     out = []
     for plugin, match in sorted(rules.items()):
-        obj = wasm_plugin("ip-restriction" if plugin == "ip-allowlist" else plugin, match, options.base)
-        obj["metadata"]["name"] = f"migrated-{plugin}"
-        out.append(obj)
+        out.append(wasm_plugin("ip-restriction" if plugin == "ip-allowlist" else plugin, match, options.base, plugin))
     return out, names
 
 

@@ -9,15 +9,13 @@ matches), createMirrorFilter, convertHTTPRoute's retry (attempts, codes; connect
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
-from ..ingress.convert import Entry
-from ..rules import CONVERTED, MANUAL, UNSUPPORTED, parse_bool, parse_value
+from ..model import Entry
+from ..rules import CONVERTED, MANUAL, UNSUPPORTED, mirror_target, nginx_cors_origins, parse_bool, parse_value
 from .context import GwContext, experimental
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
-CORS_ORIGIN = re.compile(r"^([a-z]+://(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)?$")  # ingress-nginx cors/main.go
 CORS_DEFAULTS = {"methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS", "max_age": 1728000,
                  "headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
                             "Content-Type,Range,Authorization"}
@@ -60,14 +58,11 @@ def mirror(ctx: GwContext, key: str) -> Entry:
         ns, _, rest = value.rpartition("/")
         name, _, port = rest.partition(":")
     else:
-        base = value[: -len("$request_uri")] if value.endswith("$request_uri") else value
-        parts = urlsplit(base)
-        labels = (parts.hostname or "").split(".")
-        if (parts.scheme != "http" or "$" in base or parts.path not in ("", "/") or parts.query
-                or not (parts.hostname or "").endswith((".svc", ".svc.cluster.local")) or len(labels) < 3):
+        target = mirror_target(value)
+        if target is None or target.scheme != "http" or target.service is None:
             return ctx.entry(key, MANUAL, None, "RequestMirror sends whole requests to a Service: only "
                                                 "http://<svc>.<ns>.svc[:port]$request_uri carries over")
-        ns, name, port = labels[1], labels[0], str(parts.port or 80)
+        (ns, name), port = target.service, str(target.port)
     if not port.isdigit():
         return ctx.entry(key, MANUAL, None, "a mirror backendRef needs the Service port number")
     ref = {"name": name, "port": int(port)}
@@ -80,14 +75,9 @@ def mirror(ctx: GwContext, key: str) -> Entry:
 
 
 def _cors_origins(raw: str | None) -> tuple[list[str], str]:
-    if raw is None or "$" in raw:
-        return ["*"], "" if raw is None else "nginx refuses the value and allows * (cors/main.go)"
-    origins = []
-    for origin in (o.strip() for o in raw.split(",")):
-        if origin == "*":
-            return ["*"], ""
-        if origin and CORS_ORIGIN.match(origin):
-            origins.append(origin)
+    origins, refused = nginx_cors_origins(raw)
+    if refused:
+        return origins, "nginx refuses the value and allows * (cors/main.go)"
     odd = [o for o in origins if "*" in o or o == "null" or "://" not in o]
     if odd:
         return [], f"Higress matches CORS origins exactly: {', '.join(odd)} cannot carry over"

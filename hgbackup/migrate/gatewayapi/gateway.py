@@ -15,22 +15,22 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from ..model import generated_metadata
+from ..model import route_name as model_route_name
+
 GROUP = "gateway.networking.k8s.io"
 V1 = f"{GROUP}/v1"
 GRANT_VERSION = f"{GROUP}/v1beta1"
-CONTROLLER = "higress.io/gateway-controller"
 STANDARD, EXPERIMENTAL = "standard", "experimental"
 CHANNELS = (STANDARD, EXPERIMENTAL)
 HTTP_LISTENER = "http"
 MAX_LISTENERS = 64  # gateways CRD: spec.listeners maxItems
 MAX_GRANT_TO = 16  # referencegrants CRD: spec.to maxItems
-MANAGED = {"app.kubernetes.io/managed-by": "hgbackup"}
-FROM_NGINX = {"hgbackup.io/migrated-from": "ingress-nginx"}
 
 
 def route_name(namespace: str, name: str, kind: str, higress_namespace: str) -> str:
     """The name Higress gives the routes of an HTTPRoute or GRPCRoute (conversion.go generateRouteName)."""
-    base = name if namespace == higress_namespace else f"{namespace}/{name}"
+    base = model_route_name(namespace, name, higress_namespace)
     return base if kind == "HTTPRoute" else f"GRPC/{base}"
 
 
@@ -134,8 +134,7 @@ class GatewayPlan:
             if not listeners:
                 continue
             out.append({"apiVersion": V1, "kind": "Gateway",
-                        "metadata": {"name": self._gateway_of(index), "namespace": self.namespace,
-                                     "labels": dict(MANAGED), "annotations": dict(FROM_NGINX)},
+                        "metadata": generated_metadata(self._gateway_of(index), self.namespace),
                         "spec": {"gatewayClassName": self.gateway_class, "listeners": listeners}})
         return out
 
@@ -145,16 +144,9 @@ class GatewayPlan:
         for namespace, secret in self.certificates.values():
             if namespace != self.namespace:
                 by_namespace.setdefault(namespace, set()).add(secret)
-        out = []
-        for namespace, secrets in sorted(by_namespace.items()):
-            names = sorted(secrets)
-            for start in range(0, len(names), MAX_GRANT_TO):
-                part = start // MAX_GRANT_TO
-                name = suffixed(self.name, "certificates" if part == 0 else f"certificates-{part + 1}")
-                out.append(grant(namespace, name, {"group": GROUP, "kind": "Gateway", "namespace": self.namespace},
-                                 [{"group": "", "kind": "Secret", "name": n}
-                                  for n in names[start:start + MAX_GRANT_TO]]))
-        return out
+        source = {"group": GROUP, "kind": "Gateway", "namespace": self.namespace}
+        return [g for namespace, secrets in sorted(by_namespace.items())
+                for g in grants(namespace, self.name, "certificates", source, "Secret", secrets)]
 
 
 def _listener(hostname: str, namespace: str, secret: str, gateway_namespace: str) -> dict:
@@ -168,21 +160,22 @@ def _listener(hostname: str, namespace: str, secret: str, gateway_namespace: str
 
 def grant(namespace: str, name: str, source: dict, targets: list[dict]) -> dict:
     return {"apiVersion": GRANT_VERSION, "kind": "ReferenceGrant",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED),
-                         "annotations": dict(FROM_NGINX)},
+            "metadata": generated_metadata(name, namespace),
             "spec": {"from": [source], "to": targets}}
+
+
+def grants(namespace: str, base: str, what: str, source: dict, kind: str, names) -> list[dict]:
+    """ReferenceGrants in `namespace` letting `source` reach the core objects of `kind` named `names`: MAX_GRANT_TO
+    to a grant, named `<base>-<what>`, `<base>-<what>-2`, ..."""
+    names = sorted(names)
+    return [grant(namespace, suffixed(base, what if start == 0 else f"{what}-{start // MAX_GRANT_TO + 1}"), source,
+                  [{"group": "", "kind": kind, "name": n} for n in names[start:start + MAX_GRANT_TO]])
+            for start in range(0, len(names), MAX_GRANT_TO)]
 
 
 def service_grants(needs: dict[tuple[str, str], set[str]]) -> list[dict]:
     """ReferenceGrants for backendRefs (mirrors) into another namespace: (route namespace, target namespace) ->
     Service names."""
-    out = []
-    for (source_ns, target_ns), services in sorted(needs.items()):
-        names = sorted(services)
-        for start in range(0, len(names), MAX_GRANT_TO):
-            part = start // MAX_GRANT_TO
-            out.append(grant(target_ns, suffixed(f"from-{source_ns}", "httproutes" if part == 0
-                                                 else f"httproutes-{part + 1}"),
-                             {"group": GROUP, "kind": "HTTPRoute", "namespace": source_ns},
-                             [{"group": "", "kind": "Service", "name": n} for n in names[start:start + MAX_GRANT_TO]]))
-    return out
+    return [g for (source_ns, target_ns), services in sorted(needs.items())
+            for g in grants(target_ns, f"from-{source_ns}", "httproutes",
+                            {"group": GROUP, "kind": "HTTPRoute", "namespace": source_ns}, "Service", services)]

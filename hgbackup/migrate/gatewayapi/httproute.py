@@ -13,9 +13,11 @@ import copy
 import re
 from dataclasses import dataclass, field
 
+from ..ingress.regexes import re2_problem
+from ..model import generated_metadata
 from .context import GwContext
 from .gateway import V1, GatewayPlan, Parent, route_name, suffixed
-from .paths import PathMatch, grpc_match, path_match, re2_problem, rewrite_for
+from .paths import PathMatch, grpc_match, path_match, rewrite_for
 
 MAX_RULES = 16  # httproutes/grpcroutes CRD: spec.rules maxItems
 
@@ -48,10 +50,8 @@ class Draft:
             if self.hostnames:
                 spec = {"hostnames": self.hostnames, **spec}
             out.append({"apiVersion": V1, "kind": self.kind,
-                        "metadata": {"name": name, "namespace": self.namespace,
-                                     "labels": {"app.kubernetes.io/managed-by": "hgbackup"},
-                                     "annotations": {"hgbackup.io/migrated-from": f"Ingress {self.namespace}/"
-                                                                                  f"{self.source or self.name}"}},
+                        "metadata": generated_metadata(name, self.namespace,
+                                                       f"Ingress {self.namespace}/{self.source or self.name}"),
                         "spec": spec})
         return out
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..ingress.regexes import re2_problem
+
 # What the httproutes CRD accepts for a PathPrefix or Exact value (and neither `//`, `/./`, `/../`, `%2f`).
 PLAIN_PATH = re.compile(r"^/(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})*$")
-# PCRE syntax RE2 (Envoy's regex engine) does not have: lookaround, backreferences, atomic groups, possessive
-# quantifiers, recursion, conditionals, \K, \G.
-PCRE_ONLY = re.compile(r"\(\?(?:[=!>|]|<[=!]|R\)|\d|\()|\\[1-9KG]|[*+?}]\+")
 STRIP_PREFIX = re.compile(r"^(/[-A-Za-z0-9/._~]*?)(/?)\((?:/\|\$|\$\|/)\)\(\.\*\)$")  # /api(/|$)(.*)
 STRIP_SLASH = re.compile(r"^(/[-A-Za-z0-9/._~]*?)/\(\.\*\)$")  # /api/(.*)
 TARGET_GROUP = re.compile(r"^(/[-A-Za-z0-9/._~]*?)/?\$(\d)$")  # /$2, /new/$1
@@ -38,17 +37,6 @@ class PathMatch:
 def plain_path_problem(path: str) -> str:
     if not PLAIN_PATH.match(path) or "//" in path or "/./" in path or "/../" in path or "%2f" in path.lower():
         return f"{path!r} is not a plain URL path, which PathPrefix and Exact require"
-    return ""
-
-
-def re2_problem(pattern: str) -> str:
-    """Why an nginx (PCRE) path regex cannot go to Envoy (RE2) unchanged; empty when it can."""
-    if PCRE_ONLY.search(pattern):
-        return f"{pattern!r} uses PCRE syntax RE2 (Envoy) lacks (lookaround, backreference, possessive ...)"
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"{pattern!r} is not a valid regex ({exc})"
     return ""
 
 

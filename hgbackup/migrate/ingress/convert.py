@@ -9,33 +9,17 @@ from __future__ import annotations
 
 import copy
 
-from ...kube.stored import stored_form
+from ...kube import catalogue
+from ...kube.stored import LAST_APPLIED, stored_form
 from .. import plugins
-from ..model import (  # noqa: F401  (re-exported: the converter's public names)
-    CUTOVER,
-    DEFAULT_REGISTRY,
-    SIDE_BY_SIDE,
-    Context,
-    Entry,
-    IngressReport,
-    MigrateOptions,
-    Migration,
-    native_target,
-)
-from ..plugins import PLUGIN_ORDER, REQUIRED, config_problems, wasm_plugin  # noqa: F401
+from ..model import CUTOVER, Context, Entry, IngressReport, MigrateOptions, Migration, native
+from ..plugins import wasm_plugin
 from ..rules import HIGRESS, INVALID, NATIVE, NGINX, RULES, UNKNOWN, Handler, Rule, parse_value
 from . import handlers, regexes
 from . import spec as spec_findings
 
-CLASS_ANNOTATION = "kubernetes.io/ingress.class"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 HANDLERS = {**handlers.HANDLERS, **regexes.HANDLERS, **plugins.HANDLERS}
 assert set(HANDLERS) == set(Handler), "every Handler has its function"
-
-
-def ingress_class(obj: dict) -> str | None:
-    return (obj.get("spec") or {}).get("ingressClassName") or (
-        (obj.get("metadata") or {}).get("annotations") or {}).get(CLASS_ANNOTATION)
 
 
 INGRESS_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
@@ -48,7 +32,7 @@ def select_ingresses(objects: list[dict], options: MigrateOptions) -> tuple[list
     for obj in objects:
         if obj.get("kind") != "Ingress" or obj.get("apiVersion") not in INGRESS_VERSIONS:
             continue
-        cls = ingress_class(obj)
+        cls = catalogue.ingress_class(obj)
         if cls == options.ingress_class or (cls is None and options.include_unclassed):
             chosen.append(obj)
             continue
@@ -132,7 +116,7 @@ def convert_ingress(obj: dict, options: MigrateOptions) -> tuple[dict, IngressRe
     name = meta.get("name") or f"{meta.get('generateName', '')}*"
     report = IngressReport(meta.get("namespace", "default"), name, entries,
                            [converted_from] if converted_from else [])
-    return out, report, {p: {"ingress": [ctx.ref], "config": c} for p, c in ctx.plugins.items()}
+    return out, report, {p: {"ingress": [ctx.route], "config": c} for p, c in ctx.plugins.items()}
 
 
 def _entry(ctx: Context, name: str, rule: Rule) -> Entry:
@@ -144,7 +128,7 @@ def _entry(ctx: Context, name: str, rule: Rule) -> Entry:
     if rule.handler:
         return HANDLERS[rule.handler](ctx, name, value, parsed, rule)
     if rule.status == NATIVE:
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     return Entry(NGINX + name, value, rule.status, None, rule.note)
 
 
@@ -157,7 +141,8 @@ def _text(value) -> str | None:
 def _annotations(ctx: Context, entries: list[Entry]) -> dict:
     """The converted Ingress's annotations for the chosen mode."""
     if ctx.options.mode == CUTOVER:
-        out = {k: v for k, v in ctx.annotations.items() if not k.startswith(NGINX) and k != CLASS_ANNOTATION}
+        out = {k: v for k, v in ctx.annotations.items()
+               if not k.startswith(NGINX) and k != catalogue.INGRESS_CLASS_ANNOTATION}
         for entry in entries:
             if entry.status == NATIVE and entry.value is not None:
                 name = entry.key[len(NGINX):]

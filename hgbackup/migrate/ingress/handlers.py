@@ -6,8 +6,19 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..model import Entry, native_target, rewrite_value, set_annotation
-from ..rules import CONVERTED, HIGRESS, INVALID, MANUAL, NATIVE, NGINX, UNSUPPORTED, Handler, parse_value
+from ..model import Entry, native, rewrite_value, set_annotation
+from ..rules import (
+    CONVERTED,
+    HIGRESS,
+    INVALID,
+    MANUAL,
+    NGINX,
+    UNSUPPORTED,
+    Handler,
+    mirror_target,
+    nginx_cors_origins,
+    total_timeout,
+)
 
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 
@@ -15,19 +26,12 @@ SUPPORTED_PROTOCOLS = ("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPCS")
 def _timeout(ctx, name, value, parsed, rule) -> Entry:
     """Higress has one total route timeout (higress.io/timeout); ingress-nginx has per-phase ones. The largest
     send/read timeout becomes the total; a connect timeout alone has no counterpart and is not made one."""
-    phases = {}
-    for key in ("proxy-send-timeout", "proxy-read-timeout"):
-        raw = ctx.nginx(key)
-        try:
-            phases[key] = parse_value("seconds", raw) if raw is not None else None
-        except ValueError:
-            phases[key] = None
-    usable = [v for v in phases.values() if v is not None and v > 0]
+    total = total_timeout(ctx.nginx)
     if name == "proxy-connect-timeout":
         note = "Higress has no per-route connect timeout (only one total route timeout): nothing was set"
-        return Entry(NGINX + name, value, MANUAL if not usable else CONVERTED, None,
-                     note if not usable else note + "; the send/read timeouts make the total")
-    total = max(usable) if usable else parsed
+        return Entry(NGINX + name, value, MANUAL if total is None else CONVERTED, None,
+                     note if total is None else note + "; the send/read timeouts make the total")
+    total = parsed if total is None else total
     target = set_annotation(ctx, HIGRESS + "timeout", str(total))
     note = (f"Higress has one total route timeout, not per phase: the largest of send/read ({total}s) is used; "
             f"this key alone was {parsed}s")
@@ -57,7 +61,7 @@ def _forwarded_prefix(ctx, name, value, parsed, rule) -> Entry:
 def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
     upper = value.strip().upper()
     if upper in SUPPORTED_PROTOCOLS:
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), "")
+        return native(ctx, name, value)
     if upper in ("AUTO_HTTP", "FCGI", "AJP"):
         return Entry(NGINX + name, value, UNSUPPORTED, None,
                      f"Higress supports {', '.join(SUPPORTED_PROTOCOLS)} only; {upper} has no equivalent")
@@ -67,7 +71,7 @@ def _backend_protocol(ctx, name, value, parsed, rule) -> Entry:
 def _load_balance(ctx, name, value, parsed, rule) -> Entry:
     note = ("Higress knows no ewma: the load balancer becomes Istio's default (loadbalance.go: an unknown name is "
             "LoadBalancerSettings UNSPECIFIED)") if value.strip().lower() == "ewma" else ""
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), note)
+    return native(ctx, name, value, note)
 
 
 def _affinity_mode(ctx, name, value, parsed, rule) -> Entry:
@@ -99,7 +103,7 @@ def _canary(ctx, name, value, parsed, rule) -> Entry:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress ignores the cookie beside canary-by-header (canary.go ApplyByHeader): requests with "
                      "the cookie but without the header would no longer reach the canary")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _custom_errors(ctx, name, value, parsed, rule) -> Entry:
@@ -132,12 +136,12 @@ def _retry(ctx, name, value, parsed, rule) -> Entry:
                      f"that cuts every attempt, the first included: requests slower than {parsed}s that nginx "
                      "served would fail with 504. Drop it, or set it above the slowest answer")
     if name == "proxy-next-upstream-tries" and ctx.nginx("proxy-next-upstream") is not None:
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), "see proxy-next-upstream")
+        return native(ctx, name, value, "see proxy-next-upstream")
     if name in ("proxy-next-upstream", "proxy-next-upstream-tries"):
         changes = _more_retries(ctx.nginx("proxy-next-upstream") or "error timeout")
         if changes:
             return Entry(NGINX + name, value, MANUAL, None, "Higress would retry more than nginx: " + changes)
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _more_retries(conditions_text: str) -> str:
@@ -169,24 +173,20 @@ def _rename(ctx, name, value, parsed, rule) -> Entry:
 
 def _mirror(ctx, name, value, parsed, rule) -> Entry:
     """ingress-nginx mirrors to a URL; Higress to a Service (`ns/name:port`) or an FQDN and port (mirror.go)."""
-    text = value.strip()
-    base = text[: -len("$request_uri")] if text.endswith("$request_uri") else text
-    parts = urlsplit(base)
-    if (parts.scheme not in ("http", "https") or not parts.hostname or "$" in base
-            or parts.path not in ("", "/") or parts.query):
+    mirror = mirror_target(value)
+    if mirror is None:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress mirrors whole requests to a service: only http(s)://host[:port]$request_uri carries "
                      "over")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    labels = parts.hostname.split(".")
-    if parts.hostname.endswith((".svc", ".svc.cluster.local")) and len(labels) >= 3:
-        target = set_annotation(ctx, HIGRESS + "mirror-target-service", f"{labels[1]}/{labels[0]}:{port}")
+    port = mirror.port
+    if mirror.service is not None:
+        target = set_annotation(ctx, HIGRESS + "mirror-target-service", "{}/{}:{}".format(*mirror.service, port))
     else:
-        target = set_annotation(ctx, HIGRESS + "mirror-target-fqdn", parts.hostname)
+        target = set_annotation(ctx, HIGRESS + "mirror-target-fqdn", mirror.host)
         set_annotation(ctx, HIGRESS + "mirror-target-fqdn-port", str(port))
         target += f", {HIGRESS}mirror-target-fqdn-port: '{port}'"
     note = "https to the mirror is not carried over: Higress sends it the request as is" if (
-        parts.scheme == "https") else ""
+        mirror.scheme == "https") else ""
     return Entry(NGINX + name, value, CONVERTED, target, note)
 
 
@@ -205,7 +205,7 @@ def _auth_tls(ctx, name, value, parsed, rule) -> Entry:
         f"; nginx's auth-tls-verify-client {verify} let clients without a certificate in, Higress's mutual mode "
         "makes a client certificate required for everyone")
     if ca_ns == ns and any(ca_name in (tls, tls + "-cacert") for tls in tls_names):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note + required.lstrip("; "))
+        return native(ctx, name, value, rule.note + required.lstrip("; "))
     if not tls_names:
         return Entry(NGINX + name, value, MANUAL, None,
                      "this Ingress has no TLS Secret, so Higress cannot turn client-certificate checks on: mTLS "
@@ -257,12 +257,12 @@ def _redirect(ctx, name, value, parsed, rule) -> Entry:
                      "a URL without a path: nginx sends every request to exactly this URL, Higress would keep the "
                      "request's path (/x would go to " + text + "/x); written with the root path /, the same URL "
                      "to clients")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _hash_by(ctx, name, value, parsed, rule) -> Entry:
     if HASH_VARIABLES.match(value.strip()):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     return Entry(NGINX + name, value, MANUAL, None,
                  "Higress hashes only on $request_uri, $host, $remote_addr, $http_<name> or $arg_<name> "
                  "(loadbalance.go); anything else is round robin")
@@ -273,7 +273,7 @@ def _vhost(ctx, name, value, parsed, rule) -> Entry:
         return Entry(NGINX + name, value, MANUAL, None,
                      "Higress sets the Host header to this text literally (rewrite.go): nginx variables are not "
                      "expanded")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _harmless(ctx, name, value, parsed, rule) -> Entry:
@@ -284,16 +284,11 @@ def _harmless(ctx, name, value, parsed, rule) -> Entry:
     return Entry(NGINX + name, value, rule.status, None, rule.note)
 
 
-# ingress-nginx's validator of the whole cors-allow-origin value (cors/main.go corsOriginRegexValidator, spaces
-# removed first: parser.ValidateRegex); a value it refuses makes nginx allow every origin.
-CORS_ORIGINS = re.compile(r"^((((([a-z]+://)?(\*\.)?[A-Za-z0-9\-.]*(:\d+)?,?)|null)+)|\*)?$")
-
-
 def _cors_origin(ctx, name, value, parsed, rule) -> Entry:
     """nginx answers every Origin with itself when the value fails its validator (cors/main.go falls back to `*`;
     nginx.tmpl echoes $http_origin); Higress would match the text exactly (cors.go), so no origin would match."""
-    if CORS_ORIGINS.match(value.replace(" ", "")):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    if not nginx_cors_origins(value)[1]:
+        return native(ctx, name, value, rule.note)
     target = rewrite_value(ctx, name, "*")
     return Entry(NGINX + name, value, CONVERTED, target,
                  "ingress-nginx refuses this value (cors/main.go validation) and allows every origin (*), answering "

@@ -12,8 +12,6 @@ migration cannot know: it is given with --redis-service, or the limit is manual 
 
 from __future__ import annotations
 
-import ipaddress
-
 from ..model import Entry
 from ..rules import CONVERTED, MANUAL, NGINX, PLUGIN, UNSUPPORTED, parse_cidrs, parse_int
 
@@ -102,30 +100,3 @@ def plugin_config(ctx, key: str, count: int, exempt: list[str]) -> dict:
     return {"rule_name": f"migrated-{meta.get('namespace', 'default')}-{meta.get('name', '')}",
             "rule_items": [{"limit_by_per_ip": "from-remote-addr", "limit_keys": keys}],
             "rejected_code": NGINX_STATUS, "redis": redis}
-
-
-TIME_WINDOWS = ("query_per_second", "query_per_minute", "query_per_hour", "query_per_day")
-
-
-def config_problems(config: dict) -> list[str]:
-    """What cluster-key-rate-limit's parser (config/config.go parseLimitRuleItem, initConfigItems,
-    createConfigItemFromRate) refuses in `rule_items` of limit_by_per_ip: the IP source, empty limit_keys, a key
-    that is no IP or CIDR, a key without one positive time window."""
-    problems = []
-    for number, item in enumerate(config.get("rule_items") or []):
-        where = f"rule_items[{number}]"
-        source = item.get("limit_by_per_ip") or ""
-        if source != "from-remote-addr" and not (source.startswith("from-header-") and len(source) > 12):
-            problems.append(f"{where}.limit_by_per_ip: from-remote-addr or from-header-<name>")
-        if not item.get("limit_keys"):
-            problems.append(f"{where}.limit_keys")
-        for key in item.get("limit_keys") or []:
-            try:
-                ipaddress.ip_network(str(key.get("key")), strict=False)
-            except ValueError:
-                problems.append(f"{where}.limit_keys: {key.get('key')!r} is no IP or CIDR")
-            windows = [w for w in TIME_WINDOWS if w in key]
-            if not windows or not isinstance(key[windows[0]], int) or key[windows[0]] <= 0:
-                problems.append(f"{where}.limit_keys: {key.get('key')!r} needs one positive query_per_*")
-    return problems
-

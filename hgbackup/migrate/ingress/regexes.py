@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ..model import Entry, native_target, rewrite_value
-from ..rules import CONVERTED, MANUAL, NATIVE, NGINX, Handler
+from ..model import Entry, native, rewrite_value
+from ..rules import CONVERTED, MANUAL, NGINX, Handler
 
 
 def _rewrite(ctx, name, value, parsed, rule) -> Entry:
@@ -34,7 +34,7 @@ def _rewrite(ctx, name, value, parsed, rule) -> Entry:
                          f"\\{wanted}, which Envoy's RE2 substitution refuses (more groups than the path has), "
                          "so requests reach the backend unrewritten (read in Envoy's regex.h replaceAll and RE2's "
                          "re2.cc GlobalReplace, not run on Higress's Envoy build). Fix the path or the target")
-    return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+    return native(ctx, name, value, rule.note)
 
 
 def _paths(ingress: dict) -> list[str]:
@@ -75,7 +75,20 @@ def _structure(pattern: str):
         i += 1
 
 
-PCRE_ONLY = re.compile(r"\(\?(?:=|!|<=|<!|>)|\\[1-9]")  # lookarounds, atomic groups, backreferences
+# PCRE syntax RE2 (Envoy's regex engine, on both targets) does not have: lookaround, backreferences, atomic groups,
+# possessive quantifiers, recursion, conditionals, \K, \G (RE2's syntax page lists them as not supported).
+PCRE_ONLY = re.compile(r"\(\?(?:[=!>|]|<[=!]|R\)|\d|\()|\\[1-9KG]|[*+?}]\+")
+
+
+def re2_problem(pattern: str) -> str:
+    """Why an nginx (PCRE) regex cannot go to Envoy (RE2) unchanged; empty when it can."""
+    if PCRE_ONLY.search(pattern):
+        return f"{pattern!r} uses PCRE syntax RE2 (Envoy) lacks (lookaround, backreference, possessive ...)"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"{pattern!r} is not a valid regex ({exc})"
+    return ""
 
 
 def _header_pattern(ctx, name, value, parsed, rule) -> Entry:
@@ -83,10 +96,11 @@ def _header_pattern(ctx, name, value, parsed, rule) -> Entry:
     `.*<pattern>.*` whole (canary.go ApplyByHeader, Envoy RE2 FullMatch), which splits a top-level alternation."""
     if PCRE_ONLY.search(value):
         return Entry(NGINX + name, value, MANUAL, None,
-                     "Envoy matches with RE2, which has no lookarounds, atomic groups or backreferences: this "
-                     "pattern cannot select canary requests under Higress; rewrite it without them")
+                     "Envoy matches with RE2, which has no lookarounds, atomic groups, backreferences or possessive "
+                     "quantifiers: this pattern cannot select canary requests under Higress; rewrite it without "
+                     "them")
     if not _top_level_alternation(value):
-        return Entry(NGINX + name, value, NATIVE, native_target(ctx, name, value), rule.note)
+        return native(ctx, name, value, rule.note)
     target = rewrite_value(ctx, name, f"(?:{value})")
     return Entry(NGINX + name, value, CONVERTED, target,
                  f"Higress matches .*<pattern>.* as a whole, which splits {value} into .*{value}.*: a header such "

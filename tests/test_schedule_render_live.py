@@ -1,4 +1,5 @@
-"""Scheduled backups against the real API server and MinIO: rendered objects, least privilege, schedule run."""
+"""The rendered objects (schedule/render.py) against the real API server: accepted as they are, and least privilege:
+the rendered ServiceAccount reads everything in scope and writes nothing."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ import json
 import os
 
 import pytest
-import yaml
 from conftest import ROOT, create_namespace, create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
-from hgbackup.kube import catalogue
 from hgbackup.schedule import file as schedule
+from hgbackup.schedule.render import kubernetes_objects
 from hgbackup.store import open_store
 from hgbackup.store.repository import Repository
 
@@ -24,7 +24,7 @@ def test_rendered_nightly_is_accepted_by_the_api_server(k8s, kube, cleanup):
     cleanup(lambda: client.CoreV1Api(k8s).delete_namespace(ns))
     with open(os.path.join(ROOT, "schedules", "nightly.yaml"), encoding="utf-8") as fh:
         text = fh.read().replace("name: nightly", f"name: nightly-{ns}")  # unique names on a reused server
-    objects = schedule.kubernetes_objects(schedule.parse(text, "nightly.yaml"), namespace=ns)
+    objects = kubernetes_objects(schedule.parse(text, "nightly.yaml"), namespace=ns)
     dyn_paths = {"Namespace": "/api/v1/namespaces", "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
                  "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
                  "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
@@ -48,7 +48,7 @@ def _apply_schedule(k8s, text: str, tmp_path, kubeconfig, cleanup) -> str:
     """Render a schedule, create its objects, and return a kubeconfig holding its ServiceAccount's token."""
     sched = schedule.parse(text, "test")
     ns = sched.namespace
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     create_objects(k8s, objects, cleanup=cleanup)
     sa = next(o for o in objects if o["kind"] == "ServiceAccount")["metadata"]["name"]
     token = client.CoreV1Api(k8s).create_namespaced_service_account_token(
@@ -99,22 +99,3 @@ def test_the_rendered_service_account_reads_everything_in_scope_and_writes_nothi
         with pytest.raises(ApiException) as refused:
             attempt()
         assert refused.value.status == 403
-
-
-@pytest.mark.s3
-def test_schedule_run_snapshots_into_minio_and_applies_retention(populated, kubeconfig, testenv, bucket, tmp_path):
-    hns, app, _ = populated
-    path = tmp_path / "sched.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "ci", "schedule": "0 * * * *", "store": f"s3://{bucket}/backups",
-        "s3Endpoint": testenv["HGBACKUP_TEST_S3_ENDPOINT"], "cluster": "ci-cluster",
-        "scope": {"higress_namespace": hns, "namespaces": [hns, app]},
-        "retention": {"keep_last": 2}, "tags": ["hourly"]}))
-    lines = [json.loads(run("schedule", "run", str(path), "--kubeconfig", kubeconfig).stdout) for _ in range(3)]
-    assert all(line["partial"] is False and line["objects"] >= 25 for line in lines)
-    assert [line["removed"] for line in lines] == [[], [], [lines[0]["snapshot"]]]
-    repo = Repository(open_store(f"s3://{bucket}/backups", s3_endpoint=testenv["HGBACKUP_TEST_S3_ENDPOINT"]))
-    assert sorted(k.id for k in repo.snapshot_keys()) == sorted([lines[1]["snapshot"], lines[2]["snapshot"]])
-    manifest = repo.snapshot(repo.resolve("latest")).manifest.as_json()
-    assert manifest["tags"] == ["hourly", "schedule:ci"] and manifest["cluster"]["name"] == "ci-cluster"
-    assert catalogue.SECRETS.key in manifest["counts"]

@@ -16,8 +16,10 @@ import yaml
 from conftest import create_objects, rand_name, run, token_kubeconfig
 from kubernetes import client
 
+from hgbackup.kube.client import ApiError
 from hgbackup.schedule import file as schedule
 from hgbackup.schedule import metrics
+from hgbackup.schedule.render import MOUNT, kubernetes_objects
 from hgbackup.store import crypto, open_store
 from hgbackup.store.repository import Repository
 
@@ -119,7 +121,7 @@ def test_rendered_monitoring_applies_and_the_job_pushes_metrics_as_its_service_a
     env.update({e.name: e.value for e in container.env})
     env.update({k: base64.b64decode(v).decode() for k, v in secret.data.items()})
     env["HOME"] = str(tmp_path)  # the pod's /tmp
-    args = [a.replace(schedule.MOUNT, str(mount)) for a in container.args]
+    args = [a.replace(MOUNT, str(mount)) for a in container.args]
 
     for _ in range(2):  # the second run's retention removes the first snapshot
         job = subprocess.run([HGBACKUP, *args], env=env, capture_output=True, text=True, timeout=120)
@@ -151,7 +153,7 @@ def test_rendered_monitoring_applies_and_the_job_pushes_metrics_as_its_service_a
     rule = next(o for o in objects if o["kind"] == "PrometheusRule")
     board = json.loads(next(iter(next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"]
                                       .endswith("-dashboard"))["data"].values())))
-    from test_monitoring import names_in
+    from test_schedule_monitoring import names_in
     used = set().union(*(names_in(t["expr"]) for p in board["panels"] for t in p["targets"]),
                        *(names_in(r["expr"]) for r in rule["spec"]["groups"][0]["rules"]))
     assert used <= pushed_names
@@ -174,17 +176,18 @@ def test_rendered_monitoring_applies_and_the_job_pushes_metrics_as_its_service_a
 def test_prometheus_rule_passes_server_side_dry_run_and_promtool(kube, testenv, prometheus_rule_crd, tmp_path):
     text = schedule_text("promtool-check", "b", testenv, "higress-system", "app",
                          metrics={"pushgateway": "http://pg:9091", "ruleLabels": {"release": "prom"}})
-    objects = schedule.kubernetes_objects(schedule.parse(text, "t"), monitoring=True, namespace="default")
+    objects = kubernetes_objects(schedule.parse(text, "t"), monitoring=True, namespace="default")
     rule = next(o for o in objects if o["kind"] == "PrometheusRule")
     created = kube.request("POST", "/apis/monitoring.coreos.com/v1/namespaces/default/prometheusrules",
                            query={"dryRun": "All"}, body=rule)
     assert created["spec"] == rule["spec"]  # the CRD's schema pruned nothing
     bad = json.loads(json.dumps(rule))
     bad["spec"]["groups"][0]["rules"][0]["for"] = "two days"
-    from hgbackup.errors import HgbackupError
-    with pytest.raises(HgbackupError):  # the dry run can fail: the CRD's schema is checked
+    with pytest.raises(ApiError) as refused:  # the dry run can fail: the CRD's schema is checked
         kube.request("POST", "/apis/monitoring.coreos.com/v1/namespaces/default/prometheusrules",
                      query={"dryRun": "All"}, body=bad)
+    assert (refused.value.status, refused.value.reason) == (422, "Invalid")
+    assert "spec.groups[0].rules[0].for" in str(refused.value)  # refused for the bad duration, not anything else
 
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(yaml.safe_dump(rule["spec"]))

@@ -1,14 +1,18 @@
-"""Export file names (issue 24): one file per object for every set of valid names, so no two objects of a
-snapshot ever share a file ("File exists; nothing was exported")."""
+"""restore/export.py: plain YAML for kubectl. File names (issue 24): one file per object for every set of valid
+names, so no two objects of a snapshot ever share a file ("File exists; nothing was exported"); and the export's
+own rules (issue 13): files 0600 in tier order, all or nothing, never through a symlink."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import os
+import stat
 
+import pytest
 import yaml
-from conftest import manifest_for, run
+from conftest import EXAMPLE, manifest_for, run
 
 from hgbackup.kube import names
 from hgbackup.kube.model import StoredObject
@@ -72,3 +76,55 @@ def test_a_snapshot_with_a_name_kubernetes_refuses_is_not_exported(tmp_path):
     out = tmp_path / "out"
     result = run("export", key.id, str(out), "--store", store, code=4)
     assert "names Kubernetes does not accept" in result.stderr and not out.exists()
+
+
+# -- the export's own rules: private files, tier order, all or nothing, no symlinks (issue 13) ----------------
+@pytest.fixture
+def exported(tmp_path):
+    store = str(tmp_path / "store")
+    items = yaml.safe_load(open(EXAMPLE))["items"]
+    long_name = "a" * 250 + ".b"
+    items.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                  "metadata": {"name": long_name, "namespace": "shop"}, "spec": {}})
+    path = tmp_path / "cluster.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    sid = json.loads(run("snapshot", "--from-file", str(path), "--store", store, "-o", "json").stdout)["id"]
+    return store, sid, long_name
+
+
+def test_export_is_private_ordered_and_handles_long_names(exported, tmp_path):
+    store, sid, long_name = exported
+    out = tmp_path / "out"
+    doc = json.loads(run("export", sid, str(out), "--store", store, "-o", "json").stdout)
+    assert len(doc["files"]) == 26 + 2
+    for folder, _, files in os.walk(out):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+        for name in files:
+            assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o600
+            assert len(name) <= 200
+    long_files = os.listdir(out / "10-ingresses.networking.k8s.io" / "shop")
+    assert any(f.startswith("a" * 150 + "_") for f in long_files)
+    again = yaml.safe_load(open(next(out.glob(f"10-*/shop/{'a' * 150}_*.yaml"))))
+    assert again["metadata"]["name"] == long_name
+    assert sorted(os.listdir(out))[0] == "00-namespaces"
+
+
+def test_export_refuses_a_non_empty_folder_unless_overwrite_which_replaces_it(exported, tmp_path):
+    store, sid, _ = exported
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "11-stale-plugin.yaml").write_text("kind: WasmPlugin\n")
+    result = run("export", sid, str(out), "--store", store, code=2)
+    assert "is not empty" in result.stderr and (out / "11-stale-plugin.yaml").exists()
+    run("export", sid, str(out), "--store", store, "--overwrite")
+    assert not (out / "11-stale-plugin.yaml").exists()
+
+
+def test_export_never_writes_through_a_symlink(exported, tmp_path):
+    store, sid, _ = exported
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    assert "is a symlink" in run("export", sid, str(link), "--store", store, code=2).stderr
+    assert os.listdir(victim) == []

@@ -1,22 +1,23 @@
-"""Schedule files, rendering, cronjob.yaml, forget on a store, and key generate (no cluster needed)."""
+"""The rendered CronJob, RBAC and ConfigMap (schedule/render.py), cronjob.yaml and `schedule render` (no cluster
+needed; the API server's view is in test_schedule_render_live.py)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from conftest import EXAMPLE, ROOT, run
+from conftest import ROOT, run
 
-from hgbackup.capture import snapshot
 from hgbackup.errors import InvalidInput
-from hgbackup.kube.scope import Scope
 from hgbackup.schedule import file as schedule
-from hgbackup.store import open_store
-from hgbackup.store.repository import Repository
+from hgbackup.schedule.render import kubernetes_objects
+
+BASE = "name: x\nstore: s3://b/p\ncluster: prod\n"
+
+
+def parse(extra: str, cron: str = "30 2 * * *"):
+    return schedule.parse(f"{BASE}schedule: '{cron}'\n{extra}", "f")
 
 
 def test_cronjob_yaml_is_the_rendered_nightly_schedule():
@@ -26,6 +27,8 @@ def test_cronjob_yaml_is_the_rendered_nightly_schedule():
 
 
 @pytest.mark.parametrize("name", ["nightly.yaml", "hourly.yaml"])
+
+
 def test_shipped_schedules_render(name):
     objects = list(yaml.safe_load_all(run("schedule", "render", os.path.join(ROOT, "schedules", name)).stdout))
     kinds = [o["kind"] for o in objects]
@@ -49,7 +52,7 @@ def _rules(objects, kind):
 
 def test_rbac_is_read_only_and_narrow():
     sched = schedule.load(os.path.join(ROOT, "schedules", "nightly.yaml"))
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     verbs = {v for kind in ("ClusterRole", "Role") for r in _rules(objects, kind) for v in r["verbs"]}
     assert verbs <= {"get", "list", "watch"}
     cluster = _rules(objects, "ClusterRole")
@@ -68,7 +71,7 @@ def test_rbac_is_read_only_and_narrow():
 def test_namespaced_scope_gets_roles_only():
     sched = schedule.parse("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\nscope:\n  namespaces: [a, b]\n",
                            "f")
-    objects = schedule.kubernetes_objects(sched)
+    objects = kubernetes_objects(sched)
     cluster = {res for r in _rules(objects, "ClusterRole") for res in r["resources"]}
     assert "ingresses" not in cluster and "secrets" not in cluster
     roles = {o["metadata"]["namespace"] for o in objects if o["kind"] == "Role"}
@@ -78,7 +81,7 @@ def test_namespaced_scope_gets_roles_only():
 def test_secret_namespaces_narrow_secret_reads_and_render_says_what_it_grants():
     text = ("name: x\nschedule: '0 * * * *'\nstore: s3://b/p\ncredentialsSecret: creds\n"
             "secretNamespaces: [shop, blog]\n")
-    objects = schedule.kubernetes_objects(schedule.parse(text, "f"))
+    objects = kubernetes_objects(schedule.parse(text, "f"))
     secret_rules = {(o["metadata"].get("namespace"), tuple(r["verbs"])) for o in objects
                     if o["kind"] in ("Role", "ClusterRole") for r in o["rules"] if "secrets" in r["resources"]}
     assert secret_rules == {("higress-system", ("get", "list", "watch")), ("shop", ("get",)), ("blog", ("get",))}
@@ -102,22 +105,6 @@ def test_render_warns_when_the_job_can_read_its_own_credentials(tmp_path):
     assert "Secrets are read only in the Higress namespace" in result.stderr
 
 
-@pytest.mark.parametrize("text,field", [
-    ("name: x\nstore: s\n", "schedule"),
-    ("name: x\nschedule: 'daily'\nstore: s\n", "schedule"),
-    ("name: X_Y\nschedule: '0 * * * *'\nstore: s\n", "name"),
-    ("name: x\nschedule: '0 * * * *'\nstore: s\nretention: {keep_daily: seven}\n", "retention.keep_daily"),
-    ("name: x\nschedule: '0 * * * *'\nstore: s\nscope: {include: [Pod]}\n", "scope"),
-    ("name: x\nschedule: '0 * * * *'\nstore: s\nscope: {namespace: a}\n", "scope.namespace"),
-    ("name: x\nschedule: '0 * * * *'\nstore: s\nbackup: yes\n", "backup"),
-    ("name: x\nschedule: '0 * * * *'\nstore: s\ntags: nightly\n", "tags"),
-    ("- a\n", "mapping"),
-])
-def test_malformed_schedule_names_the_field(text, field):
-    with pytest.raises(InvalidInput, match=field):
-        schedule.parse(text, "bad.yaml")
-
-
 def test_render_cli_error_is_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nschedule: nope\nstore: s\n")
@@ -125,29 +112,35 @@ def test_render_cli_error_is_exit_2(tmp_path):
     assert "schedule" in result.stderr
 
 
-def test_forget_on_a_local_store(tmp_path):
-    store = str(tmp_path / "store")
-    repo = Repository(open_store(store))
-    capture = snapshot.capture_files([EXAMPLE], Scope())
-    t0 = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-    ids = [snapshot.write(repo, capture, Scope(), now=t0 - timedelta(days=d)).id for d in range(5)]
-    other = snapshot.capture_files([EXAMPLE], Scope(), cluster_name="other")
-    lone = snapshot.write(repo, other, Scope(), now=t0 - timedelta(days=30)).id
-
-    dry = json.loads(run("forget", "--keep-daily", "2", "--store", store, "--dry-run", "-o", "json").stdout)
-    assert sorted(k["id"] for k in dry["keep"]) == sorted([ids[0], ids[1], lone])
-    assert sorted(r["id"] for r in dry["remove"]) == sorted(ids[2:])
-    assert len(repo.snapshot_keys()) == 6
-
-    done = json.loads(run("forget", "--keep-daily", "2", "--store", store, "-o", "json").stdout)
-    assert done["keep"][0]["reasons"]
-    remaining = {k.id for k in repo.snapshot_keys()}
-    assert remaining == {ids[0], ids[1], lone}
-    assert not any(ids[2] in key for key in repo.store.list(""))  # manifest and archive both gone
-    run("forget", "--store", store, code=2)
+def test_cronjob_fails_at_once_on_errors_a_retry_cannot_fix():
+    objects = kubernetes_objects(parse(""))
+    job = next(o for o in objects if o["kind"] == "CronJob")["spec"]["jobTemplate"]["spec"]
+    rules = job["podFailurePolicy"]["rules"]
+    assert rules[0] == {"action": "FailJob", "onExitCodes": {"containerName": "hgbackup", "operator": "In",
+                                                             "values": [2, 4, 5]}}
+    assert job["ttlSecondsAfterFinished"] > 0 and job["template"]["spec"]["restartPolicy"] == "Never"
+    env = {e["name"]: e.get("value") for e in job["template"]["spec"]["containers"][0]["env"]}
+    assert env["HGBACKUP_LOG_FORMAT"] == "json"
 
 
-def test_key_generate():
-    key = run("key", "generate").stdout.strip()
-    assert len(base64.b64decode(key)) == 32
-    assert key != run("key", "generate").stdout.strip()
+def test_the_credentials_secret_is_documented_never_rendered(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"{BASE}schedule: '0 * * * *'\ncredentialsSecret: creds\nrequireEncryption: true\n")
+    result = run("schedule", "render", str(path))
+    assert "Secret" not in {o["kind"] for o in yaml.safe_load_all(result.stdout)}
+    assert "kubectl -n hgbackup create secret generic creds" in result.stderr
+    assert "--from-file=HGBACKUP_ENCRYPTION_KEY=./hgbackup.key" in result.stderr
+    assert "&" not in result.stdout and "*id" not in result.stdout  # no YAML anchors or aliases
+
+
+def test_the_image_option_is_checked_and_reaches_the_cronjob():
+    digest = "sha256:" + "0" * 64
+    with pytest.raises(InvalidInput, match="--image: 'x:tag with space' is not an image reference"):
+        kubernetes_objects(parse(""), image="x:tag with space")
+    cron = next(o for o in kubernetes_objects(parse(""), image=f"reg/h@{digest}") if o["kind"] == "CronJob")
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] == f"reg/h@{digest}"
+
+
+def test_monitoring_needs_a_pushgateway():
+    with pytest.raises(InvalidInput, match="monitoring needs metrics.pushgateway"):
+        kubernetes_objects(parse(""), monitoring=True)
