@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import secrets
 import shlex
@@ -481,3 +482,14 @@ def populated(k8s, crds, cleanup) -> tuple[str, str, str]:
     objects = example_objects(hns, app, suffix)
     create_objects(k8s, objects, cleanup=cleanup)
     return hns, app, suffix
+
+
+def assert_golden(doc, golden: str) -> None:
+    """`doc` equals the JSON golden file; HGBACKUP_UPDATE_GOLDEN=1 rewrites the file first (then review the diff)."""
+    if os.environ.get("HGBACKUP_UPDATE_GOLDEN"):
+        os.makedirs(os.path.dirname(golden), exist_ok=True)
+        with open(golden, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+    with open(golden, encoding="utf-8") as fh:
+        assert doc == json.load(fh)

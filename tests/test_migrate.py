@@ -7,7 +7,7 @@ import os
 
 import pytest
 import yaml
-from conftest import CORPUS, ROOT, run
+from conftest import CORPUS, ROOT, assert_golden, run
 
 from hgbackup.capture import selection
 from hgbackup.kube import yamlfiles as kubeyaml
@@ -296,13 +296,7 @@ def test_golden(path, mode):
     """The whole output for each corpus file; regenerate with HGBACKUP_UPDATE_GOLDEN=1 and review the diff."""
     golden = os.path.join(GOLDEN, f"{os.path.basename(path)[:-5]}.{mode}.json")
     doc = _golden_doc(path, mode)
-    if os.environ.get("HGBACKUP_UPDATE_GOLDEN"):
-        os.makedirs(GOLDEN, exist_ok=True)
-        with open(golden, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-    with open(golden, encoding="utf-8") as fh:
-        assert doc == json.load(fh)
+    assert_golden(doc, golden)
 
 
 

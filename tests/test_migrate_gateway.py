@@ -8,7 +8,7 @@ import os
 
 import pytest
 import yaml
-from conftest import CORPUS, ROOT, run
+from conftest import CORPUS, ROOT, assert_golden, run
 
 from hgbackup.kube import yamlfiles as kubeyaml
 from hgbackup.migrate import MigrateOptions, migrate
@@ -294,13 +294,7 @@ def test_golden(path, channel):
     golden = os.path.join(GOLDEN, f"{os.path.basename(path)[:-5]}.{channel}.json")
     m = convert(kubeyaml.load_paths([path], allow_generate_name=True), channel)
     doc = json.loads(json.dumps({"objects": m.objects, "report": m.as_json()}))
-    if os.environ.get("HGBACKUP_UPDATE_GOLDEN"):
-        os.makedirs(GOLDEN, exist_ok=True)
-        with open(golden, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-    with open(golden, encoding="utf-8") as fh:
-        assert doc == json.load(fh)
+    assert_golden(doc, golden)
 
 
 def test_cli(tmp_path):

@@ -7,32 +7,16 @@ from __future__ import annotations
 import glob
 import json
 import os
-import subprocess
 import time
 
 import pytest
 import yaml
-from conftest import CORPUS, CRD_DIR, ROOT, invoke, rand_name
+from conftest import CORPUS, CRD_DIR, invoke, rand_name, running_empty_cluster
 from kubernetes import client, config
 
 from hgbackup.kube import yamlfiles as kubeyaml
 
 pytestmark = pytest.mark.kube
-
-
-def _start(folder) -> subprocess.Popen:
-    binary = subprocess.run([os.path.join(ROOT, "scripts", "testenv"), "cluster-binary"], check=True,
-                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    folder.mkdir()
-    log = open(folder / "apiserver.log", "wb")
-    proc = subprocess.Popen([binary, "-dir", str(folder)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            start_new_session=True)
-    deadline = time.time() + 90
-    while not (folder / "ready").exists():
-        if proc.poll() is not None or time.time() > deadline:
-            raise RuntimeError(f"test cluster did not start; see {folder / 'apiserver.log'}")
-        time.sleep(0.2)
-    return proc
 
 
 def _install(kubeconfig: str, paths: list[str]) -> None:
@@ -59,18 +43,10 @@ def gateway_cluster(request, testenv, tmp_path_factory):
     crds = testenv.get("HGBACKUP_TEST_GATEWAY_API_CRDS")
     assert crds and os.path.isdir(crds), "scripts/testenv up fetches the Gateway API CRDs"
     folder = tmp_path_factory.mktemp("gw") / request.param
-    proc = _start(folder)
-    try:
-        kubeconfig = str(folder / "admin.kubeconfig")
+    with running_empty_cluster(folder) as kubeconfig:
         _install(kubeconfig, sorted(glob.glob(os.path.join(crds, request.param, "gateway.networking.k8s.io_*.yaml")))
                  + [os.path.join(CRD_DIR, "higress-wasmplugins.yaml")])
         yield kubeconfig, request.param
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _corpus(tmp_path, suffix: str):
