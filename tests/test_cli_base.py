@@ -12,6 +12,7 @@ from conftest import EXAMPLE, run
 from hgbackup.cli import cli
 from hgbackup.cli.base import COMMAND_MODULES
 from hgbackup.errors import EXIT_CODES
+from hgbackup.kube import catalogue
 
 
 def test_every_command_has_help_with_an_example():
@@ -64,3 +65,13 @@ def test_text_logs_stay_quiet_without_verbose(tmp_path):
     assert "snapshot written" not in quiet.stderr and "hgbackup: warning:" in quiet.stderr
     loud = run("-v", "snapshot", "--from-file", EXAMPLE, "--store", store)
     assert "hgbackup: snapshot written snapshot=" in loud.stderr
+
+
+def test_every_opt_in_of_the_catalogue_is_a_flag_of_every_scope_command():
+    """The --with-* flags come from the catalogue's opt-ins (one list): each kind's opt-in is one of them, and each
+    is a flag of snapshot and diff."""
+    assert {k.optin for k in catalogue.KINDS if k.optin} == set(catalogue.OPTINS)
+    for command in ("snapshot", "diff"):
+        text = run(command, "--help").stdout
+        for optin in catalogue.OPTINS:
+            assert f"--with-{optin.replace('_', '-')}" in text

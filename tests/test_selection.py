@@ -77,3 +77,14 @@ def test_services_opt_in_follow_route_references(example):
     assert not any(o["kind"] == "Service" for o in selection.select(objs, Scope()))
     chosen = refs(selection.select(objs, Scope(optins={"services"})))
     assert {n for k, _, n in chosen if k == "Service"} == {"shop-api", "blog", "search"}
+
+
+def test_the_example_mcpbridge_credential_is_kept_for_its_reference_not_its_label(example):
+    """The example's nacos-auth Secret carries the console label too, which would hide a lost authSecretName
+    reference (it did for two rounds): without the label it must still be selected, because the McpBridge names it,
+    and without the reference it must not."""
+    plain = [dict(o, metadata={k: v for k, v in o["metadata"].items() if k != "labels"})
+             if o["kind"] == "Secret" and o["metadata"]["name"] == "nacos-auth-x7k2p" else o for o in example]
+    assert ("Secret", "higress-system", "nacos-auth-x7k2p") in refs(selection.select(plain, Scope()))
+    unnamed = [o for o in plain if o["kind"] != "McpBridge"]
+    assert ("Secret", "higress-system", "nacos-auth-x7k2p") not in refs(selection.select(unnamed, Scope()))

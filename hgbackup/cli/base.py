@@ -18,7 +18,7 @@ import click
 
 from .. import __version__, logs
 from ..errors import EXIT_CODES, EXIT_INTERNAL, HgbackupError, InvalidInput
-from ..kube import names
+from ..kube import catalogue, names
 from ..kube.client import DEFAULT_TIMEOUT, RETRY_WINDOW_WORDS, KubeSettings
 from ..kube.scope import DEFAULT_SECRET_SELECTOR, OPTIN_FLAGS, Scope, optins_of
 from ..output import document
@@ -254,9 +254,8 @@ scope_options = _option_group([
                  help=f"Label selector for console Secrets (repeatable, OR) [default {DEFAULT_SECRET_SELECTOR}]."),
     click.option("--ingress-class", multiple=True, help="Only Ingresses of this class (repeatable)."),
     click.option("-n", "--namespace", "namespaces", multiple=True, help="Only these namespaces (repeatable)."),
-    click.option("--with-services", is_flag=True, help="Also Services referenced by routes."),
-    click.option("--with-cert-manager", is_flag=True, help="Also cert-manager Certificates and Issuers."),
-    click.option("--with-ingress-classes", is_flag=True, help="Also IngressClasses."),
+    *[click.option(f"--{flag.replace('_', '-')}", flag, is_flag=True, help=f"Also {catalogue.OPTINS[optin]}.")
+      for flag, optin in OPTIN_FLAGS.items()],
     click.option("--include", multiple=True, metavar="KIND", help="Only this Kind or plural.group (repeatable)."),
     click.option("--exclude", multiple=True, metavar="KIND", help="Leave out this Kind or plural.group."),
 ], _scope_values)

@@ -53,6 +53,15 @@ NAMESPACE_TIER = TIER_BY_NAME["namespaces"]
 PRUNE_TIER = TIER_BY_NAME["prune"]
 
 
+# The opt-ins a scope can add (a flag `--with-<name>` each, see scope.OPTIN_FLAGS), and what each adds; every
+# Kind.optin below is one of these.
+OPTINS = {
+    "cert_manager": "cert-manager Certificates and Issuers",
+    "ingress_classes": "IngressClasses",
+    "services": "Services referenced by routes",
+}
+
+
 @dataclass(frozen=True)
 class Kind:
     kind: str

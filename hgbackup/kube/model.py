@@ -45,11 +45,6 @@ class StoredObject:
         data = canonical_bytes(clean)
         return cls(clean["apiVersion"], ref_of(clean), data, sha256_hex(data), clean)
 
-    @classmethod
-    def from_bytes(cls, data: bytes) -> StoredObject:
-        obj = orjson.loads(data)
-        return cls(obj["apiVersion"], ref_of(obj), data, sha256_hex(data), obj)
-
     @property
     def obj(self) -> dict:
         """The decoded object; refuses bytes that do not decode to the object the manifest named."""

@@ -14,7 +14,7 @@ from .labels import parse_selector
 DEFAULT_SECRET_SELECTOR = "higress.io/resource-definer=higress"
 # The scope's opt-in flags (`--with-services` on the command line, `with_services: true` in a schedule file), each
 # adding the catalogue's kinds of its opt-in (catalogue.Kind.optin).
-OPTIN_FLAGS = {f"with_{optin}": optin for optin in sorted({k.optin for k in catalogue.KINDS if k.optin})}
+OPTIN_FLAGS = {f"with_{optin}": optin for optin in sorted(catalogue.OPTINS)}
 
 
 def optins_of(flags: dict) -> set[str]:
