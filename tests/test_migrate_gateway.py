@@ -228,6 +228,24 @@ def test_canary_header_cookie_and_weight_in_nginx_order():
     assert "ignores it on a canary" in entry(m, "proxy-body-size").note
 
 
+@pytest.mark.parametrize("canary", [{"canary-weight": "10"}, {"canary-by-header": "X-C"},
+                                    {"canary-by-header": "X-C", "canary-by-header-value": "1"},
+                                    {"canary-by-cookie": "beta"}])
+@pytest.mark.parametrize("main", [
+    ingress({"permanent-redirect": "https://example.org"}, name="main"),  # a rule with a RequestRedirect only
+    {**ingress({"permanent-redirect": "https://example.org"}, name="main"),
+     "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example.com"}]}},  # a redirect-only host
+], ids=["redirect", "redirect-only-host"])
+def test_a_canary_of_a_redirecting_main_rule_is_manual(main, canary):
+    """The main rule has no backendRefs to split or match against: the canary is manual work, nothing merged."""
+    v2 = [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "app-v2", "port": {"number": 80}}}}]
+    m = convert([main, ingress({"canary": "true", **canary}, name="c", paths=v2)])
+    (rule,) = route(m, "main")["spec"]["rules"]
+    assert "backendRefs" not in rule and rule["filters"][-1]["type"] == "RequestRedirect"
+    found = entry(m, next(iter(canary)), "c")
+    assert found.status == "manual" and "redirect" in found.note
+
+
 def test_canary_header_pattern_is_searched_as_nginx_does():
     m = convert([ingress({}, name="main"), ingress({"canary": "true", "canary-by-header": "X-User",
                                                    "canary-by-header-pattern": "alice|bob"}, name="c")])

@@ -188,6 +188,13 @@ def _merge_canary(src: _Source, options: GatewayOptions, mains: dict, regex_host
                                              "mergeAlternativeBackends); nothing generated")
             continue
         draft, rule, main_ref = found
+        # nginx.tmpl: the location's `return` of a redirect runs before rewrite_by_lua's ngx_rewrite.lua, where
+        # balancer.lua picks the canary: a redirecting main rule never sends anything to its canary
+        if main_ref is None or not rule.get("backendRefs"):
+            ctx.canary_problem = (f"the main Ingress's rule for {host or '*'}{path} has no backend: it redirects "
+                                  "(ingress-nginx answers with the redirect before a canary is chosen); nothing "
+                                  "generated, decide what the canary was meant to do")
+            continue
         extra, problem = canary_rules(ctx, rule, main_ref, ref)
         if problem:
             ctx.canary_problem = problem
