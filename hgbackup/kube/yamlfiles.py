@@ -55,19 +55,26 @@ FLOW_OPENERS_CHEAP = 1000
 def load_text(text: str, source: str, allow_generate_name: bool = False, progress=None) -> list[dict]:
     """Every Kubernetes object in a YAML/JSON text; `List` items are unpacked. Bounded: a text nested too deeply,
     or whose aliases expand far beyond its size (a "billion laughs"), is refused before it costs memory or stack."""
-    if len(text) > MAX_BYTES:
-        raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
-    docs = _load_json(text, source) if text.lstrip()[:1] in ("{", "[") else None
-    if docs is None:  # YAML, or a flow-style YAML document that is not JSON
-        docs = _load_yaml(text, source, progress)
     objects: list[dict] = []
-    for doc in docs:
+    for doc in load_documents(text, source, progress):
         if doc is None:
             continue
         if not isinstance(doc, dict):
             raise InvalidInput(f"{source}: a document is a {type(doc).__name__}, not a Kubernetes object")
         objects.extend(_unpack(doc, source, allow_generate_name))
     return objects
+
+
+def load_documents(text: str, source: str, progress=None) -> list:
+    """The documents of a YAML/JSON text, whatever they hold, within the limits (size, nesting, alias expansion);
+    InvalidInput naming `source` otherwise. Every YAML text hgbackup parses goes through here: files, and the YAML
+    inside a ConfigMap value that diff compares field by field."""
+    if len(text) > MAX_BYTES:
+        raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
+    docs = _load_json(text, source) if text.lstrip()[:1] in ("{", "[") else None
+    if docs is None:  # YAML, or a flow-style YAML document that is not JSON
+        docs = _load_yaml(text, source, progress)
+    return docs
 
 
 def _load_json(text: str, source: str) -> list | None:
