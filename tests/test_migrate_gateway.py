@@ -271,6 +271,18 @@ def test_tls_listeners_grants_and_the_https_redirect():
     assert any(e.key == "spec.tls[0]" and e.status == "manual" for r in m.reports for e in r.entries)
 
 
+@pytest.mark.parametrize("objects", [
+    [],  # no Ingress at all
+    [{**ingress({}, name="other"), "spec": {"ingressClassName": "traefik"}}],  # another class
+    [{**ingress({}), "spec": {"ingressClassName": "nginx",
+                              "tls": [{"hosts": ["a.example.com"], "secretName": "a-tls"}]}}],
+], ids=["none", "other-class", "tls-without-routes"])
+def test_no_gateway_without_a_route_that_needs_it(objects):
+    """Zero routes: no Gateway (and no grant for one) that --apply would create."""
+    m = convert(objects)
+    assert m.routes == [] and m.gateways == [] and m.grants == []
+
+
 def test_an_existing_gateway_is_attached_to_by_port_and_left_alone():
     m = migrate_gateway([ingress({}, tls=[{"hosts": ["a.example.com"], "secretName": "a-tls"}])],
                         GatewayOptions(MigrateOptions(), gateway="edge/public"))

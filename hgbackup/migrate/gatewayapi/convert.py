@@ -268,10 +268,13 @@ def migrate_gateway(objects: list[dict], options: GatewayOptions) -> GatewayMigr
     for _, ctx, _ in pairs:
         for target_ns, service in ctx.grants:
             needs.setdefault((ctx.namespace, target_ns), set()).add(service)
+    # only the Gateways some route attaches to (none without routes), and their certificates' grants
+    used = {(p.namespace, p.name) for d in drafts for p in d.parents}
     migration = GatewayMigration(
         [s.ingress for s in sources], plugins, [s.report for s in sources], skipped,
-        routes=[o for d in drafts for o in d.objects()], gateways=plan.gateways(),
-        grants=plan.grants() + service_grants(needs), route_names=names)
+        routes=[o for d in drafts for o in d.objects()],
+        gateways=[g for g in plan.gateways() if (g["metadata"]["namespace"], g["metadata"]["name"]) in used],
+        grants=(plan.grants() if used else []) + service_grants(needs), route_names=names)
     migration.notes = _notes(plan) + SWITCH
     return migration
 
