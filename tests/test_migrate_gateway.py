@@ -25,6 +25,7 @@ GOLDEN = os.path.join(ROOT, "tests", "migrate_golden_gateway")
 HTTP_FILTERS = {"RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "RequestMirror", "URLRewrite",
                 "CORS"}
 GRPC_FILTERS = {"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"}
+LONG_HOST = ".".join(["a" * 63] * 4)[:250] + ".com"  # 254 characters, each label within 63
 
 
 def ingress(annotations: dict, *, name="web", namespace="shop", paths=None, host="a.example.com", tls=None) -> dict:
@@ -150,6 +151,10 @@ def test_route_names_follow_generate_route_name():
     ({"auth-type": "basic", "auth-secret": "h"}, "auth-type", "manual", "UNPROTECTED"),
     ({"configuration-snippet": "x"}, "configuration-snippet", "unsupported", "Wasm"),
     ({"canary-weight": "10"}, "canary-weight", "converted", "canary is not true"),
+    # a PreciseHostname is at most 253 characters (the CRDs' maxLength, names.valid_name)
+    ({"upstream-vhost": LONG_HOST}, "upstream-vhost", "manual", "literal"),
+    ({"upstream-vhost": LONG_HOST[:253]}, "upstream-vhost", "converted", "URLRewrite hostname"),
+    ({"permanent-redirect": f"https://{LONG_HOST}/"}, "permanent-redirect", "manual", "host name"),
 ])
 def test_annotation(annotations, key, status, fragment):
     e = entry(convert([ingress(annotations)]), key)
