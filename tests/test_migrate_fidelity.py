@@ -563,3 +563,32 @@ def test_a_malformed_ingress_spec_is_an_invalid_file_and_the_rest_converted(tmp_
     doc = json.loads(report.read_text())
     assert [i["file"] for i in doc["invalid"]] == [str(bad)]
     assert [i["name"] for i in doc["ingresses"]] == ["web"]
+
+
+def test_a_snapshot_holding_a_malformed_ingress_is_exit_4(tmp_path):
+    """The store is untrusted input: a forged snapshot whose Ingress spec no API server would accept is refused
+    (integrity, exit 4, one line naming the field), never an internal error."""
+    import dataclasses
+
+    from conftest import manifest_for, run
+
+    from hgbackup.kube.model import StoredObject
+    from hgbackup.store import open_store
+    from hgbackup.store.layout import SnapshotKey
+    from hgbackup.store.manifest import ClusterInfo
+    from hgbackup.store.repository import Repository
+
+    sid = "20260101T000000Z-abcdef"
+    odd = StoredObject.from_object({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                                    "metadata": {"name": "odd", "namespace": "shop"},
+                                    "spec": {"ingressClassName": "nginx", "rules": 5}})
+    store = str(tmp_path / "store")
+    data, manifest = manifest_for([odd], snapshot_id=sid)
+    manifest = dataclasses.replace(manifest, cluster=ClusterInfo("c", "v1.35.4", "aaaa1111-0000"),
+                                   scope={"higress_namespace": "higress-system"})
+    repo, key = Repository(open_store(store)), SnapshotKey("c", sid)
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
+    out = run("migrate", "nginx", "--snapshot", sid, "--store", store, code=4)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "spec.rules" in lines[0] and sid in lines[0], lines
