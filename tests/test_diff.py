@@ -135,3 +135,32 @@ def test_the_cluster_is_connected_to_once_and_only_when_a_side_needs_it():
     kube = sources.connect_once(lambda: calls.append(1) or object())
     assert calls == []
     assert kube() is kube() and calls == [1]
+
+
+def _configmap(value: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "higress-system"},
+            "data": {"higress": value}}
+
+
+# a few hundred bytes whose aliases stand for 10**9 leaves: every level names the one below ten times
+BOMB = "a: &a [x]\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n"
+                               for i in range(9))
+
+
+def test_an_embedded_document_is_parsed_within_the_file_limits():
+    """A ConfigMap value is parsed with yamlfiles' bounds (aliases, depth, size); a refused one is plain text."""
+    from hgbackup.diff.compare import embedded_document
+
+    assert len(BOMB) < 500
+    assert embedded_document(BOMB) is None
+    assert embedded_document("x:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(500))) is None
+    assert embedded_document("gzip:\n  enable: true\n") == {"gzip": {"enable": True}}
+    assert embedded_document('{"a": [1, 2]}') == {"a": [1, 2]}
+
+
+def test_a_changed_alias_bomb_value_is_one_changed_text_path():
+    """Before, walking the expanded aliases took forever (diff/log --paths hung on a 300-byte value)."""
+    old, new = _configmap(BOMB), _configmap(BOMB.replace("[x]", "[y]"))
+    assert changed_paths(old, new) == ["data.higress"]
+    assert changed_paths(_configmap("gzip:\n  enable: true\n"), _configmap("gzip:\n  enable: false\n")) == [
+        "data.higress > gzip.enable"]

@@ -507,3 +507,88 @@ def test_a_tls_host_losing_https_is_a_security_finding():
 
     text = markdown(run_one(ingress({}, tls=[{"hosts": ["a.example.com"]}])))
     assert "`spec.tls`" in text[text.index("## Security first"):text.index("## Per Ingress")]
+
+
+MALFORMED_SPECS = [
+    ({"rules": 5}, "spec.rules"),
+    ({"rules": [{"host": "a.example.com", "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "a", "port": {"number": "80a"}}}}]}}]},
+     "spec.rules[0].http.paths[0].backend.service.port.number"),
+    ({"rules": [{"host": "a.example.com", "http": {"paths": "/"}}]}, "spec.rules[0].http.paths"),
+    ({"rules": [{"host": 7}]}, "spec.rules[0].host"),
+    ({"tls": [{"hosts": "a.example.com"}]}, "spec.tls[0].hosts"),
+    ({"defaultBackend": "svc"}, "spec.defaultBackend"),
+    ({"ingressClassName": ["nginx"]}, "spec.ingressClassName"),
+    ("rules", "spec"),
+]
+
+
+def test_a_malformed_service_is_an_invalid_file(tmp_path):
+    """The Services given with the Ingresses (whose ports name a backend's port) are checked the same way."""
+    import yaml
+    from conftest import run
+
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(ingress({})))
+    bad = tmp_path / "svc.yaml"
+    bad.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Service",
+                                   "metadata": {"name": "app", "namespace": "shop"},
+                                   "spec": {"ports": [{"name": "http", "port": "80a"}]}}))
+    out = run("migrate", "nginx", str(bad), str(good), "--to", "gateway-api", code=2)
+    assert any(str(bad) in line and "spec.ports[0].port" in line for line in out.stderr.splitlines()), out.stderr
+
+
+@pytest.mark.parametrize("to", ["ingress", "gateway-api"])
+@pytest.mark.parametrize("spec,field", MALFORMED_SPECS, ids=[f for _, f in MALFORMED_SPECS])
+def test_a_malformed_ingress_spec_is_an_invalid_file_and_the_rest_converted(tmp_path, spec, field, to):
+    """The spec's shape is checked where the input is read: the file is named with the field, exit 2, the other
+    files are converted (before: TypeError or ValueError, exit 70)."""
+    import json
+
+    import yaml
+    from conftest import run
+
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(ingress({"proxy-read-timeout": "600"})))
+    bad = tmp_path / "bad-spec.yaml"
+    bad.write_text(yaml.safe_dump({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                                   "metadata": {"name": "odd", "namespace": "shop"},
+                                   "spec": {"ingressClassName": "nginx", **spec} if isinstance(spec, dict) else spec}))
+    report = tmp_path / "r.json"
+    out = run("migrate", "nginx", str(bad), str(good), "--to", to, "--report", str(report), "--report-format",
+              "json", code=2)
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if str(bad) in line]
+    assert len(lines) == 1 and field in lines[0], out.stderr
+    doc = json.loads(report.read_text())
+    assert [i["file"] for i in doc["invalid"]] == [str(bad)]
+    assert [i["name"] for i in doc["ingresses"]] == ["web"]
+
+
+def test_a_snapshot_holding_a_malformed_ingress_is_exit_4(tmp_path):
+    """The store is untrusted input: a forged snapshot whose Ingress spec no API server would accept is refused
+    (integrity, exit 4, one line naming the field), never an internal error."""
+    import dataclasses
+
+    from conftest import manifest_for, run
+
+    from hgbackup.kube.model import StoredObject
+    from hgbackup.store import open_store
+    from hgbackup.store.layout import SnapshotKey
+    from hgbackup.store.manifest import ClusterInfo
+    from hgbackup.store.repository import Repository
+
+    sid = "20260101T000000Z-abcdef"
+    odd = StoredObject.from_object({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                                    "metadata": {"name": "odd", "namespace": "shop"},
+                                    "spec": {"ingressClassName": "nginx", "rules": 5}})
+    store = str(tmp_path / "store")
+    data, manifest = manifest_for([odd], snapshot_id=sid)
+    manifest = dataclasses.replace(manifest, cluster=ClusterInfo("c", "v1.35.4", "aaaa1111-0000"),
+                                   scope={"higress_namespace": "higress-system"})
+    repo, key = Repository(open_store(store)), SnapshotKey("c", sid)
+    repo.store.put(key.archive_key(False), data)
+    repo.store.put(key.manifest_key, manifest.to_bytes())
+    out = run("migrate", "nginx", "--snapshot", sid, "--store", store, code=4)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "spec.rules" in lines[0] and sid in lines[0], lines

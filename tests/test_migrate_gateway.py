@@ -25,6 +25,7 @@ GOLDEN = os.path.join(ROOT, "tests", "migrate_golden_gateway")
 HTTP_FILTERS = {"RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "RequestMirror", "URLRewrite",
                 "CORS"}
 GRPC_FILTERS = {"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"}
+LONG_HOST = ".".join(["a" * 63] * 4)[:250] + ".com"  # 254 characters, each label within 63
 
 
 def ingress(annotations: dict, *, name="web", namespace="shop", paths=None, host="a.example.com", tls=None) -> dict:
@@ -150,6 +151,10 @@ def test_route_names_follow_generate_route_name():
     ({"auth-type": "basic", "auth-secret": "h"}, "auth-type", "manual", "UNPROTECTED"),
     ({"configuration-snippet": "x"}, "configuration-snippet", "unsupported", "Wasm"),
     ({"canary-weight": "10"}, "canary-weight", "converted", "canary is not true"),
+    # a PreciseHostname is at most 253 characters (the CRDs' maxLength, names.valid_name)
+    ({"upstream-vhost": LONG_HOST}, "upstream-vhost", "manual", "literal"),
+    ({"upstream-vhost": LONG_HOST[:253]}, "upstream-vhost", "converted", "URLRewrite hostname"),
+    ({"permanent-redirect": f"https://{LONG_HOST}/"}, "permanent-redirect", "manual", "host name"),
 ])
 def test_annotation(annotations, key, status, fragment):
     e = entry(convert([ingress(annotations)]), key)
@@ -228,6 +233,24 @@ def test_canary_header_cookie_and_weight_in_nginx_order():
     assert "ignores it on a canary" in entry(m, "proxy-body-size").note
 
 
+@pytest.mark.parametrize("canary", [{"canary-weight": "10"}, {"canary-by-header": "X-C"},
+                                    {"canary-by-header": "X-C", "canary-by-header-value": "1"},
+                                    {"canary-by-cookie": "beta"}])
+@pytest.mark.parametrize("main", [
+    ingress({"permanent-redirect": "https://example.org"}, name="main"),  # a rule with a RequestRedirect only
+    {**ingress({"permanent-redirect": "https://example.org"}, name="main"),
+     "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example.com"}]}},  # a redirect-only host
+], ids=["redirect", "redirect-only-host"])
+def test_a_canary_of_a_redirecting_main_rule_is_manual(main, canary):
+    """The main rule has no backendRefs to split or match against: the canary is manual work, nothing merged."""
+    v2 = [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "app-v2", "port": {"number": 80}}}}]
+    m = convert([main, ingress({"canary": "true", **canary}, name="c", paths=v2)])
+    (rule,) = route(m, "main")["spec"]["rules"]
+    assert "backendRefs" not in rule and rule["filters"][-1]["type"] == "RequestRedirect"
+    found = entry(m, next(iter(canary)), "c")
+    assert found.status == "manual" and "redirect" in found.note
+
+
 def test_canary_header_pattern_is_searched_as_nginx_does():
     m = convert([ingress({}, name="main"), ingress({"canary": "true", "canary-by-header": "X-User",
                                                    "canary-by-header-pattern": "alice|bob"}, name="c")])
@@ -251,6 +274,18 @@ def test_tls_listeners_grants_and_the_https_redirect():
     assert redirect["spec"]["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
     assert redirect["metadata"]["annotations"]["hgbackup.io/migrated-from"] == "Ingress shop/web"
     assert any(e.key == "spec.tls[0]" and e.status == "manual" for r in m.reports for e in r.entries)
+
+
+@pytest.mark.parametrize("objects", [
+    [],  # no Ingress at all
+    [{**ingress({}, name="other"), "spec": {"ingressClassName": "traefik"}}],  # another class
+    [{**ingress({}), "spec": {"ingressClassName": "nginx",
+                              "tls": [{"hosts": ["a.example.com"], "secretName": "a-tls"}]}}],
+], ids=["none", "other-class", "tls-without-routes"])
+def test_no_gateway_without_a_route_that_needs_it(objects):
+    """Zero routes: no Gateway (and no grant for one) that --apply would create."""
+    m = convert(objects)
+    assert m.routes == [] and m.gateways == [] and m.grants == []
 
 
 def test_an_existing_gateway_is_attached_to_by_port_and_left_alone():

@@ -134,3 +134,70 @@ def test_an_invalid_input_file_means_nothing_is_applied(crds, k8s, kubeconfig, t
     assert str(bad) in result.stderr and str(good) not in result.stderr
     namespaces = {ns.metadata.name for ns in client.CoreV1Api(k8s).list_namespace().items}
     assert f"valid-{suffix}" not in namespaces and not (tmp_path / "store").exists()
+
+
+def _nginx_ingress(name: str, namespace: str, host: str) -> dict:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": namespace,
+                         "annotations": {"nginx.ingress.kubernetes.io/denylist-source-range": "1.1.1.1"}},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+
+
+@pytest.mark.parametrize("to", ["ingress", "gateway-api"])
+def test_a_kube_system_ingress_from_a_file_is_skipped_not_applied(crds, k8s, kubeconfig, tmp_path, to):
+    """The one scope (excluded.left_out): an Ingress in kube-system is named in `skipped` and never written."""
+    suffix = rand_name("k")
+    ns, hns = f"apps-{suffix}", f"higress-{suffix}"
+    source = tmp_path / "in.yaml"
+    source.write_text(yaml.safe_dump_all([_nginx_ingress(f"sys-{suffix}", "kube-system", "k.example.com"),
+                                          _nginx_ingress("web", ns, "w.example.com")]))
+    report = tmp_path / "r.json"
+    result = invoke("migrate", "nginx", str(source), "--to", to, "--higress-namespace", hns, "--apply", "--yes",
+                    "--kubeconfig", kubeconfig, "--store", str(tmp_path / "store"), "--report", str(report),
+                    "--report-format", "json", "--dry-run")
+    assert result.exit_code == 0, result.output
+    skipped = json.loads(report.read_text())["skipped"]
+    assert [(s["namespace"], s["name"]) for s in skipped] == [("kube-system", f"sys-{suffix}")]
+    assert "kube-system" in skipped[0]["reason"]
+    assert "kube-system" not in result.stdout and f"{ns}/web" in result.stdout
+
+
+def test_a_kube_system_ingress_in_the_cluster_is_reported_skipped(crds, k8s, kubeconfig, tmp_path, cleanup):
+    """--from-cluster: the Ingress the capture leaves out (kube-system) is named in `skipped`, not dropped."""
+    name = rand_name("sys")
+    networking = client.NetworkingV1Api(k8s)
+    networking.create_namespaced_ingress("kube-system", _nginx_ingress(name, "kube-system", "s.example.com"))
+    cleanup(lambda: networking.delete_namespaced_ingress(name, "kube-system"))
+    report = tmp_path / "r.json"
+    result = invoke("migrate", "nginx", "--from-cluster", "--kubeconfig", kubeconfig, "--report", str(report),
+                    "--report-format", "json")
+    assert result.exit_code == 0, result.output
+    skipped = {(s["namespace"], s["name"]): s for s in json.loads(report.read_text())["skipped"]}
+    assert "kube-system" in skipped[("kube-system", name)]["reason"]
+    assert name not in result.stdout
+
+
+def test_the_restore_machinery_refuses_to_write_into_kube_system(crds, k8s, kubeconfig, tmp_path, cleanup):
+    """restore.run refuses what excluded.left_out refuses, for every caller: plugins for a Higress namespace
+    kube-system are not written (exit 2, nothing written, no safety snapshot)."""
+    custom = client.CustomObjectsApi(k8s)
+    cleanup(lambda: [custom.delete_namespaced_custom_object("extensions.higress.io", "v1alpha1", "kube-system",
+                                                            "wasmplugins", p["metadata"]["name"])
+                     for p in custom.list_namespaced_custom_object("extensions.higress.io", "v1alpha1",
+                                                                   "kube-system", "wasmplugins")["items"]])
+    suffix = rand_name("p")
+    ns = f"apps-{suffix}"
+    source = tmp_path / "in.yaml"
+    source.write_text(yaml.safe_dump(_nginx_ingress("web", ns, "p.example.com")))
+    result = invoke("migrate", "nginx", str(source), "--mode", "cutover", "--higress-namespace", "kube-system",
+                    "--apply", "--yes", "--kubeconfig", kubeconfig, "--store", str(tmp_path / "store"))
+    assert result.exit_code == 2, result.output
+    assert "kube-system/migrated-ip-restriction is in kube-system" in result.stderr
+    assert "nothing was written" in result.stderr
+    namespaces = {n.metadata.name for n in client.CoreV1Api(k8s).list_namespace().items}
+    assert ns not in namespaces and not (tmp_path / "store").exists()
+    plugins = custom.list_namespaced_custom_object("extensions.higress.io", "v1alpha1", "kube-system",
+                                                   "wasmplugins")["items"]
+    assert not plugins

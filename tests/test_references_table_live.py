@@ -1,6 +1,9 @@
 """Generated from the reference table: for every row, an object naming an unlabelled target on the real API server
 is snapshotted with it, restored with it (a restore of the referring object alone brings the target), and mapped
-with it (a namespace map leaves nothing dangling)."""
+with it (a namespace map leaves nothing dangling). A route row gets one case per target kind and per spelling of
+the route's name: Higress names a route `name` in its own namespace, `ns/name` elsewhere, with `GRPC/` before a
+GRPCRoute's (pkg/ingress/kube/common/tool.go GenerateUniqueRouteName, gateway/istio/conversion.go
+generateRouteName)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,28 @@ from kubernetes.client.exceptions import ApiException
 from hgbackup.kube import catalogue, references, refpaths, reftable
 
 pytestmark = pytest.mark.kube
-ROWS = list(enumerate(reftable.REFERENCES))
+HOME, OWN = "home", "own"  # a route in the Higress namespace (bare name) or in the app namespace (ns/name)
+
+
+def _cases() -> list[tuple[reftable.Row, tuple[str, str], str]]:
+    """(row, target kind, spelling): one per row, and for a route row one per target kind and spelling."""
+    out = []
+    for row in reftable.REFERENCES:
+        if row.form != "route":
+            out.append((row, row.target, OWN))
+            continue
+        out += [(row, target, where) for target in row.targets for where in (OWN, HOME)]
+    return out
+
+
+ROWS = list(enumerate(_cases()))
+ROUTE_KINDS = {"HTTPRoute", "GRPCRoute"}
+
+
+def test_the_cases_cover_every_route_spelling():
+    """The route rows name Ingresses, HTTPRoutes and GRPCRoutes, each in both spellings."""
+    spelled = {(target[1], where) for _, (row, target, where) in ROWS if row.form == "route"}
+    assert spelled == {(k, w) for k in ("Ingress", "HTTPRoute", "GRPCRoute") for w in (OWN, HOME)}
 
 
 def _set(node: dict, tokens: tuple, value) -> None:
@@ -52,6 +76,12 @@ def _api(group: str, kind: str) -> str:
     return k.api_version(k.versions[0])
 
 
+def _route_value(kind: str, namespace: str, name: str, where: str) -> str:
+    """A WasmPlugin rule's name of a route, written out as Higress spells it (see the module's docstring)."""
+    prefix = "GRPC/" if kind == "GRPCRoute" else ""
+    return f"{prefix}{name}" if where == HOME else f"{prefix}{namespace}/{name}"
+
+
 def _target(group: str, kind: str, namespace: str | None, name: str, gateway_class: str = "") -> dict:
     gateway = ({"gatewayClassName": gateway_class, "listeners": [{"name": "h", "protocol": "HTTP", "port": 80}]}
                if group == catalogue.GATEWAY else {"servers": []})
@@ -62,20 +92,22 @@ def _target(group: str, kind: str, namespace: str | None, name: str, gateway_cla
     obj = {"apiVersion": _api(group, kind), "kind": kind, "metadata": meta}
     if kind == "Secret":
         obj["stringData"] = {"k": "v"}  # no label: only the reference brings it
-    elif kind in specs or kind in ("McpBridge", "Http2Rpc"):
+    elif kind in specs or kind in ("McpBridge", "Http2Rpc") or kind in ROUTE_KINDS:
         obj["spec"] = specs.get(kind, {})
     return obj
 
 
-def build(i: int, row: reftable.Row, hns: str, app: str) -> tuple[dict, dict]:
-    """(referring object, target) for one row, in namespaces `hns` and `app`."""
+def build(i: int, case: tuple, hns: str, app: str) -> tuple[dict, dict]:
+    """(referring object, target) for one case, in namespaces `hns` and `app`."""
+    row, (group, kind), spelling = case
     own = hns if row.home_only else app
-    group, kind = row.target if row.form != "route" else (catalogue.NETWORKING, "Ingress")
     name = row.fixed_name or f"t{i}-{rand_name('x')[2:]}"
     where = {reftable.HIGRESS_NS: hns, reftable.CLUSTER: None,
              reftable.CERT_MANAGER_NS: catalogue.CERT_MANAGER_NAMESPACE}.get(row.namespace, own)
+    if row.form == "route" and spelling == HOME:
+        where = hns
     form_values = {"name": name, "ns/name": name, "host": f"{name}.{own}.svc.cluster.local",
-                   "lines": f"{name}.{own}.svc.cluster.local:80", "route": f"{own}/{name}",
+                   "lines": f"{name}.{own}.svc.cluster.local:80", "route": _route_value(kind, own, name, spelling),
                    "secrets": name}
     if row.form == "object":
         value = {"name": name}
@@ -95,7 +127,7 @@ def build(i: int, row: reftable.Row, hns: str, app: str) -> tuple[dict, dict]:
         referrer["metadata"]["labels"] = {"higress.io/config-map-type": "domain"}
     if row.kind == "Ingress":
         _valid_ingress(referrer.setdefault("spec", {}))
-    assert any(r.row is row for r in references.of(referrer, hns)), row
+    assert any(r.row is row and r.names(group, kind, where, name) for r in references.of(referrer, hns)), case
     return referrer, _target(group, kind, where, name, f"gc-{app}")
 
 
@@ -108,10 +140,11 @@ def table_cluster(k8s, crds, cleanup):
     except ApiException as exc:
         if exc.status != 409:
             raise
-    pairs = [build(i, row, hns, app) for i, row in ROWS]
+    pairs = [build(i, case, hns, app) for i, case in ROWS]
     targets = {(t["kind"], t["metadata"].get("namespace"), t["metadata"]["name"]): t for _, t in pairs}
     # what the rows' objects need besides: an Ingress a default backend, a target Gateway its class
     targets["default backend"] = _target("", "Service", app, "s")
+    targets["home default backend"] = _target("", "Service", hns, "s")  # of a target Ingress in the Higress namespace
     targets["class"] = _target(catalogue.GATEWAY, "GatewayClass", None, f"gc-{app}")
     create_objects(k8s, list(targets.values()) + [r for r, _ in pairs], cleanup=cleanup)
     accepted = {"status": {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
@@ -134,7 +167,7 @@ def test_every_row_is_snapshotted_restored_and_mapped_with_its_target(table_clus
             for o in json.loads(run("show", sid, "--store", store, "--objects", "-o", "json").stdout)["objects"]}
     run("check", sid, "--store", store, code=0)
 
-    for (i, row), (referrer, target) in zip(ROWS, pairs):
+    for (i, (row, _, _)), (referrer, target) in zip(ROWS, pairs):
         meta = target["metadata"]
         assert (target["kind"], meta.get("namespace"), meta["name"]) in held, row
         if row.attaches:
@@ -153,7 +186,7 @@ def test_every_row_is_snapshotted_restored_and_mapped_with_its_target(table_clus
                          f"{app}:{staging}", "--yes", "--no-safety-snapshot", "-o", "json").stdout)
     assert doc["summary"]["failed"] == 0 and not doc["notes"], doc["notes"]
     moved = {(r["ref"]["kind"], r["ref"]["name"]) for r in doc["results"] if r["ref"]["namespace"] == staging}
-    for (i, row), (referrer, target) in zip(ROWS, pairs):
+    for (i, (row, _, _)), (referrer, target) in zip(ROWS, pairs):
         if referrer["metadata"].get("namespace") == app:
             assert (row.kind, f"r{i}") in moved, row
         if target["metadata"].get("namespace") == app:

@@ -131,3 +131,36 @@ def test_a_namespace_map_restores_only_its_namespaces_and_rewrites_cluster_local
     assert moved.metadata.annotations["higress.io/destination"] == (
         f"90% search.{staging}.svc.cluster.local:8080\n10% search-v2.{staging}.svc.cluster.local")
     assert core.read_namespaced_secret("shop-tls", staging).type == "kubernetes.io/tls"
+
+
+def test_a_restored_grpcroute_gets_the_plugin_rules_naming_it(k8s, crds, kubeconfig, tmp_path, cleanup):
+    """Higress names a GRPCRoute's routes with a GRPC/ prefix (gateway/istio/conversion.go generateRouteName): a
+    restore of the GRPCRoute alone merges the plugin rule naming it, spelled so, and `check` finds nothing
+    dangling in a plugin naming GRPCRoutes in both spellings."""
+    hns, app = create_namespace(k8s, cleanup, "hs"), create_namespace(k8s, cleanup, "app")
+    custom = client.CustomObjectsApi(k8s)
+
+    def grpcroute(name, ns):
+        return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
+                "metadata": {"name": name, "namespace": ns}, "spec": {}}
+
+    rule = {"ingress": [f"GRPC/{app}/rpc"], "config": {"allow": ["a"]}}
+    home = {"ingress": ["GRPC/home-rpc"], "config": {"allow": ["h"]}}
+    create_objects(k8s, [grpcroute("rpc", app), grpcroute("home-rpc", hns), plugin(hns, [rule, home])],
+                   cleanup=cleanup)
+    store = str(tmp_path / "store")
+    sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
+                         "-n", hns, "-n", app, "-o", "json").stdout)["id"]
+    checked = json.loads(run("check", sid, "--store", store, "-o", "json", code=0).stdout)
+    assert checked["references_checked"] == 2 and not checked["dangling"], checked  # the plugin's two route names
+
+    custom.delete_namespaced_custom_object("gateway.networking.k8s.io", "v1", app, "grpcroutes", "rpc")
+    custom.patch_namespaced_custom_object(*PLUGIN_API[:2], hns, PLUGIN_API[2], "key-auth",
+                                          {"spec": {"matchRules": [home]}})
+    done = restore(sid, store, kubeconfig, "--kind", "GRPCRoute", "-n", app, "--name", "rpc", "--yes")
+    planned = results(done)
+    assert planned[("GRPCRoute", "rpc")]["action"] == "created"
+    assert planned[("WasmPlugin", "key-auth")]["action"] == "updated"
+    assert f"merges its rules naming GRPC/{app}/rpc" in planned[("WasmPlugin", "key-auth")]["message"]
+    rules = custom.get_namespaced_custom_object(*PLUGIN_API[:2], hns, PLUGIN_API[2], "key-auth")["spec"]["matchRules"]
+    assert rules == [home, rule]

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from ..errors import EXIT_DIFFERENT, EXIT_OK
+from ..errors import EXIT_DIFFERENT, EXIT_OK, InvalidInput
+from ..kube import yamlfiles
 from ..kube.model import Ref, StoredObject
 from ..kube.scope import Scope
 from ..kube.stored import LAST_APPLIED
@@ -22,7 +23,6 @@ from ..output import ReadableDumper
 from . import sources
 
 ADDED, REMOVED, CHANGED = "+", "-", "M"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 SECRET_FIELDS = ("data", "stringData")
 MASK = "<redacted>"
@@ -167,15 +167,16 @@ def changed_paths(old: dict, new: dict) -> list[str]:
 
 
 def embedded_document(text):
-    """A ConfigMap value that is itself a YAML or JSON mapping or list (higress-config's `higress`, an ai-route's
-    JSON), parsed; None for anything else, which is compared as text."""
+    """A ConfigMap value that is itself one YAML or JSON mapping or list (higress-config's `higress`, an ai-route's
+    JSON), parsed within the limits every YAML text has (yamlfiles.load_documents: nesting, alias expansion, size);
+    None for anything else, a value those limits refuse included, which is compared as text."""
     if not isinstance(text, str) or ("\n" not in text and not text.lstrip().startswith(("{", "["))):
         return None
     try:
-        doc = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
+        docs = yamlfiles.load_documents(text, "a ConfigMap value")
+    except InvalidInput:
         return None
-    return doc if isinstance(doc, (dict, list)) else None
+    return docs[0] if len(docs) == 1 and isinstance(docs[0], (dict, list)) else None
 
 
 def _walk_data(old: dict, new: dict, paths: set[str]) -> None:

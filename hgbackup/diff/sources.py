@@ -53,7 +53,8 @@ class Side:
     label: str
     objects: list[StoredObject]
     snapshot: Snapshot | None = None
-    documents: list[dict] = field(default_factory=list)  # every document read from files, selected or not
+    # every document read from files, selected or not; with documents_only, every object the live LISTs returned
+    documents: list[dict] = field(default_factory=list)
 
 
 def connect_once(factory: Callable[[], Kube]) -> Callable[[], Kube]:
@@ -74,12 +75,14 @@ def load(source: Source, *, scope: Scope, repo_factory: Callable[[], Repository]
          progress=None, documents_only: bool = False, invalid: list | None = None) -> Side:
     """The objects of one source, in stored form. Snapshots are verified; a live capture must be complete.
     `identity`: the cluster a command talks to, whose newest snapshot `latest` then means. `documents_only`: for
-    files, the documents as read (what migrate converts), without the stored form a snapshot would hold. `invalid`:
-    for files, invalid ones are recorded there (kubeyaml.load_paths) and the others read."""
+    files, the documents as read (what migrate converts), without the stored form a snapshot would hold; for live,
+    also every object listed before selection (so migrate names what the one scope leaves out). `invalid`: for
+    files, invalid ones are recorded there (kubeyaml.load_paths) and the others read."""
     if source.kind == "live":
-        capture = live.capture_live(kube_factory(), scope, cluster, progress)
+        capture = live.capture_live(kube_factory(), scope, cluster, progress, keep_listed=documents_only)
         capture.require_complete("the live side")
-        return Side(LIVE, capture.objects)
+        listed = [obj for seen in capture.listed.values() for obj in seen] if documents_only else []
+        return Side(LIVE, capture.objects, documents=listed)
     if source.kind == "files":
         documents = kubeyaml.load_paths(list(source.paths), allow_generate_name=documents_only, invalid=invalid)
         if documents_only:

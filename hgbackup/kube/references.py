@@ -11,7 +11,21 @@ from dataclasses import dataclass
 
 from . import refpaths
 from .catalogue import CERT_MANAGER_NAMESPACE, GATEWAY, group_of
-from .reftable import ANY, BY_SOURCE, CERT_MANAGER_NS, GIVEN, GRANTED, HIGRESS_NS, HOST, REFERENCES, ROUTE, SAME, Row
+from .reftable import (
+    ANY,
+    BY_SOURCE,
+    CERT_MANAGER_NS,
+    GIVEN,
+    GRANTED,
+    HIGRESS_NS,
+    HOST,
+    ING,
+    REFERENCES,
+    ROUTE,
+    ROUTE_PREFIXES,
+    SAME,
+    Row,
+)
 
 ANY_NAMESPACE = "*"  # a target matched by name in whichever namespace holds it (rule ANY)
 
@@ -68,7 +82,7 @@ class Reference:
         elif form == "ns/name":
             container[key] = f"{namespace}/{self.name}"
         elif form == "route":
-            container[key] = self.name if namespace == higress_namespace else f"{namespace}/{self.name}"
+            container[key] = route_name(namespace, self.name, higress_namespace, self.row.target)
         elif form in ("host", "lines") and self._token:
             new = _host_in(self._token, namespace)
             container[key] = re.sub(rf"(?<![\w.-]){re.escape(self._token)}(?![\w.-])", new, value) \
@@ -120,15 +134,32 @@ def _named(row: Row, value, own: str | None, higress_namespace: str) -> Iterator
         if found:
             yield found
     elif form == "route":
-        if isinstance(value, str) and value and value.count("/") <= 1:
-            ns, slash, name = value.rpartition("/")
-            yield (ns if slash else higress_namespace), name, bool(slash), ""
+        found = _route(value, row.target, higress_namespace)
+        if found:
+            yield found
     elif form == "lines" and isinstance(value, str):
         for line in value.splitlines():
             hosts = [t for t in line.split() if not t.endswith("%")]
             found = _host(hosts[0], own) if hosts else None
             if found:
                 yield found
+
+
+def _route(value, kind: tuple[str, str], higress_namespace: str) -> tuple[str, str, bool, str] | None:
+    """(namespace, name, explicit, "") of a route name of `kind` (the inverse of route_name), or None when the
+    value names no route of that kind (another kind's prefix, or none where the kind has one)."""
+    if not isinstance(value, str):
+        return None
+    prefix = ROUTE_PREFIXES.get(kind, "")
+    if prefix and not value.startswith(prefix):
+        return None
+    if not prefix and any(value.startswith(p) for p in ROUTE_PREFIXES.values()):
+        return None
+    value = value[len(prefix):]
+    if not value or value.count("/") > 1:
+        return None
+    ns, slash, name = value.rpartition("/")
+    return (ns if slash else higress_namespace), name, bool(slash), ""
 
 
 def _resolve(row: Row, given: str | None, name: str, own: str | None, higress_namespace: str) -> tuple[str | None,
@@ -284,6 +315,11 @@ def needing_kinds(target_kinds) -> dict[tuple[str, str], bool]:
     return out
 
 
-def route_name(namespace: str | None, name: str, higress_namespace: str) -> str:
-    """How a WasmPlugin rule names a route (ROUTE rule)."""
-    return name if namespace == higress_namespace else f"{namespace}/{name}"
+def route_name(namespace: str | None, name: str, higress_namespace: str, kind: tuple[str, str] = ING) -> str:
+    """The name Higress gives the routes of an Ingress, HTTPRoute or GRPCRoute (`kind`), which a WasmPlugin's
+    matchRules[].ingress must name (ROUTE rule): the bare name in the Higress namespace, `ns/name` elsewhere
+    (Ingresses: pkg/ingress/kube/common/tool.go GenerateUniqueRouteName with the system namespace), with the kind's
+    prefix, `GRPC/` for GRPCRoutes (gateway/istio/conversion.go generateRouteName). The one definition: migrate
+    writes these names, capture, restore and `check` read them back (`of`)."""
+    base = name if namespace == higress_namespace else f"{namespace}/{name}"
+    return ROUTE_PREFIXES.get(kind, "") + base

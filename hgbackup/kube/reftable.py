@@ -13,7 +13,8 @@ Namespace rules, as the controllers resolve them:
 - CERT_MANAGER: cert-manager's cluster resource namespace (the Secrets a ClusterIssuer names).
 - HOST: a DNS name: `name` is the referring object's namespace, `name.ns.svc[.cluster.local][:port]` is `ns`;
   any other host (a domain, a registry service) names no Kubernetes object.
-- ROUTE: a Higress route name: `name` is in the Higress namespace, `ns/name` elsewhere.
+- ROUTE: a Higress route name: `name` is in the Higress namespace, `ns/name` elsewhere, and a GRPCRoute's names
+  start with `GRPC/` (ROUTE_PREFIXES; references.route_name spells them, references.of reads them).
 
 Paths (`spec.rules[].backendRefs[]`, `metadata.annotations["higress.io/destination"]`, `spec.**` for every Secret
 reference below) are read by refpaths.py.
@@ -71,6 +72,10 @@ class Row:
 
 SECRET, SERVICE = (CORE, "Secret"), (CORE, "Service")
 ING = (NETWORKING, "Ingress")
+HTTP_ROUTE, GRPC_ROUTE = (GATEWAY, "HTTPRoute"), (GATEWAY, "GRPCRoute")
+# what Higress puts before a route kind's names (gateway/istio/conversion.go generateRouteName: routeType "GRPC";
+# Ingresses and HTTPRoutes have none)
+ROUTE_PREFIXES = {GRPC_ROUTE: "GRPC/"}
 
 
 def _domain_configmap(obj: dict) -> bool:
@@ -143,8 +148,10 @@ REFERENCES: tuple[Row, ...] = (
       for section in ("http", "tcp", "tls")),
     Row("McpBridge", HIGRESS, "spec.registries[].authSecretName", (SECRET,), SAME, "name",
         HIGRESS_SRC + "registry/reconcile/reconcile.go (Secrets(r.namespace).Get)"),
-    Row("WasmPlugin", "extensions.higress.io", "spec.matchRules[].ingress[]", (ING, (GATEWAY, "HTTPRoute")),
+    Row("WasmPlugin", "extensions.higress.io", "spec.matchRules[].ingress[]", (ING, HTTP_ROUTE),
         ROUTE, "route", _ROUTE_NAMES, attaches=True),
+    Row("WasmPlugin", "extensions.higress.io", "spec.matchRules[].ingress[]", (GRPC_ROUTE,),
+        ROUTE, "route", _ROUTE_NAMES + " (GRPC/ prefix)", attaches=True),
     Row("WasmPlugin", "extensions.higress.io", "spec.matchRules[].service[]", (SERVICE,), HOST, "host",
         HIGRESS_SRC + "pkg/ingress/config/ingress_config.go (_match_service_)", attaches=True),
     Row("ConfigMap", CORE, "data.cert", (SECRET,), HIGRESS_NS, "name",

@@ -55,19 +55,26 @@ FLOW_OPENERS_CHEAP = 1000
 def load_text(text: str, source: str, allow_generate_name: bool = False, progress=None) -> list[dict]:
     """Every Kubernetes object in a YAML/JSON text; `List` items are unpacked. Bounded: a text nested too deeply,
     or whose aliases expand far beyond its size (a "billion laughs"), is refused before it costs memory or stack."""
-    if len(text) > MAX_BYTES:
-        raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
-    docs = _load_json(text, source) if text.lstrip()[:1] in ("{", "[") else None
-    if docs is None:  # YAML, or a flow-style YAML document that is not JSON
-        docs = _load_yaml(text, source, progress)
     objects: list[dict] = []
-    for doc in docs:
+    for doc in load_documents(text, source, progress):
         if doc is None:
             continue
         if not isinstance(doc, dict):
             raise InvalidInput(f"{source}: a document is a {type(doc).__name__}, not a Kubernetes object")
         objects.extend(_unpack(doc, source, allow_generate_name))
     return objects
+
+
+def load_documents(text: str, source: str, progress=None) -> list:
+    """The documents of a YAML/JSON text, whatever they hold, within the limits (size, nesting, alias expansion);
+    InvalidInput naming `source` otherwise. Every YAML text hgbackup parses goes through here: files, and the YAML
+    inside a ConfigMap value that diff compares field by field."""
+    if len(text) > MAX_BYTES:
+        raise InvalidInput(f"{source}: larger than {MAX_BYTES // 2**20} MiB")
+    docs = _load_json(text, source) if text.lstrip()[:1] in ("{", "[") else None
+    if docs is None:  # YAML, or a flow-style YAML document that is not JSON
+        docs = _load_yaml(text, source, progress)
+    return docs
 
 
 def _load_json(text: str, source: str) -> list | None:
@@ -259,7 +266,52 @@ def _unpack(doc: dict, source: str, allow_generate_name: bool = False) -> list[d
                 values, dict) else None
             what = f": {bad[0]!s:.100} is {bad[1]!r:.40}, quote it (the API server refuses it too)" if bad else ""
             raise InvalidInput(f"{source}: {kind} {meta.get('name')}: metadata.{field} is not a map of strings{what}")
+    problem = spec_problem(doc)
+    if problem:
+        raise InvalidInput(f"{source}: {kind} {meta.get('name')}: {problem} (the API server refuses it too)")
     return [doc]
+
+
+# The shape of the specs migrate reads (an Ingress in networking.k8s.io/v1 and the v1beta1 spellings, and the
+# ports of a Service, which name a backend's port: k8s.io/api networking/v1, extensions/v1beta1 and core/v1
+# types.go): the types of the fields read. A field may be absent or null.
+_BACKEND = {"service": {"name": str, "port": {"number": int, "name": str}},
+            "resource": {"apiGroup": str, "kind": str, "name": str},
+            "serviceName": str, "servicePort": (int, str)}
+INGRESS_SPEC = {"ingressClassName": str, "defaultBackend": _BACKEND, "backend": _BACKEND,
+                "rules": [{"host": str, "http": {"paths": [{"path": str, "pathType": str, "backend": _BACKEND}]}}],
+                "tls": [{"hosts": [str], "secretName": str}]}
+SPEC_SHAPES = {("networking.k8s.io", "Ingress"): INGRESS_SPEC, ("extensions", "Ingress"): INGRESS_SPEC,
+               ("", "Service"): {"ports": [{"name": str, "port": int}]}}
+
+
+def spec_problem(doc: dict) -> str | None:
+    """Why the spec of an Ingress or Service does not have the shape Kubernetes gives it (naming the first wrong
+    field), or None; None for every other kind. Checked where files are read, so a converter never meets
+    `rules: 5`."""
+    api = doc.get("apiVersion")
+    shape = SPEC_SHAPES.get((api.rpartition("/")[0], doc.get("kind"))) if isinstance(api, str) else None
+    return _shape_problem(doc.get("spec"), shape, "spec") if shape else None
+
+
+def _shape_problem(value, schema, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"{where} is {value!r:.40}, not a map"
+        return next((p for key, sub in schema.items()
+                     if (p := _shape_problem(value.get(key), sub, f"{where}.{key}"))), None)
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{where} is {value!r:.40}, not a list"
+        return next((p for i, item in enumerate(value) if (p := _shape_problem(item, schema[0], f"{where}[{i}]"))),
+                    None)
+    types = schema if isinstance(schema, tuple) else (schema,)
+    if isinstance(value, bool) or not isinstance(value, types):
+        wanted = " or ".join("an integer" if t is int else "a string" for t in types)
+        return f"{where} is {value!r:.40}, not {wanted}"
+    return None
 
 
 def load_paths(paths: list[str], allow_generate_name: bool = False, progress=None,

@@ -8,9 +8,10 @@ from ..errors import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE
 from ..kube import catalogue
 from ..kube.client import Kube
 from ..kube.model import StoredObject
+from ..kube.references import route_name
 from ..kube.scope import Scope
 from ..restore import RestoreOptions, RestoreReport, RestoreRequest
-from .model import MigrateOptions, Migration, route_name
+from .model import MigrateOptions, Migration
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..kube.references import route_name
 from .rules import HIGRESS, NATIVE, NEEDS_WORK, NGINX, STATUSES, Status
 
 SIDE_BY_SIDE, CUTOVER = "side-by-side", "cutover"
@@ -97,14 +98,6 @@ class Migration:
         return doc
 
 
-def route_name(namespace: str, name: str, higress_namespace: str) -> str:
-    """The name Higress gives the routes of an Ingress or an HTTPRoute, which a WasmPlugin's matchRules[].ingress
-    must name: the bare name in Higress's own namespace, `namespace/name` elsewhere (Ingresses: pkg/ingress/kube/
-    common/tool.go GenerateUniqueRouteName with the system namespace; HTTPRoutes: gateway/istio/conversion.go
-    generateRouteName)."""
-    return name if namespace == higress_namespace else f"{namespace}/{name}"
-
-
 @dataclass
 class Context:
     """One Ingress being converted: what it says, and what the conversion adds."""
@@ -120,7 +113,8 @@ class Context:
 
     @property
     def route(self) -> str:
-        """The name this Ingress's routes get in Higress, as a plugin's matchRules name them."""
+        """The name this Ingress's routes get in Higress, as a plugin's matchRules name them (references.route_name,
+        the one definition)."""
         meta = self.ingress["metadata"]
         return route_name(meta.get("namespace", "default"), meta.get("name") or meta.get("generateName", ""),
                           self.options.higress_namespace)

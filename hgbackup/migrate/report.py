@@ -86,8 +86,12 @@ def left_out(migration: Migration) -> list[str]:
     if not migration.skipped:
         return []
     lines = ["## Left out", "", "| Ingress | why | to include it |", "|---|---|---|"]
-    lines += [f"| {s['namespace']}/{s['name']} | {cell(s['reason'])} | `{s['flag']}` |" for s in migration.skipped]
+    lines += [f"| {s['namespace']}/{s['name']} | {cell(s['reason'])} | {_flag(s['flag'])} |" for s in migration.skipped]
     return lines + [""]
+
+
+def _flag(flag: str | None) -> str:
+    return f"`{flag}`" if flag else "none: hgbackup never writes it"
 
 
 def count_text(migration: Migration) -> str:

@@ -12,7 +12,7 @@ from .. import logs
 from .. import restore as restore_mod
 from ..diff import sources
 from ..diff.sources import Source
-from ..errors import EXIT_OK, InvalidInput, NotFound
+from ..errors import EXIT_OK, IntegrityError, InvalidInput, NotFound
 from ..kube import catalogue
 from ..kube import yamlfiles as kubeyaml
 from ..kube.client import Kube
@@ -83,6 +83,10 @@ def convert(source: Source, options: MigrateOptions, gateway: GatewayOptions | N
     side = sources.load(source, scope=Scope(include=["Ingress"]), documents_only=True, invalid=invalid,
                         repo_factory=open_repository, kube_factory=connect)
     documents = side.documents or [o.obj for o in side.objects]
+    if source.kind == "snapshot":  # files were checked as they were read; a snapshot comes from an untrusted store
+        bad = next((f"{o.ref}: {p}" for o in side.objects if (p := kubeyaml.spec_problem(o.obj))), None)
+        if bad:
+            raise IntegrityError(f"snapshot {side.label} holds an object no API server accepts: {bad}")
     migration = migrate_gateway(documents, gateway) if gateway is not None else migrate(documents, options)
     migration.invalid = [{"file": path, "error": error} for path, error in invalid]
     for path, error in invalid:

@@ -96,7 +96,7 @@ def _plugin_merges(objects, have: set[Ref], restored: list[StoredObject], higres
             for route in routes:
                 if ref.names(route.group, route.kind, route.namespace, route.name):
                     ns = mapping.get(route.namespace, route.namespace)
-                    name = references.route_name(ns, route.name, target_higress)
+                    name = references.route_name(ns, route.name, target_higress, (route.group, route.kind))
                     wanted.setdefault(int(_RULE.match(ref.where).group(1)), []).append(name)
         rules = plugin.obj["spec"]["matchRules"] if wanted else []
         merged = [_cut(rules[i], names) for i, names in sorted(wanted.items())]
@@ -117,7 +117,7 @@ _ROUTE_KINDS = {t for row in reftable.REFERENCES if row.form == "route" for t in
 def merge_rules(live: dict, rules: list[dict], higress_namespace: str) -> tuple[dict, list[str], list[str]]:
     """The live plugin with `rules` appended: (the object to apply, routes added, routes left to the live plugin's
     own rule). A route the live plugin already names keeps the live rule; no other rule is touched."""
-    named = {references.route_name(r.namespace, r.name, higress_namespace)
+    named = {references.route_name(r.namespace, r.name, higress_namespace, r.row.target)
              for r in references.of(live, higress_namespace, rewritable=False) if r.row.form == "route"}
     added, kept, new_rules = [], [], []
     for rule in rules:

@@ -9,6 +9,7 @@ from ..capture import snapshot as snapshot_mod
 from ..errors import InvalidInput
 from ..kube import catalogue
 from ..kube.client import Kube
+from ..kube.excluded import left_out
 from ..kube.scope import Scope
 from ..memory import collector_paused
 from ..store import clusters, coverage
@@ -38,6 +39,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
         notify: Callable[[Notice], None] | None = None) -> RestoreReport:
     """Plan, confirm (the callback raises to abort), safety snapshot, execute; the report says what happened."""
     options = request.options
+    refuse_left_out(request.objects, options.allow_crd_webhooks)
     report = RestoreReport([], options.dry_run, request.source, source=request.source_info,
                            target={"context": kube.context_name, "server": kube.host,
                                    "identity": kube.cluster_identity(), **request.target_info},
@@ -79,6 +81,16 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     report.results, report.safety_snapshot = execution.results, safety_id
     report.stopped, report.stopped_code = (str(stopped), stopped.exit_code) if stopped else (None, None)
     return report
+
+
+def refuse_left_out(objects, allow_crd_webhooks: bool) -> None:
+    """The one scope for every caller of the restore machinery (a snapshot, a migration): what excluded.left_out
+    refuses is never written (InvalidInput naming the first offenders, before anything is)."""
+    found = [f"{o.ref} is {why}" for o in objects if (why := left_out(o.obj, allow_crd_webhooks))]
+    if found:
+        more = f" (and {len(found) - confine.SHOWN} more)" if len(found) > confine.SHOWN else ""
+        raise InvalidInput("refusing to write what hgbackup never writes: " + "; ".join(found[:confine.SHOWN])
+                           + more + "; nothing was written")
 
 
 def _left_alone(outside: list, objects) -> list[Step]:

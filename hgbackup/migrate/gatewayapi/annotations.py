@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from ...kube import names
 from ..model import Entry
 from ..rules import (
     CONVERTED,
@@ -32,7 +33,6 @@ HIGRESS_HEADERS = {"request-header-control-add": ("request", "add"), "request-he
                    ("request", "set"), "request-header-control-remove": ("request", "remove"),
                    "response-header-control-add": ("response", "add"), "response-header-control-update":
                    ("response", "set"), "response-header-control-remove": ("response", "remove")}
-PRECISE_HOST = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _rewrite(ctx: GwContext, key: str) -> Entry:
@@ -57,7 +57,7 @@ def _use_regex(ctx: GwContext, key: str) -> Entry:
 
 def _vhost(ctx: GwContext, key: str) -> Entry:
     value = ctx.nginx(key).strip()
-    if not PRECISE_HOST.match(value.lower()):
+    if not names.valid_name(value.lower()):  # a PreciseHostname: a DNS-1123 subdomain (apis/v1/shared_types.go)
         return ctx.entry(key, MANUAL, None, "URLRewrite hostname takes a literal host name: nginx variables and "
                                             "ports are not expressible")
     ctx.hostname = value.lower()
@@ -89,7 +89,7 @@ def _redirect_target(url: str) -> tuple[dict | None, str]:
     except ValueError:
         return None, "RequestRedirect needs an http(s) URL with a host name and a valid port"
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not PRECISE_HOST.match(host) or re.match(r"^[\d.]+$", host):
+    if parts.scheme not in ("http", "https") or not names.valid_name(host) or re.match(r"^[\d.]+$", host):
         return None, "RequestRedirect needs an http(s) URL with a host name"
     if parts.query or parts.fragment:
         return None, "RequestRedirect cannot set a query string"

@@ -188,6 +188,13 @@ def _merge_canary(src: _Source, options: GatewayOptions, mains: dict, regex_host
                                              "mergeAlternativeBackends); nothing generated")
             continue
         draft, rule, main_ref = found
+        # nginx.tmpl: the location's `return` of a redirect runs before rewrite_by_lua's ngx_rewrite.lua, where
+        # balancer.lua picks the canary: a redirecting main rule never sends anything to its canary
+        if main_ref is None or not rule.get("backendRefs"):
+            ctx.canary_problem = (f"the main Ingress's rule for {host or '*'}{path} has no backend: it redirects "
+                                  "(ingress-nginx answers with the redirect before a canary is chosen); nothing "
+                                  "generated, decide what the canary was meant to do")
+            continue
         extra, problem = canary_rules(ctx, rule, main_ref, ref)
         if problem:
             ctx.canary_problem = problem
@@ -261,10 +268,13 @@ def migrate_gateway(objects: list[dict], options: GatewayOptions) -> GatewayMigr
     for _, ctx, _ in pairs:
         for target_ns, service in ctx.grants:
             needs.setdefault((ctx.namespace, target_ns), set()).add(service)
+    # only the Gateways some route attaches to (none without routes), and their certificates' grants
+    used = {(p.namespace, p.name) for d in drafts for p in d.parents}
     migration = GatewayMigration(
         [s.ingress for s in sources], plugins, [s.report for s in sources], skipped,
-        routes=[o for d in drafts for o in d.objects()], gateways=plan.gateways(),
-        grants=plan.grants() + service_grants(needs), route_names=names)
+        routes=[o for d in drafts for o in d.objects()],
+        gateways=[g for g in plan.gateways() if (g["metadata"]["namespace"], g["metadata"]["name"]) in used],
+        grants=(plan.grants() if used else []) + service_grants(needs), route_names=names)
     migration.notes = _notes(plan) + SWITCH
     return migration
 

@@ -1,12 +1,11 @@
-"""Gateway API side of `migrate nginx --to gateway-api`: Higress's route names, the Gateways and listeners the
-routes attach to, and the ReferenceGrants a Gateway in another namespace needs for its certificates.
+"""Gateway API side of `migrate nginx --to gateway-api`: the Gateways and listeners the routes attach to, and the
+ReferenceGrants a Gateway in another namespace needs for its certificates. (Higress's names of the routes, which
+WasmPlugin matchRules[].ingress name, are kube/references.route_name's.)
 
-Facts (alibaba/higress pkg/ingress/kube/gateway/istio/conversion.go): Higress names an HTTPRoute's routes `name`
-in its own namespace and `ns/name` elsewhere, GRPCRoutes with a `GRPC/` prefix (generateRouteName); WasmPlugin
-matchRules[].ingress are matched against those names. A Gateway without addresses is served by the default
-higress-gateway Service (UseDefaultService); a certificateRef into another namespace needs a ReferenceGrant
-(buildTLS, "missing a ReferenceGrant?"). Listener limits follow the Gateway API CRDs (64 listeners per Gateway,
-16 `to` entries per ReferenceGrant).
+Facts (alibaba/higress pkg/ingress/kube/gateway/istio/conversion.go): a Gateway without addresses is served by
+the default higress-gateway Service (UseDefaultService); a certificateRef into another namespace needs a
+ReferenceGrant (buildTLS, "missing a ReferenceGrant?"). Listener limits follow the Gateway API CRDs (64 listeners
+per Gateway, 16 `to` entries per ReferenceGrant).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 
 from ..model import generated_metadata
-from ..model import route_name as model_route_name
 
 GROUP = "gateway.networking.k8s.io"
 V1 = f"{GROUP}/v1"
@@ -26,12 +24,6 @@ CHANNELS = (STANDARD, EXPERIMENTAL)
 HTTP_LISTENER = "http"
 MAX_LISTENERS = 64  # gateways CRD: spec.listeners maxItems
 MAX_GRANT_TO = 16  # referencegrants CRD: spec.to maxItems
-
-
-def route_name(namespace: str, name: str, kind: str, higress_namespace: str) -> str:
-    """The name Higress gives the routes of an HTTPRoute or GRPCRoute (conversion.go generateRouteName)."""
-    base = model_route_name(namespace, name, higress_namespace)
-    return base if kind == "HTTPRoute" else f"GRPC/{base}"
 
 
 def suffixed(name: str, suffix: str, limit: int = 253) -> str:

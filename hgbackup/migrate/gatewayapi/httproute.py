@@ -13,10 +13,12 @@ import copy
 import re
 from dataclasses import dataclass, field
 
+from ...kube.catalogue import GATEWAY
+from ...kube.references import route_name
 from ..ingress.regexes import re2_problem
 from ..model import generated_metadata
 from .context import GwContext
-from .gateway import V1, GatewayPlan, Parent, route_name, suffixed
+from .gateway import V1, GatewayPlan, Parent, suffixed
 from .paths import PathMatch, grpc_match, path_match, rewrite_for
 
 MAX_RULES = 16  # httproutes/grpcroutes CRD: spec.rules maxItems
@@ -40,7 +42,7 @@ class Draft:
         return [self.name] + [suffixed(self.name, str(i + 1)) for i in range(1, count)]
 
     def route_names(self, higress_namespace: str) -> list[str]:
-        return [route_name(self.namespace, n, self.kind, higress_namespace) for n in self.names()]
+        return [route_name(self.namespace, n, higress_namespace, (GATEWAY, self.kind)) for n in self.names()]
 
     def objects(self) -> list[dict]:
         out = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 
 from ...kube import catalogue
+from ...kube.excluded import left_out
 from ...kube.stored import LAST_APPLIED, stored_form
 from .. import plugins
 from ..model import CUTOVER, Context, Entry, IngressReport, MigrateOptions, Migration, native
@@ -27,18 +28,22 @@ INGRESS_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extens
 
 def select_ingresses(objects: list[dict], options: MigrateOptions) -> tuple[list[dict], list[dict]]:
     """Ingresses of --ingress-class (and, with --include-unclassed, those without a class); every Ingress left out
-    is named with the reason and the flag that would include it."""
+    is named with the reason and the flag that would include it (none for what hgbackup never writes: the one
+    scope, excluded.left_out)."""
     chosen, skipped = [], []
     for obj in objects:
         if obj.get("kind") != "Ingress" or obj.get("apiVersion") not in INGRESS_VERSIONS:
             continue
         cls = catalogue.ingress_class(obj)
-        if cls == options.ingress_class or (cls is None and options.include_unclassed):
+        never = left_out(obj)
+        if never is None and (cls == options.ingress_class or (cls is None and options.include_unclassed)):
             chosen.append(obj)
             continue
         meta = obj.get("metadata") or {}
         name = meta.get("name") or f"{meta.get('generateName', '')}*"
-        if cls is None:
+        if never is not None:
+            reason, flag = never, None
+        elif cls is None:
             reason = ("no class: served by the cluster's default IngressClass, which files cannot tell; if that "
                       "is ingress-nginx, include it")
             flag = "--include-unclassed"
