@@ -207,17 +207,23 @@ def test_kind_not_served_without_its_crd_is_skipped(empty_cluster, tmp_path):
     assert actions["WasmPlugin"][0] == "skipped" and "not served" in actions["WasmPlugin"][1]
 
 
-def test_the_safety_snapshot_is_filed_under_the_given_cluster(populated, kubeconfig, tmp_path):
+def test_the_safety_snapshot_is_filed_under_the_targets_own_cluster_name(populated, kubeconfig, tmp_path):
+    """Review finding 4: `--cluster` chooses which snapshots `latest` means (a name, or an identity prefix); it is
+    not where the target's safety snapshot goes: that is the target's own cluster name (its kube context's)."""
     hns, app, _ = populated
     store = str(tmp_path / "store")
     context = "kubernetes-admin@prod"
     sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
                          "-n", hns, "-n", app, "--cluster", context, "-o", "json").stdout)["id"]
-    doc = restore_json("latest", "--store", store, "--kubeconfig", kubeconfig, "--cluster", context, "--yes")
-    assert doc["snapshot"] == sid and doc["safety_snapshot"]
-    rows = {r["id"]: r for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
-    assert rows[doc["safety_snapshot"]]["cluster"] == "kubernetes-admin-prod"  # not the kube context's "testcluster"
-    assert rows[doc["safety_snapshot"]]["tags"] == ["pre-restore"]
+    identity = json.loads(run("show", sid, "--store", store, "-o", "json").stdout)["cluster"]["identity"]
+    for ref, chooser in (("latest", context), (sid, identity[:8])):  # (latest is now the first safety snapshot)
+        doc = restore_json(ref, "--store", store, "--kubeconfig", kubeconfig, "--cluster", chooser, "--yes")
+        assert doc["snapshot"] == sid and doc["safety_snapshot"]
+        folders = {p.parent.parent.name for p in (tmp_path / "store").glob(f"*/snapshots/{doc['safety_snapshot']}")}
+        assert folders == {"testcluster"}, chooser  # the target's cluster in the kube context
+        rows = {r["id"]: r for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
+        assert rows[doc["safety_snapshot"]]["tags"] == ["pre-restore"]
+    assert (tmp_path / "store" / "kubernetes-admin-prod" / "snapshots" / sid).is_dir()  # stays where it was
 
 
 def test_a_restore_lists_each_collection_once_and_sees_objects_the_scope_skips(populated, k8s, kubeconfig,

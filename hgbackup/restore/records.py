@@ -225,7 +225,6 @@ class RestoreRequest:
     options: RestoreOptions
     scope: Scope  # the live objects the restore may touch: safety snapshot and prune candidates
     safety_tag: str | None = "pre-restore"  # None: no safety snapshot
-    safety_cluster: str | None = None  # where the safety snapshot is filed (default: the target's cluster name)
     source: str | None = None  # the snapshot id restored, if any
     source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
     prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created

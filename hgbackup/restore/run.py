@@ -68,7 +68,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     if safety and capture is not None:
         created = [s.ref for s in the_plan.steps if s.intent == Intent.CREATE]
         safety_id = snapshot_mod.write(repo, capture, request.scope, tags=[request.safety_tag],
-                                       cluster=request.safety_cluster, undo_prunes=created).id
+                                       undo_prunes=created).id
         if notify:
             if repo.encryption_key is None and any(o.ref.kind == "Secret" for o in capture.objects):
                 notify(Notice("the safety snapshot holds live Secrets unencrypted (no key given)", Level.WARNING))
@@ -147,7 +147,7 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
     chosen = choose(objects, options, notes, closure, Scope.from_json(snap.manifest.scope).higress_namespace)
     request = RestoreRequest(objects=chosen, notes=notes, options=options, closure=closure,
                              scope=safety_scope(snap.manifest.scope, options, chosen),
-                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id,
+                             safety_tag="pre-restore" if safety else None, source=snap.id,
                              source_info=source_info(snap),
                              prune_only=frozenset(snap.manifest.undo_prunes)
                              if snap.manifest.undo_prunes is not None else None,
