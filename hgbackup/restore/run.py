@@ -12,7 +12,7 @@ from ..kube.client import Kube
 from ..kube.scope import Scope
 from ..memory import collector_paused
 from ..store import clusters, coverage
-from ..store.repository import Repository
+from ..store.repository import Listing, Repository
 from .choose import choose, prune_scope, safety_scope
 from .closure import Closure
 from .execute import execute
@@ -130,7 +130,8 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
     if ref.startswith("latest") and not cluster:
         target = connect()
         identity = target.cluster_identity()
-    snap, objects = repo.load(repo.resolve(ref, cluster, identity=identity,
+    listing = repo.snapshots() if ref.startswith("latest") else None  # read once: `latest`, then the target case
+    snap, objects = repo.load(repo.resolve(ref, cluster, identity=identity, listing=listing,
                                            target=f"the target cluster at {target.host}" if target else ""))
     confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
     if not snap.verified and notify:
@@ -153,19 +154,23 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
                              if snap.manifest.undo_prunes is not None else None,
                              coverage=coverage.of_manifest(snap.manifest))
     target = target or connect()
-    request.target_info = target_case(repo, snap, target.cluster_identity(), into_live_cluster, options.dry_run)
+    request.target_info = target_case(repo, snap, target.cluster_identity(), into_live_cluster, options.dry_run,
+                                      listing)
     return run(target, repo, request, confirm=confirm, progress=progress, notify=notify)
 
 
-def target_case(repo: Repository, snap, identity: str, into_live: str | None, dry_run: bool) -> dict:
+def target_case(repo: Repository, snap, identity: str, into_live: str | None, dry_run: bool,
+                listing: Listing | None = None) -> dict:
     """Which target this is: the snapshot's own cluster, an empty disaster-recovery target (no snapshots of its own
-    in the store) or a live, backed-up cluster, which needs `into_live` naming it (InvalidInput otherwise)."""
+    in the store) or a live, backed-up cluster, which needs `into_live` naming it (InvalidInput otherwise).
+    `listing`: the store's snapshots, when already read."""
     if into_live is not None and (len(into_live) < clusters.MIN_PREFIX or not identity.startswith(into_live)):
         raise InvalidInput(f"--into-live-cluster {into_live!r} does not name the target cluster: its identity is "
                            f"{identity}; nothing was written")
     if clusters.group_of(snap) == f"identity:{identity}":
         return {"case": SAME_CLUSTER}
-    own = [s for s in repo.snapshots().snapshots if clusters.group_of(s) == f"identity:{identity}"
+    listing = listing if listing is not None else repo.snapshots()
+    own = [s for s in listing.snapshots if clusters.group_of(s) == f"identity:{identity}"
            and not set(SAFETY_TAGS) & set(s.manifest.tags)]
     if not own:
         return {"case": DISASTER_RECOVERY, "own_snapshots": 0}
