@@ -86,9 +86,12 @@ class Repository:
             name = key.manifest_key
             try:
                 data = cached.get(name)
-                if data is None:
-                    data = fetched[name] = self.store.get(name)
+                fetch = data is None
+                if fetch:
+                    data = self.store.get(name)
                 snap = self._unauthenticated(key, data)
+                if fetch:  # only bytes that parsed as a manifest are cached
+                    fetched[name] = data
             except HgbackupError as exc:
                 return Problem(key, exc)
             try:
