@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from ..errors import EXIT_INTEGRITY, EXIT_OK, InvalidInput, NotFound
+from ..errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError, InvalidInput, NotFound
 from ..kube import catalogue
 from ..kube.model import Ref
 from ..kube.scope import Scope
@@ -115,7 +115,7 @@ class _Coverage:
             try:
                 scope = Scope.from_json(snap.manifest.scope)
                 self.cache[scope_key] = ({k.key for k in scope.kinds()}, scope)
-            except InvalidInput:  # a scope this version cannot read: never conclude "removed" from it
+            except IntegrityError:  # a scope this version cannot read: never conclude "removed" from it
                 self.cache[scope_key] = (set(), Scope())
         kinds, scope = self.cache[scope_key]
         return key in kinds and scope.wants_namespace(ref.namespace)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from ..errors import HgbackupError, InvalidInput, NotFound
+from ..errors import IntegrityError, InvalidInput, NotFound
 from ..kube.scope import Scope
 from .layout import cluster_key
 from .manifest import SAFETY_TAGS, Manifest, Snapshot
@@ -116,7 +116,7 @@ def _scope_doc(manifest: Manifest) -> dict:
 
     try:
         return Scope.from_json(manifest.scope).as_json()  # {} and the full default scope are the same scope
-    except (HgbackupError, ValueError, TypeError, AttributeError):
+    except IntegrityError:
         return {"unreadable": manifest.scope}
 
 

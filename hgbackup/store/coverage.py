@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import HgbackupError
+from ..errors import IntegrityError
 from ..kube import catalogue
 from ..kube.scope import Scope
 
@@ -71,7 +71,7 @@ def of_manifest(manifest) -> Coverage:
     try:
         scope = Scope.from_json(manifest.scope)
         kinds = scope.kinds()
-    except (HgbackupError, ValueError, TypeError, AttributeError):  # an edited or unknown scope covers nothing
+    except IntegrityError:  # an edited or unknown scope covers nothing
         return Coverage(frozenset(), ((EVERY_KIND, ALL, "the snapshot's scope cannot be read"),))
     return of_capture(kinds, list(scope.namespaces), list(manifest.not_served), [])
 
