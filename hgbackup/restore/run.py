@@ -167,18 +167,18 @@ def target_case(repo: Repository, snap, identity: str, into_live: str | None, dr
     if into_live is not None and (len(into_live) < clusters.MIN_PREFIX or not identity.startswith(into_live)):
         raise InvalidInput(f"--into-live-cluster {into_live!r} does not name the target cluster: its identity is "
                            f"{identity}; nothing was written")
-    if clusters.group_of(snap) == f"identity:{identity}":
+    if clusters.of_cluster(snap, identity):
         return {"case": SAME_CLUSTER}
     listing = listing if listing is not None else repo.snapshots()
-    own = [s for s in listing.snapshots if clusters.group_of(s) == f"identity:{identity}"
-           and not set(SAFETY_TAGS) & set(s.manifest.tags)]
+    own = [s for s in listing.snapshots
+           if clusters.of_cluster(s, identity) and not set(SAFETY_TAGS) & set(s.manifest.tags)]
     if not own:
         return {"case": DISASTER_RECOVERY, "own_snapshots": 0}
     if into_live is None and not dry_run:
         raise InvalidInput(f"the target cluster (identity {identity}) has {len(own)} snapshot(s) of its own in this "
                            f"store (newest {own[0].id}): it is a live cluster, not an empty disaster-recovery "
                            f"target; restoring snapshot {snap.id} of {snap.manifest.cluster.name} over it needs "
-                           f"--into-live-cluster {identity[:clusters.SUFFIX]}; nothing was written")
+                           f"--into-live-cluster {clusters.short(identity)}; nothing was written")
     return {"case": LIVE_CLUSTER, "own_snapshots": len(own), "confirmed": into_live}
 
 
