@@ -18,7 +18,7 @@ from ..kube.model import StoredObject
 from ..kube.scope import Scope
 from . import selection
 
-KNOWN_CRDS = {k.key for k in catalogue.KINDS if k.custom}
+KNOWN_CRDS = selection.crd_names(catalogue.KINDS)
 SHOWN = 5  # offenders named in the error
 
 

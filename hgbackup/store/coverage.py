@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import IntegrityError
-from ..kube import catalogue
+from ..kube import catalogue, reftable
 from ..kube.scope import Scope
 
 ALL = None  # a namespace of None: every namespace (or a cluster-scoped kind)
 EVERY_KIND = "*"  # an incomplete entry for every kind (a partial snapshot without a record)
-# kinds a snapshot holds because other objects name them: when any LIST failed, their references are unknown
-DERIVED = (catalogue.SECRETS.key, "services")
+# kinds a snapshot holds because other objects name them (reftable.FOLLOWED): when any LIST failed, their
+# references are unknown
+DERIVED = tuple(sorted(reftable.FOLLOWED_KEYS))
 
 
 @dataclass(frozen=True)
