@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..errors import IntegrityError
 from ..kube import catalogue, names
 from ..kube.excluded import left_out
-from ..kube.model import StoredObject
+from ..kube.model import StoredObject, ref_of
 from ..kube.scope import Scope
 from . import selection
 
@@ -40,7 +40,7 @@ def problems(objects: list[StoredObject], scope_json: dict, *, allow_crd_webhook
         scope = Scope.from_json(scope_json)
     except IntegrityError as exc:  # an edited scope: integrity, not usage
         return [str(exc)]
-    selected = {StoredObject.from_object(o).ref for o in selection.select(decoded, scope)}
+    selected = {ref_of(o) for o in selection.select(decoded, scope)}
     return [f"{o.ref} is not something a snapshot of its recorded scope could hold" for o in objects
             if o.ref not in selected]
 
