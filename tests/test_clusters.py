@@ -11,10 +11,14 @@ import dataclasses
 import json
 import os
 
+import pytest
 from conftest import EXAMPLE, ROOT, manifest_for, run
 
+from hgbackup.errors import InvalidInput
 from hgbackup.kube.model import StoredObject
-from hgbackup.store import open_store
+from hgbackup.restore.records import LIVE_CLUSTER, RestoreReport
+from hgbackup.restore.run import target_case
+from hgbackup.store import clusters, open_store
 from hgbackup.store.layout import SnapshotKey
 from hgbackup.store.manifest import ClusterInfo
 from hgbackup.store.repository import Repository
@@ -103,3 +107,24 @@ def test_offline_latest_needs_one_cluster_or_cluster(two_clusters_one_name):
         "id"] == a[-1].id
     assert json.loads(run("show", "latest~1", "--store", store, "--cluster", "bbbb", "-o", "json").stdout)[
         "id"] == b[-2].id
+
+
+def test_one_spelling_of_a_clusters_identity_group_and_of_its_short_form(tmp_path):
+    """Review finding 15: the identity group key and its shown prefix come from store/clusters.py alone, so the
+    listing's suffix, the restore header's `--into-live-cluster` hint and the refusal's hint are the same text."""
+    store = str(tmp_path / "store")
+    uid = "5f0c7a9e-1111-2222-3333-444455556666"
+    sid = put(store, "20261111T020000Z-aaaaaa", ClusterInfo("kubernetes", "v1.35.4", uid))
+    put(store, "20261112T020000Z-bbbbbb", ClusterInfo("kubernetes", "v1.35.4", "0d1e2f3a-other"))
+    repo = Repository(open_store(store))
+    listing = repo.snapshots()
+    snap = next(s for s in listing.snapshots if s.id == sid)
+    assert clusters.group_of(snap) == clusters.identity_group(uid)
+    assert clusters.of_cluster(snap, uid) and not clusters.of_cluster(snap, "0d1e2f3a-other")
+    assert not clusters.of_cluster(snap, None) and not clusters.of_cluster(snap, "")
+    assert listing.labels[clusters.identity_group(uid)] == f"kubernetes@{clusters.short(uid)}"
+    header = RestoreReport([], True, sid, target={"identity": uid, "case": LIVE_CLUSTER, "own_snapshots": 1}).header()
+    assert f"--into-live-cluster {clusters.short(uid)})" in header
+    other = next(s for s in listing.snapshots if s.id != sid)
+    with pytest.raises(InvalidInput, match=f"--into-live-cluster {clusters.short(uid)};"):
+        target_case(repo, other, uid, None, dry_run=False)

@@ -9,6 +9,8 @@ import pytest
 from conftest import run
 from test_store_attacks import NOWHERE, forge, repo_of
 
+from hgbackup.capture import confine
+from hgbackup.kube import model
 from hgbackup.kube.model import StoredObject
 from hgbackup.kube.stored import sha256_hex
 from hgbackup.store.layout import SnapshotKey
@@ -75,3 +77,23 @@ def test_bytes_of_another_kind_under_a_configmap_entry_fail_verify(tmp_path):
     result = run("verify", key.id, "--store", *store, "-o", "json", code=4)
     assert "does not decode to that object" in json.loads(result.stdout)[0]["error"]
     run("restore", key.id, "--store", *store, *NOWHERE, "--yes", code=4)
+
+
+def test_confining_a_snapshot_does_not_serialise_its_objects_again(monkeypatch):
+    """Review finding 19: the check compares references of what the scope selects with the archive's; it needs
+    each selected object's Ref, not its stored form re-serialised and re-hashed (the whole snapshot, on every verify
+    and restore)."""
+    objects = [StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": f"domain-{i}", "namespace": "higress-system"},
+                                         "data": {"k": "v" * 100}}) for i in range(50)]
+    serialised = []
+    real = model.canonical_bytes
+    monkeypatch.setattr(model, "canonical_bytes", lambda obj: serialised.append(1) or real(obj))  # a spy on our own
+    assert confine.problems(objects, {"higress_namespace": "higress-system"}) == []
+    assert serialised == []
+    outside = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                        "metadata": {"name": "x", "namespace": "shop"}})
+    serialised.clear()
+    found = confine.problems([*objects, outside], {"higress_namespace": "higress-system"})  # the plain case
+    assert found == ["ConfigMap shop/x is not something a snapshot of its recorded scope could hold"]
+    assert serialised == []

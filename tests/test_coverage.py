@@ -9,8 +9,9 @@ import json
 import pytest
 from conftest import manifest_for, run
 
+from hgbackup.capture import confine, selection
 from hgbackup.errors import IntegrityError
-from hgbackup.kube import catalogue
+from hgbackup.kube import catalogue, reftable
 from hgbackup.kube.model import StoredObject
 from hgbackup.kube.scope import Scope
 from hgbackup.restore import RestoreOptions, prune_scope
@@ -102,3 +103,15 @@ def test_latest_skips_partial_snapshots_unless_allowed_and_says_so(tmp_path):
     assert json.loads(allowed.stdout)["id"] == newer.id and "skipped" not in allowed.stderr
     missing = run("show", "latest~1", "--store", store, code=5)
     assert "only 1 complete snapshot(s)" in missing.stderr and "1 partial one(s) skipped" in missing.stderr
+
+
+def test_the_kinds_kept_because_something_names_them_are_one_definition():
+    """Review finding 16: the reference table's FOLLOWED kinds are what coverage leaves incomplete when a LIST
+    failed and what a capture holds back until every reference is known (with the CRDs); the CRDs a snapshot
+    may hold are the catalogue's custom kinds, by one rule."""
+    followed = {catalogue.BY_GROUP_KIND[pair].key for pair in reftable.FOLLOWED}
+    assert followed == {"secrets", "services"} == reftable.FOLLOWED_KEYS
+    failed = coverage.of_capture(catalogue.KINDS, [], [], [(PLUGINS.key, None, "forbidden")])
+    assert {k for k, _, _ in failed.incomplete if k != PLUGINS.key} == followed
+    assert followed | {catalogue.CRDS.key} == selection.Selector.HELD
+    assert confine.KNOWN_CRDS == selection.crd_names(catalogue.KINDS) == {k.key for k in catalogue.KINDS if k.custom}

@@ -11,6 +11,13 @@ import yaml
 from conftest import run
 from kubernetes import client
 
+from hgbackup.capture import live, snapshot
+from hgbackup.errors import AccessDenied
+from hgbackup.kube.client import Kube
+from hgbackup.kube.scope import Scope
+from hgbackup.store import open_store
+from hgbackup.store.repository import Repository
+
 pytestmark = pytest.mark.kube
 
 KINDS_BUT_NOT_KUBE_SYSTEM = [  # everything in scope, but no `get namespaces/kube-system`
@@ -57,3 +64,19 @@ def test_an_unreadable_identity_is_refused_unless_named(populated, k8s, kubeconf
     assert f"the uid of its kube-system namespace is {real}" in wrong.stderr
     assert "is not an identity" in run("snapshot", "--kubeconfig", kubeconfig, "--store", str(store),
                                        "--cluster-identity", "a b", code=2).stderr
+
+
+def test_the_one_identity_check_is_where_a_snapshot_is_written(populated, service_account, tmp_path):
+    """Review finding 21: `snapshot` and `schedule run` no longer check the identity beforehand; snapshot.write is
+    the one check, for every writer: a live capture without an identity (a `diff ... live` needs none) is captured,
+    and refused there with exit 6 naming the permission it lacks, nothing written."""
+    hns, app, _ = populated
+    sa = service_account(KINDS_BUT_NOT_KUBE_SYSTEM, "no-identity-lib")
+    scope = Scope(higress_namespace=hns, namespaces=[hns, app])
+    capture = live.capture_live(Kube(sa.kubeconfig), scope)
+    assert capture.objects and capture.cluster.identity is None
+    repo = Repository(open_store(str(tmp_path / "store")))
+    with pytest.raises(AccessDenied) as refused:
+        snapshot.write(repo, capture, scope)
+    assert refused.value.exit_code == 6 and "get namespaces/kube-system is forbidden" in str(refused.value)
+    assert not (tmp_path / "store").exists()  # not even a folder

@@ -125,6 +125,27 @@ def test_a_cache_that_cannot_be_read_is_not_an_error(repo):
     assert listed(repo) == before
 
 
+def test_a_manifest_that_is_not_utf8_is_a_problem_and_never_cached(repo):
+    """Review finding 5: one manifest among MIN_MISSES+ uncached ones holds bytes that are not UTF-8: the listing
+    reports it (exit 4 for `list`), lists the others, and writes a cache of the manifests that parsed."""
+    ids = fill(repo)
+    key = next(k for k in repo.snapshot_keys() if k.id == ids[2])
+    bad = b"\xff\xfe" + repo.store.get(key.manifest_key)
+    repo.store.put(key.manifest_key, bad)
+    listing = repo.snapshots()
+    assert [p.key.id for p in listing.problems] == [ids[2]] and len(listing.snapshots) == N - 1
+    names = [k for k in repo.store.list("") if k.startswith(layout.CACHE_PREFIX)]
+    assert len(names) == 1
+    entries = index.parse(index.read(repo.store, names[0]))
+    assert key.manifest_key not in entries and len(entries) == N - 1
+    repo.store.gets.clear()
+    assert [p.key.id for p in repo.snapshots().problems] == [ids[2]]
+    assert repo.store.gets == [names[0], key.manifest_key]  # the cache, and the broken manifest again
+    index.save(repo.store, {key.manifest_key: bad}, repo.store.listing(""))  # given such bytes, save never raises
+    names = [k for k in repo.store.list("") if k.startswith(layout.CACHE_PREFIX)]
+    assert len(names) == 1 and index.parse(index.read(repo.store, names[0])) == {}
+
+
 # -- hostile caches (issue 24): a cache is only an aid, never the reason a listing fails ---------------------------
 def gzip_bomb(inflated_gib: int = 4) -> bytes:
     """A valid gzip file of about 4 MB that inflates to `inflated_gib` GiB of zeros (built from one fully flushed

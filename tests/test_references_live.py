@@ -82,3 +82,44 @@ def test_prune_never_deletes_a_secret_a_live_ingress_uses_whatever_the_filters(k
     assert doc["summary"]["pruned"] == 1
     assert core.read_namespaced_secret("new-tls", hns).metadata.name == "new-tls"
     assert not [s for s in core.list_namespaced_secret(hns).items if s.metadata.name == "unused"]
+
+
+def test_prune_keeps_a_secret_a_live_gateway_in_another_namespace_uses_through_a_referencegrant(k8s, crds,
+                                                                                                kubeconfig, tmp_path,
+                                                                                                cleanup):
+    """Review finding 1: the Gateway's certificateRef crosses into the Higress namespace, allowed by a live
+    ReferenceGrant there; a prune limited to Secrets must see that grant, or the reference looks unfollowed and
+    the certificate is deleted under a serving Gateway."""
+    hns = create_namespace(k8s, cleanup, "hs")
+    gw_ns = create_namespace(k8s, cleanup, "gw")
+    core = client.CoreV1Api(k8s)
+    core.create_namespaced_config_map(hns, {"metadata": {"name": "higress-config"}, "data": {"higress": "{}"}})
+    store = str(tmp_path / "store")
+    sid = snapshot(kubeconfig, store, hns)
+    for name in ("granted-tls", "ungranted-tls", "unused"):
+        core.create_namespaced_secret(hns, {"metadata": {"name": name, "labels": CONSOLE_LABEL},
+                                            "type": "kubernetes.io/tls", "data": {"tls.crt": "", "tls.key": ""}})
+    listeners = [{"name": f"l{i}", "port": 443, "protocol": "HTTPS", "hostname": f"h{i}.example.com",
+                  "tls": {"certificateRefs": [{"kind": "Secret", "name": secret, "namespace": hns}]}}
+                 for i, secret in enumerate(("granted-tls", "ungranted-tls"))]
+    create_objects(k8s, [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+         "metadata": {"name": "edge", "namespace": gw_ns},
+         "spec": {"gatewayClassName": "higress", "listeners": listeners}},
+        {"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+         "metadata": {"name": "edge-certs", "namespace": hns},
+         "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": gw_ns}],
+                  "to": [{"group": "", "kind": "Secret", "name": "granted-tls"}]}}], cleanup=cleanup)
+
+    doc = json.loads(run("restore", sid, "--store", store, "--kubeconfig", kubeconfig, "--prune", "--dry-run",
+                         "--kind", "Secret", "-o", "json").stdout)
+    by_name = {r["ref"]["name"]: r for r in doc["results"] if r["ref"]["kind"] == "Secret"}
+    assert by_name["granted-tls"]["action"] == "unchanged", by_name
+    assert f"still referenced by Gateway.gateway.networking.k8s.io {gw_ns}/edge" in by_name["granted-tls"]["message"]
+    # the plain cases: a reference no grant allows is not followed by the controller, and nothing names `unused`
+    assert by_name["ungranted-tls"]["action"] == "pruned"
+    assert by_name["unused"]["action"] == "pruned"
+
+    run("restore", sid, "--store", store, "--kubeconfig", kubeconfig, "--prune", "--yes", "--kind", "Secret",
+        "--no-safety-snapshot", "-o", "json")
+    assert core.read_namespaced_secret("granted-tls", hns).metadata.name == "granted-tls"

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 import yaml
-from conftest import create_objects, rand_name, run
+from conftest import create_objects, put_snapshot, rand_name, run
 from kubernetes import client
 
 from hgbackup.kube import catalogue
 from hgbackup.kube.client import Kube
+from hgbackup.restore import RestoreOptions
+from hgbackup.restore.run import restore_snapshot
+from hgbackup.store import crypto, open_store
+from hgbackup.store.repository import Repository
 
 pytestmark = pytest.mark.kube
 
@@ -207,17 +212,23 @@ def test_kind_not_served_without_its_crd_is_skipped(empty_cluster, tmp_path):
     assert actions["WasmPlugin"][0] == "skipped" and "not served" in actions["WasmPlugin"][1]
 
 
-def test_the_safety_snapshot_is_filed_under_the_given_cluster(populated, kubeconfig, tmp_path):
+def test_the_safety_snapshot_is_filed_under_the_targets_own_cluster_name(populated, kubeconfig, tmp_path):
+    """Review finding 4: `--cluster` chooses which snapshots `latest` means (a name, or an identity prefix); it is
+    not where the target's safety snapshot goes: that is the target's own cluster name (its kube context's)."""
     hns, app, _ = populated
     store = str(tmp_path / "store")
     context = "kubernetes-admin@prod"
     sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
                          "-n", hns, "-n", app, "--cluster", context, "-o", "json").stdout)["id"]
-    doc = restore_json("latest", "--store", store, "--kubeconfig", kubeconfig, "--cluster", context, "--yes")
-    assert doc["snapshot"] == sid and doc["safety_snapshot"]
-    rows = {r["id"]: r for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
-    assert rows[doc["safety_snapshot"]]["cluster"] == "kubernetes-admin-prod"  # not the kube context's "testcluster"
-    assert rows[doc["safety_snapshot"]]["tags"] == ["pre-restore"]
+    identity = json.loads(run("show", sid, "--store", store, "-o", "json").stdout)["cluster"]["identity"]
+    for ref, chooser in (("latest", context), (sid, identity[:8])):  # (latest is now the first safety snapshot)
+        doc = restore_json(ref, "--store", store, "--kubeconfig", kubeconfig, "--cluster", chooser, "--yes")
+        assert doc["snapshot"] == sid and doc["safety_snapshot"]
+        folders = {p.parent.parent.name for p in (tmp_path / "store").glob(f"*/snapshots/{doc['safety_snapshot']}")}
+        assert folders == {"testcluster"}, chooser  # the target's cluster in the kube context
+        rows = {r["id"]: r for r in json.loads(run("list", "--store", store, "-o", "json").stdout)}
+        assert rows[doc["safety_snapshot"]]["tags"] == ["pre-restore"]
+    assert (tmp_path / "store" / "kubernetes-admin-prod" / "snapshots" / sid).is_dir()  # stays where it was
 
 
 def test_a_restore_lists_each_collection_once_and_sees_objects_the_scope_skips(populated, k8s, kubeconfig,
@@ -225,11 +236,6 @@ def test_a_restore_lists_each_collection_once_and_sees_objects_the_scope_skips(p
     """The safety snapshot's LISTs serve the plan too (no second LIST of the same collection), and the plan still
     sees an object the snapshot's selection rules skip: an Ingress whose class no longer matches the scope exists,
     so it is updated, not reported as created."""
-    from hgbackup.restore import RestoreOptions
-    from hgbackup.restore.run import restore_snapshot
-    from hgbackup.store import crypto, open_store
-    from hgbackup.store.repository import Repository
-
     hns, app, _ = populated
     store = str(tmp_path / "store")
     sid = json.loads(run("snapshot", "--kubeconfig", kubeconfig, "--store", store, "--higress-namespace", hns,
@@ -255,3 +261,37 @@ def test_a_restore_lists_each_collection_once_and_sees_objects_the_scope_skips(p
     assert report.safety_snapshot and not [r for r in report.results if r.action.value == "failed"]
     assert lists and len(lists) == len(set(lists)), sorted(p for p in lists if lists.count(p) > 1)
     assert f"/apis/networking.k8s.io/v1/namespaces/{app}/ingresses" in lists
+
+
+class CountingStore:
+    """The real local store, counting the manifests hgbackup reads through it."""
+
+    def __init__(self, store):
+        self.store, self.manifest_gets = store, []
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def get(self, key):
+        if key.endswith("manifest.json"):
+            self.manifest_gets.append(key)
+        return self.store.get(key)
+
+
+def test_restore_latest_reads_each_manifest_once(kubeconfig, tmp_path):
+    """Review finding 20: `restore latest` into a cluster of another identity reads the store's manifests to
+    choose `latest` and again to say which target this is; one listing serves both."""
+    store = str(tmp_path / "store")
+    ids = [f"2026010{i}T000000Z-abcde{i}" for i in range(1, 4)]
+    for sid in ids:
+        put_snapshot(store, "prod", sid, "0123abcd-other-cluster")
+    counting = CountingStore(open_store(store))
+    repo = Repository(counting, crypto.Keyring())
+    kube = Kube(kubeconfig)
+    report = restore_snapshot(repo, "latest", RestoreOptions(dry_run=True), connect=lambda: kube, cluster="prod",
+                              safety=False)
+    assert report.source["snapshot"] == ids[-1] and report.target["case"] == "disaster-recovery"
+    reads = Counter(counting.manifest_gets)
+    assert len(reads) == len(ids)
+    # each manifest once; the chosen one again when its archive is read (repo.load checks what it opens)
+    assert {key: n - key.endswith(f"{ids[-1]}/manifest.json") for key, n in reads.items()} == dict.fromkeys(reads, 1)

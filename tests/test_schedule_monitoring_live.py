@@ -20,7 +20,7 @@ from hgbackup.kube.client import ApiError
 from hgbackup.schedule import file as schedule
 from hgbackup.schedule import metrics
 from hgbackup.schedule.render import MOUNT, kubernetes_objects
-from hgbackup.store import crypto, open_store
+from hgbackup.store import crypto, layout, open_store
 from hgbackup.store.repository import Repository
 
 pytestmark = [pytest.mark.kube, pytest.mark.s3]
@@ -219,3 +219,22 @@ def test_snapshot_pushgateway_pushes_a_manual_run(testenv, tmp_path):
     assert value(series, "hgbackup_snapshot_objects", cluster=cluster, kind="secrets") == \
         Repository(open_store(store)).snapshot(Repository(open_store(store)).resolve(out["id"])).manifest.counts[
             "secrets"]
+
+
+def test_a_failed_and_a_good_run_of_a_cluster_named_with_a_colon_push_one_group(testenv, tmp_path):
+    """Review finding 12: a kube context's cluster may be `arn:aws:eks:...`; a failed run pushed that raw name, a
+    good run the store folder's spelling, so the failed group stayed and HgbackupRunFailed fired forever."""
+    from conftest import EXAMPLE
+
+    cluster = f"arn:aws:{rand_name('eks')}"
+    folder = layout.cluster_key(cluster)
+    store = str(tmp_path / "store")
+    gateway = ["--pushgateway", testenv["HGBACKUP_TEST_PUSHGATEWAY"]]
+    run("snapshot", "--from-file", str(tmp_path / "missing.yaml"), "--store", store, "--cluster", cluster, *gateway,
+        code=5)
+    failed = pushed(testenv, metrics.MANUAL)
+    assert value(failed, "hgbackup_last_run_failed", cluster=folder) == 1
+    run("snapshot", "--from-file", EXAMPLE, "--store", store, "--cluster", cluster, *gateway)
+    series = pushed(testenv, metrics.MANUAL)
+    assert value(series, "hgbackup_last_run_failed", cluster=folder) == 0
+    assert not [key for key in series if ("cluster", cluster) in key[1:]]

@@ -209,3 +209,29 @@ def test_manifest_type_confusion_is_exit_4_for_every_command(tmp_path):
     assert "archive.size is not a whole number" in run("show", sid, "--store", *store, code=4).stderr
     assert run("verify", "--all", "--store", *store, code=4)
     assert "archive.size" in run("list", "--store", *store, code=4).stderr
+
+
+# -- an edited scope (review finding 6): exit 4 naming the field, never 70, never read as characters ---------------
+@pytest.mark.parametrize("edited", [{"namespaces": 5}, {"namespaces": "shop"}, {"higress_namespace": ["x"]},
+                                    {"secret_selectors": [7]}, {"include": ["NoSuchKind"]}, {"optins": "services"}],
+                         ids=["namespaces-int", "namespaces-str", "hns-list", "selector-int", "include", "optins"])
+def test_an_edited_scope_is_an_integrity_failure_naming_the_field(edited, tmp_path):
+    store = str(tmp_path / "store")
+    repo = Repository(open_store(store))
+    cm = StoredObject.from_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                   "metadata": {"name": "higress-config", "namespace": "shop"}, "data": {"k": "v"}})
+    good, bad = SnapshotKey("default", "20260101T000000Z-abcdef"), SnapshotKey("default", "20260102T000000Z-abcdef")
+    forge(repo, good, [cm], scope={"higress_namespace": "shop"})
+    other = StoredObject.from_object({**cm.obj, "metadata": {"name": "domain-a", "namespace": "shop"}})
+    forge(repo, bad, [other], scope={"higress_namespace": "shop", **edited})
+    field = next(iter(edited))
+    for args in (["verify", bad.id], ["check", bad.id], ["restore", bad.id, *NOWHERE, "--yes"]):
+        result = run(*args, "--store", store, code=4)
+        said = [line for line in (result.stdout + result.stderr).splitlines() if "scope" in line]
+        assert said and all(f"scope.{field}" in line or "scope: " in line for line in said), (args, said)
+    # what reads only the objects is not stopped by it (diff of two snapshots, show), nor log, which concludes
+    # nothing from a scope it cannot read: an object missing from such a snapshot is never "removed"
+    run("diff", good.id, bad.id, "--store", store, code=1)
+    run("show", bad.id, "--store", store)
+    events = json.loads(run("log", "--store", store, "-o", "json").stdout)["events"]
+    assert [(e["action"], e["name"]) for e in events] == [("added", "domain-a")]  # higress-config not "removed"

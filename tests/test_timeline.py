@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -106,6 +107,25 @@ def test_another_scope_is_not_a_removal(tmp_path):
                 tmp_path, T0 + timedelta(days=1))
     report = timeline.log(repo, cluster=None, flt=timeline.Filter())
     assert [(e.action, e.ref.name, e.snapshot) for e in report.events] == [("removed", "higress-config", later)]
+
+
+def test_what_the_coverage_record_says_was_not_listed_is_not_a_removal(tmp_path):
+    """Review finding 14: `log` reads the manifest's coverage record, the one definition prune reads too. A
+    complete snapshot whose record says the Higress namespace's Secrets were got by name (consoleSecrets), not
+    listed, is not the reason a Secret it lacks is "removed"; a ConfigMap it lacks is."""
+    repo = Repository(open_store(str(tmp_path / "s")))
+    items = example_items()
+    put(repo, items, tmp_path, T0)
+    later = [i for i in items if i["kind"] != "Secret" and i["metadata"]["name"] != "higress-config"]
+    path = tmp_path / "later.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": later}))
+    capture = snapshot.capture_files([str(path)], Scope(), "prod")
+    capture.coverage = dataclasses.replace(capture.coverage, incomplete=(
+        ("secrets", "higress-system", "got by name (consoleSecrets), not listed"),))
+    sid = snapshot.write(repo, capture, Scope(), now=T0 + timedelta(days=1)).id
+    report = timeline.log(repo, cluster=None, flt=timeline.Filter(namespaces=frozenset({"higress-system"})))
+    assert not repo.snapshot(repo.resolve(sid)).manifest.partial
+    assert [(e.action, e.ref.kind, e.ref.name) for e in report.events] == [("removed", "ConfigMap", "higress-config")]
 
 
 def test_different_keys_make_changes_uncertain_until_read(tmp_path):

@@ -11,14 +11,14 @@ Two layers, both run at restore and verify time, before any cluster call:
 
 from __future__ import annotations
 
-from ..errors import HgbackupError, IntegrityError
+from ..errors import IntegrityError
 from ..kube import catalogue, names
 from ..kube.excluded import left_out
-from ..kube.model import StoredObject
+from ..kube.model import StoredObject, ref_of
 from ..kube.scope import Scope
 from . import selection
 
-KNOWN_CRDS = {k.key for k in catalogue.KINDS if k.custom}
+KNOWN_CRDS = selection.crd_names(catalogue.KINDS)
 SHOWN = 5  # offenders named in the error
 
 
@@ -38,10 +38,9 @@ def problems(objects: list[StoredObject], scope_json: dict, *, allow_crd_webhook
         return found
     try:
         scope = Scope.from_json(scope_json)
-        scope.kinds()
-    except (HgbackupError, ValueError, TypeError, AttributeError) as exc:  # an edited scope: integrity, not usage
-        return [f"the manifest's scope is not valid: {exc}"]
-    selected = {StoredObject.from_object(o).ref for o in selection.select(decoded, scope)}
+    except IntegrityError as exc:  # an edited scope: integrity, not usage
+        return [str(exc)]
+    selected = {ref_of(o) for o in selection.select(decoded, scope)}
     return [f"{o.ref} is not something a snapshot of its recorded scope could hold" for o in objects
             if o.ref not in selected]
 

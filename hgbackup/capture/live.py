@@ -118,7 +118,17 @@ class _LiveCapture:
                 "notes": self.notes + ([note] if note else []), "owner_refs": sorted(self.owner_refs),
                 "first_error": self.failures[0] if self.failures else None, "left_out": len(self.selector.left),
                 "identity_error": identity_error,
-                "coverage": coverage.of_capture(self.kinds, list(self.scope.namespaces), self.not_served, self.gaps)}
+                "coverage": coverage.of_capture(self.kinds, list(self.scope.namespaces), self.not_served,
+                                                self.gaps + self.by_name_gap())}
+
+    def by_name_gap(self) -> list[tuple[str, str | None, str]]:
+        """Secrets got by name (consoleSecrets) instead of listed: the capture never saw the Higress namespace's
+        other console Secrets, so it cannot say it holds them all (a prune of it must not delete them)."""
+        hns = self.scope.higress_namespace
+        if not self.secret_names or catalogue.SECRETS not in self.kinds or not self.scope.wants_namespace(hns):
+            return []
+        return [(catalogue.SECRETS.key, hns, f"the Secrets of {hns} were got by name (consoleSecrets), not "
+                                             "listed: a console Secret not named there was never seen")]
 
     def keep(self, kind: catalogue.Kind | None, objs: list[dict], lane: object) -> None:
         owned = {ref_of(o) for o in objs if had_owner_references(o)}
@@ -192,8 +202,24 @@ class _LiveCapture:
                 self.errors.append(error)
                 self.gaps.append((kind.key, namespace, error))
             elif kind is catalogue.SECRETS and name != selection.CONSOLE_SECRET:
-                self.notes.append(f"Secret {namespace}/{name} is referenced but does not exist")
-        return selection.select_fetched([], got, self.scope, self.selector.secret_wanted, self.selector.left)
+                how = "named in consoleSecrets" if self.named(namespace, name) else "referenced"
+                self.notes.append(f"Secret {namespace}/{name} is {how} but does not exist")
+        left = len(self.selector.left)
+        kept = selection.select_fetched([], got, self.scope, self.selector.secret_wanted, self.selector.left)
+        refused = {entry.split(" (", 1)[0] for entry in self.selector.left[left:]}
+        have = {ref_of(o) for o in kept}
+        for obj in got:
+            ref = ref_of(obj)
+            if self.named(ref.namespace, ref.name) and ref not in have and f"Secret {ref.namespace}/{ref.name}" \
+                    not in refused:
+                self.notes.append(f"Secret {ref.namespace}/{ref.name} is named in consoleSecrets but matches none "
+                                  f"of the console Secret selectors ({', '.join(self.scope.secret_selectors)}), so "
+                                  "it was not stored")
+        return kept
+
+    def named(self, namespace: str | None, name: str) -> bool:
+        """Whether a schedule's consoleSecrets name this Secret."""
+        return namespace == self.scope.higress_namespace and name in self.secret_names
 
 
 def _identity(identity: Future) -> tuple[str | None, AccessDenied | None]:

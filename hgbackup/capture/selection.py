@@ -62,13 +62,13 @@ class Selector:
     in (one LIST): a LIST that restarts (410 Gone on a continue page) drops its lane, so the references of objects
     deleted in between are forgotten with them."""
 
-    HELD = frozenset({catalogue.SECRETS.key, catalogue.CRDS.key, "services"})
+    HELD = reftable.FOLLOWED_KEYS | {catalogue.CRDS.key}
 
     def __init__(self, scope: Scope, refused: list[str] | None = None):
         self.scope = scope
         self.kinds = {k.key: k for k in scope.kinds()}
         self.refused = refused
-        self.services = "services" in self.kinds
+        self.services = catalogue.SERVICES.key in self.kinds
         self.follow = reftable.FOLLOWED if self.services else frozenset({reftable.SECRET})
         self.lanes: dict[object, _Lane] = {}
         self.secret_wanted: set[tuple[str, str]] = set()
@@ -126,11 +126,11 @@ class Selector:
         if self.services:
             # the Higress namespace's own Services too: higress-gateway holds the load balancer's address
             chosen.extend(
-                o for o in held.get("services", [])
+                o for o in held.get(catalogue.SERVICES.key, [])
                 if ((_meta(o).get("namespace"), _meta(o).get("name")) in self.service_wanted
                     or _meta(o).get("namespace") == self.scope.higress_namespace)
                 and self.scope.wants_namespace(_meta(o).get("namespace"))
-                and _not_left_out(o, catalogue.BY_KEY["services"], self.left)
+                and _not_left_out(o, catalogue.SERVICES, self.left)
             )
         if catalogue.CRDS.key in self.kinds:
             wanted_crds = crd_names(self.kinds.values())

@@ -50,7 +50,9 @@ def capture_from_documents(raw: list[dict], scope: Scope, cluster_name: str | No
 def write(repo: Repository, capture: Capture, scope: Scope, *, tags: list[str] = (),
           cluster: str | None = None, now: datetime | None = None, undo_prunes=None) -> Snapshot:
     """Pack (unless the capture was packed as it arrived), encrypt with the repository's key (if any), and
-    store a capture under `cluster` (default: the captured cluster's name), the archive streamed to the store."""
+    store a capture under `cluster` (default: the captured cluster's name), the archive streamed to the store.
+    The one check of the identity invariant: a live capture whose cluster identity is unknown is never written
+    (exit 6, with the capture's reason: the permission it lacks); every writer of a snapshot comes here."""
     now = now or datetime.now(timezone.utc)
     if capture.cluster.source == LIVE and not capture.cluster.identity:
         raise capture.identity_error or AccessDenied("the cluster's identity is unknown; nothing was written")
@@ -116,9 +118,7 @@ def run(repo: Repository, scope: Scope, *, files: list[str] = (), connect: Calla
     if files:
         capture = capture_files(list(files), scope, cluster, progress)
     else:
-        kube = connect()
-        kube.cluster_identity()  # a live snapshot records its cluster's identity or is not taken (exit 6)
-        capture = live.capture_packed(kube, scope, repo.encryption_key, cluster, progress)
+        capture = live.capture_packed(connect(), scope, repo.encryption_key, cluster, progress)
     try:
         return take(repo, capture, scope, tags=tags, require_encryption=require_encryption, allow_empty=allow_empty)
     finally:

@@ -108,7 +108,7 @@ def check_source(source: sources.Source, *, scope: Scope, scope_from_snapshot: b
     """`hgbackup check`: load the source (live: the scope, with the Services routes name), then `dangling`."""
     kube = sources.connect_once(kube_factory)
     if source.kind == "live":
-        scope.optins = set(scope.optins) | {"services"}
+        scope.optins = set(scope.optins) | {catalogue.SERVICES.optin}
     side = sources.load(source, scope=scope, repo_factory=repo_factory, kube_factory=kube, cluster=cluster,
                         progress=progress)
     if side.snapshot is not None and scope_from_snapshot:

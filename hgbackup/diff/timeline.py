@@ -6,7 +6,8 @@ and keys, not values.
 
 Consecutive snapshots can differ in what they could hold: a partial snapshot, or one of another scope (an hourly
 schedule of routes only beside a nightly one of everything). An object missing from a snapshot is "removed" only
-when that snapshot is complete and its scope covers the object; otherwise the object's last known state carries over.
+when that snapshot is complete and its coverage record (store/coverage.py, what prune reads too) says it listed
+that kind in that namespace completely; otherwise the object's last known state carries over.
 Digests of snapshots encrypted with different keys cannot be compared (they are keyed): such a change is reported
 as `changed` with `certain: false` unless `paths` reads both sides.
 """
@@ -14,7 +15,6 @@ as `changed` with `certain: false` unless `paths` reads both sides.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from ..errors import EXIT_INTEGRITY, EXIT_OK, InvalidInput, NotFound
 from ..kube import catalogue
 from ..kube.model import Ref
-from ..kube.scope import Scope
-from ..store import clusters
+from ..store import clusters, coverage
+from ..store.coverage import Coverage
 from ..store.manifest import ObjectEntry, Snapshot
 from ..store.repository import Listing, Repository
 from . import compare as diff
@@ -103,24 +103,6 @@ def one_cluster(listing: Listing, cluster: str | None) -> list[Snapshot]:
     return clusters.only_one(snapshots)
 
 
-class _Coverage:
-    """Whether a snapshot's recorded scope could hold an object (cached per distinct scope)."""
-
-    def __init__(self):
-        self.cache: dict[str, tuple[set[str], Scope]] = {}
-
-    def covers(self, snap: Snapshot, ref: Ref, key: str | None) -> bool:
-        scope_key = json.dumps(snap.manifest.scope, sort_keys=True)
-        if scope_key not in self.cache:
-            try:
-                scope = Scope.from_json(snap.manifest.scope)
-                self.cache[scope_key] = ({k.key for k in scope.kinds()}, scope)
-            except InvalidInput:  # a scope this version cannot read: never conclude "removed" from it
-                self.cache[scope_key] = (set(), Scope())
-        kinds, scope = self.cache[scope_key]
-        return key in kinds and scope.wants_namespace(ref.namespace)
-
-
 def build(snapshots: list[Snapshot], flt: Filter) -> tuple[list[Event], int, list[str]]:
     """Events over `snapshots` (one cluster), oldest first; the baseline is the newest snapshot before `since`.
 
@@ -143,7 +125,7 @@ class _Walk:
     def __init__(self, flt: Filter):
         self.flt = flt
         self.filtered = bool(flt.kinds is not None or flt.namespaces or flt.names)
-        self.coverage = _Coverage()
+        self.coverage: dict[str, Coverage] = {}  # snapshot id -> its manifest's coverage record, read once
         self.groups: dict[str, str] = {}  # apiVersion -> group, computed once each
         self.events: list[Event] = []
         self.notes: list[str] = []
@@ -193,11 +175,13 @@ class _Walk:
                                  certain=comparable))
 
     def _removed(self, snap: Snapshot, key: tuple, entry: ObjectEntry) -> bool:
-        """A `removed` event when this snapshot is complete and its scope covers the object; otherwise the object's
-        last known state carries over (False)."""
+        """A `removed` event when this snapshot is complete and its coverage record (store/coverage.py) says it
+        listed that kind in that namespace completely; otherwise the object's last known state carries over."""
         seen_in = self.last_seen.get(key, self.previous)
         found = catalogue.BY_GROUP_KIND.get((key[0], key[1]))
-        if not snap.manifest.partial and self.coverage.covers(snap, Ref(*key), found.key if found else None):
+        if snap.id not in self.coverage:
+            self.coverage[snap.id] = coverage.of_manifest(snap.manifest)
+        if not snap.manifest.partial and found is not None and self.coverage[snap.id].covers(found.key, key[2]):
             self.events.append(Event(snap.manifest.created, snap.id, seen_in.id, REMOVED, Ref(*key),
                                      entry.api_version))
             self.last_seen.pop(key, None)

@@ -152,6 +152,7 @@ BY_KEY: dict[str, Kind] = {k.key: k for k in KINDS}
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in KINDS}
 
 SECRETS = BY_KEY["secrets"]
+SERVICES = BY_KEY["services"]
 CONFIGMAPS = BY_KEY["configmaps"]
 CRDS = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
 INGRESSES = BY_KEY["ingresses.networking.k8s.io"]

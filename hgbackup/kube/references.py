@@ -224,6 +224,9 @@ def of(obj: dict, higress_namespace: str, kinds=None, *, rewritable: bool = True
     return found
 
 
+REFERENCE_GRANT = (GATEWAY, "ReferenceGrant")
+
+
 @dataclass(frozen=True)
 class Grant:
     """One permission of a ReferenceGrant: objects of (from_group, from_kind) in `from_namespace` may name objects
@@ -245,7 +248,7 @@ class Grants:
     def __init__(self, objects: Iterable[dict] = ()):
         self.rules: list[Grant] = []
         for obj in objects:
-            if obj.get("kind") != "ReferenceGrant" or group_of(obj.get("apiVersion", "")) != GATEWAY:
+            if (group_of(obj.get("apiVersion", "")), obj.get("kind")) != REFERENCE_GRANT:
                 continue
             meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
             for src in spec.get("from") or []:
@@ -306,12 +309,15 @@ def needed_by(found: dict[tuple, str], group: str, kind: str, namespace: str | N
 
 def needing_kinds(target_kinds) -> dict[tuple[str, str], bool]:
     """(group, kind) of every kind that can need one of `target_kinds`: True when such objects are read only in
-    the Higress namespace (home_only rows), so listing that namespace is enough."""
+    the Higress namespace (home_only rows), so listing that namespace is enough. Where a GRANTED row can name
+    one of them, ReferenceGrants too (in every namespace): without them a granted reference is not followed."""
     wanted = set(target_kinds)
     out: dict[tuple[str, str], bool] = {}
     for row in REFERENCES:
         if not row.attaches and wanted & set(row.targets):
             out[(row.group, row.kind)] = out.get((row.group, row.kind), True) and row.home_only
+            if row.namespace == GRANTED:
+                out[REFERENCE_GRANT] = False
     return out
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .catalogue import CERT_MANAGER, CORE, GATEWAY, HIGRESS, ISTIO, NETWORKING
+from .catalogue import BY_GROUP_KIND, CERT_MANAGER, CORE, GATEWAY, HIGRESS, ISTIO, NETWORKING
 
 SAME, GIVEN, GRANTED, HIGRESS_NS, CLUSTER, ANY, CERT_MANAGER_NS, HOST, ROUTE = (
     "same", "given", "granted", "higress", "cluster", "any", "cert-manager", "host", "route")
@@ -172,5 +172,8 @@ REFERENCES: tuple[Row, ...] = (
 BY_SOURCE: dict[tuple[str, str], tuple[Row, ...]] = {}
 for _row in REFERENCES:
     BY_SOURCE[(_row.group, _row.kind)] = BY_SOURCE.get((_row.group, _row.kind), ()) + (_row,)
-# Kinds a snapshot takes because something names them (the others are in scope whole, or not at all).
+# Kinds a snapshot takes because something names them (the others are in scope whole, or not at all), and the
+# same by catalogue key: what a capture holds back until every reference is known, and what coverage leaves
+# incomplete when any LIST failed.
 FOLLOWED = frozenset({SECRET, SERVICE})
+FOLLOWED_KEYS = frozenset(BY_GROUP_KIND[pair].key for pair in FOLLOWED)

@@ -74,8 +74,7 @@ def export_documents(documents: list[dict], folder: str, *, fmt: str = "yaml") -
     files, generated = [], 0
     for doc in documents:
         meta = doc.get("metadata") or {}
-        group = doc["apiVersion"].rpartition("/")[0]
-        kind = catalogue.BY_GROUP_KIND[(group, doc["kind"])]
+        kind = catalogue.BY_GROUP_KIND[(catalogue.group_of(doc["apiVersion"]), doc["kind"])]
         namespace = (meta.get("namespace") or "default") if kind.namespaced else None
         name = meta.get("name")
         if name is None and isinstance(meta.get("generateName"), str):

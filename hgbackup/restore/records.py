@@ -8,6 +8,7 @@ from enum import Enum
 from ..errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, HgbackupError
 from ..kube.model import Ref, StoredObject
 from ..kube.scope import Scope
+from ..store import clusters
 from ..store.coverage import Coverage
 from ..store.manifest import SAFETY_TAGS  # noqa: F401 - exported with the restore records
 from .closure import Closure
@@ -174,7 +175,7 @@ class RestoreReport:
                          "snapshots of its own in this store)")
         elif t.get("case") == LIVE_CLUSTER:
             confirmed = (f"confirmed with --into-live-cluster {t['confirmed']}" if t.get("confirmed") else
-                         f"a real restore needs --into-live-cluster {str(t.get('identity'))[:8]}")
+                         f"a real restore needs --into-live-cluster {clusters.short(str(t.get('identity')))}")
             lines.append(f"restoring into another cluster than the snapshot's, a LIVE cluster: it has "
                          f"{t.get('own_snapshots')} snapshot(s) of its own in this store ({confirmed})")
         elif self.cross_cluster:
@@ -225,7 +226,6 @@ class RestoreRequest:
     options: RestoreOptions
     scope: Scope  # the live objects the restore may touch: safety snapshot and prune candidates
     safety_tag: str | None = "pre-restore"  # None: no safety snapshot
-    safety_cluster: str | None = None  # where the safety snapshot is filed (default: the target's cluster name)
     source: str | None = None  # the snapshot id restored, if any
     source_info: dict = field(default_factory=dict)  # the snapshot's cluster, identity, server and time
     prune_only: frozenset[Ref] | None = None  # restoring a safety snapshot: prune at most what its restore created

@@ -13,7 +13,7 @@ from ..kube.excluded import left_out
 from ..kube.scope import Scope
 from ..memory import collector_paused
 from ..store import clusters, coverage
-from ..store.repository import Repository
+from ..store.repository import Listing, Repository
 from .choose import choose, prune_scope, safety_scope
 from .closure import Closure
 from .execute import execute
@@ -70,7 +70,7 @@ def run(kube: Kube, repo: Repository, request: RestoreRequest, *,
     if safety and capture is not None:
         created = [s.ref for s in the_plan.steps if s.intent == Intent.CREATE]
         safety_id = snapshot_mod.write(repo, capture, request.scope, tags=[request.safety_tag],
-                                       cluster=request.safety_cluster, undo_prunes=created).id
+                                       undo_prunes=created).id
         if notify:
             if repo.encryption_key is None and any(o.ref.kind == "Secret" for o in capture.objects):
                 notify(Notice("the safety snapshot holds live Secrets unencrypted (no key given)", Level.WARNING))
@@ -142,7 +142,8 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
     if ref.startswith("latest") and not cluster:
         target = connect()
         identity = target.cluster_identity()
-    snap, objects = repo.load(repo.resolve(ref, cluster, identity=identity,
+    listing = repo.snapshots() if ref.startswith("latest") else None  # read once: `latest`, then the target case
+    snap, objects = repo.load(repo.resolve(ref, cluster, identity=identity, listing=listing,
                                            target=f"the target cluster at {target.host}" if target else ""))
     confine.check(objects, snap.manifest.scope, snap.id, allow_crd_webhooks=options.allow_crd_webhooks)
     if not snap.verified and notify:
@@ -159,33 +160,37 @@ def restore_snapshot(repo: Repository, ref: str, options: RestoreOptions, *, con
     chosen = choose(objects, options, notes, closure, Scope.from_json(snap.manifest.scope).higress_namespace)
     request = RestoreRequest(objects=chosen, notes=notes, options=options, closure=closure,
                              scope=safety_scope(snap.manifest.scope, options, chosen),
-                             safety_tag="pre-restore" if safety else None, safety_cluster=cluster, source=snap.id,
+                             safety_tag="pre-restore" if safety else None, source=snap.id,
                              source_info=source_info(snap),
                              prune_only=frozenset(snap.manifest.undo_prunes)
                              if snap.manifest.undo_prunes is not None else None,
                              coverage=coverage.of_manifest(snap.manifest))
     target = target or connect()
-    request.target_info = target_case(repo, snap, target.cluster_identity(), into_live_cluster, options.dry_run)
+    request.target_info = target_case(repo, snap, target.cluster_identity(), into_live_cluster, options.dry_run,
+                                      listing)
     return run(target, repo, request, confirm=confirm, progress=progress, notify=notify)
 
 
-def target_case(repo: Repository, snap, identity: str, into_live: str | None, dry_run: bool) -> dict:
+def target_case(repo: Repository, snap, identity: str, into_live: str | None, dry_run: bool,
+                listing: Listing | None = None) -> dict:
     """Which target this is: the snapshot's own cluster, an empty disaster-recovery target (no snapshots of its own
-    in the store) or a live, backed-up cluster, which needs `into_live` naming it (InvalidInput otherwise)."""
+    in the store) or a live, backed-up cluster, which needs `into_live` naming it (InvalidInput otherwise).
+    `listing`: the store's snapshots, when already read."""
     if into_live is not None and (len(into_live) < clusters.MIN_PREFIX or not identity.startswith(into_live)):
         raise InvalidInput(f"--into-live-cluster {into_live!r} does not name the target cluster: its identity is "
                            f"{identity}; nothing was written")
-    if clusters.group_of(snap) == f"identity:{identity}":
+    if clusters.of_cluster(snap, identity):
         return {"case": SAME_CLUSTER}
-    own = [s for s in repo.snapshots().snapshots if clusters.group_of(s) == f"identity:{identity}"
-           and not set(SAFETY_TAGS) & set(s.manifest.tags)]
+    listing = listing if listing is not None else repo.snapshots()
+    own = [s for s in listing.snapshots
+           if clusters.of_cluster(s, identity) and not set(SAFETY_TAGS) & set(s.manifest.tags)]
     if not own:
         return {"case": DISASTER_RECOVERY, "own_snapshots": 0}
     if into_live is None and not dry_run:
         raise InvalidInput(f"the target cluster (identity {identity}) has {len(own)} snapshot(s) of its own in this "
                            f"store (newest {own[0].id}): it is a live cluster, not an empty disaster-recovery "
                            f"target; restoring snapshot {snap.id} of {snap.manifest.cluster.name} over it needs "
-                           f"--into-live-cluster {identity[:clusters.SUFFIX]}; nothing was written")
+                           f"--into-live-cluster {clusters.short(identity)}; nothing was written")
     return {"case": LIVE_CLUSTER, "own_snapshots": len(own), "confirmed": into_live}
 
 

@@ -198,19 +198,7 @@ def _scope(data: dict, where: str) -> Scope:
     unknown = set(data) - SCOPE_FIELDS
     if unknown:
         raise InvalidInput(f"{where}: scope.{sorted(unknown)[0]}: unknown field")
-    for key in ("secret_selectors", "ingress_classes", "namespaces", "include", "exclude"):
-        if key in data and not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
-            raise InvalidInput(f"{where}: scope.{key}: must be a list of strings")
-    if data.get("higress_namespace") is not None:
-        names.require_namespace(data["higress_namespace"], f"{where}: scope.higress_namespace")
-    for i, ns in enumerate(data.get("namespaces") or []):
-        names.require_namespace(ns, f"{where}: scope.namespaces[{i}]")
-    try:
-        scope = Scope.from_json({**data, "optins": sorted(optins_of(data))})
-        scope.kinds()  # validates include/exclude names
-    except InvalidInput as exc:
-        raise InvalidInput(f"{where}: scope: {exc}") from None
-    return scope
+    return Scope.from_json({**data, "optins": sorted(optins_of(data))}, f"{where}: scope", InvalidInput)
 
 
 def _retention(data: dict, where: str) -> Policy:

@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 
 from .. import logs
 from ..errors import EXIT_OK, HgbackupError, Unreachable
+from ..store.layout import cluster_key
 from ..store.manifest import Snapshot
 
 JOB = "hgbackup"
@@ -92,7 +93,7 @@ def push(url: str, run: RunOutcome, *, timeout: float = 10.0) -> None:
     from prometheus_client import delete_from_gateway, push_to_gateway, pushadd_to_gateway  # start-up: see registry
 
     send = push_to_gateway if run.complete else pushadd_to_gateway
-    grouping = {"schedule": run.schedule, "cluster": run.cluster}
+    grouping = group_of(run.schedule, run.cluster)
     reg = registry(run)
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -100,8 +101,7 @@ def push(url: str, run: RunOutcome, *, timeout: float = 10.0) -> None:
             if run.complete and run.cluster != UNKNOWN:
                 # a failure that could not name its cluster would otherwise keep HgbackupRunFailed firing after
                 # the schedule works again
-                delete_from_gateway(url, job=JOB, grouping_key={"schedule": run.schedule, "cluster": UNKNOWN},
-                                    timeout=timeout)
+                delete_from_gateway(url, job=JOB, grouping_key=group_of(run.schedule, UNKNOWN), timeout=timeout)
             logs.debug("metrics pushed", pushgateway=url, schedule=run.schedule, cluster=run.cluster)
             return
         except urllib.error.HTTPError as exc:
@@ -115,6 +115,13 @@ def push(url: str, run: RunOutcome, *, timeout: float = 10.0) -> None:
             raise Unreachable(f"cannot push metrics to the Pushgateway at {url}: {cause}")
         logs.debug("retrying a metrics push", pushgateway=url, attempt=attempt, cause=cause)
         time.sleep(0.5 * 2 ** (attempt - 1))
+
+
+def group_of(schedule: str, cluster: str) -> dict[str, str]:
+    """The Pushgateway group of a run: its schedule, and its cluster spelled as its store folder is (cluster_key),
+    whether the run failed before writing (a raw kube context name such as `arn:aws:eks:...`) or wrote a snapshot
+    (its folder), so a good run replaces the group a failed one pushed."""
+    return {"schedule": schedule, "cluster": cluster_key(cluster)}
 
 
 def push_reporting(url: str, run: RunOutcome) -> str | None:

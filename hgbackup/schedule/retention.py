@@ -195,7 +195,7 @@ def forget(repo, policy: Policy, *, cluster: str | None = None, identity: str | 
     and never counted or removed."""
     snapshots, problems, names = repo.snapshots(cluster)
     if identity is not None:
-        snapshots = [s for s in snapshots if clusters.group_of(s) == f"identity:{identity}"]
+        snapshots = [s for s in snapshots if clusters.of_cluster(s, identity)]
     wanted = set(tags)
     by_id = {s.id: s for s in snapshots}
     decision = apply_policy([Snap(s.id, s.manifest.created, names[clusters.group_of(s)], s.manifest.tags,

@@ -125,8 +125,9 @@ def save(store: Store, manifests: dict[str, bytes], listed: dict[str, Listed]) -
     (this one holds every manifest they could: older ones, and ones that could not be used).
     Failures (a store that refuses writes to this user, say) leave the store as it was: the cache is only an aid."""
     etags = {k: item.etag for k, item in listed.items()}
-    entries = {k: v.decode("utf-8") for k, v in manifests.items()
-               if MD5.match(etags.get(k, "")) and hashlib.md5(v, usedforsecurity=False).hexdigest() == etags[k]}
+    entries = {k: text for k, v in manifests.items()
+               if MD5.match(etags.get(k, "")) and hashlib.md5(v, usedforsecurity=False).hexdigest() == etags[k]
+               for text in [_text(v)] if text is not None}
     document = orjson.dumps({"format": FORMAT, "entries": entries}, option=orjson.OPT_SORT_KEYS)
     if len(document) > MAX_BYTES:
         return
@@ -138,6 +139,14 @@ def save(store: Store, manifests: dict[str, bytes], listed: dict[str, Listed]) -
             store.delete(other)
     except (HgbackupError, FileExistsError) as exc:
         logs.debug("manifest cache not written", name=name, cause=str(exc)[:200])
+
+
+def _text(data: bytes) -> str | None:
+    """A manifest's bytes as the cache holds them (a JSON string), or None for bytes that are not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _future(name: str) -> bool:

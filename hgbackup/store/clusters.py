@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from ..errors import HgbackupError, InvalidInput, NotFound
+from ..errors import IntegrityError, InvalidInput, NotFound
 from ..kube.scope import Scope
 from .layout import cluster_key
 from .manifest import SAFETY_TAGS, Manifest, Snapshot
@@ -32,8 +32,23 @@ def group_of(snap: Snapshot) -> str:
     if info.from_files:
         return f"files:{snap.cluster}"
     if info.identity:
-        return f"identity:{info.identity}"
+        return identity_group(info.identity)
     return f"unknown:{snap.cluster}/{snap.id}"
+
+
+def identity_group(identity: str) -> str:
+    """The group key of the live cluster with this identity (what `group_of` gives its snapshots)."""
+    return f"identity:{identity}"
+
+
+def of_cluster(snap: Snapshot, identity: str | None) -> bool:
+    """Whether `snap` is a snapshot of the live cluster with this identity (never, when it is unknown)."""
+    return bool(identity) and group_of(snap) == identity_group(identity)
+
+
+def short(identity: str) -> str:
+    """The start of an identity people are shown and may type (a name's suffix, --into-live-cluster)."""
+    return identity[:SUFFIX]
 
 
 def labels(snapshots: list[Snapshot]) -> dict[str, str]:
@@ -49,7 +64,7 @@ def labels(snapshots: list[Snapshot]) -> dict[str, str]:
         out[group] = snap.cluster
         if len(groups_by_folder[snap.cluster]) > 1:
             kind, _, rest = group.partition(":")
-            suffix = {"identity": rest[:SUFFIX], "files": "files"}.get(kind, f"unknown-{snap.id}")
+            suffix = {"identity": short(rest), "files": "files"}.get(kind, f"unknown-{snap.id}")
             out[group] = f"{snap.cluster}@{suffix}"
     return out
 
@@ -86,7 +101,7 @@ def choose(snapshots: list[Snapshot], spec: str) -> list[Snapshot]:
 
 def of_identity(snapshots: list[Snapshot], identity: str | None, where: str) -> list[Snapshot]:
     """The snapshots of the cluster a command talks to; none is exit 5 naming the clusters the store has."""
-    mine = [s for s in snapshots if identity and group_of(s) == f"identity:{identity}"]
+    mine = [s for s in snapshots if of_cluster(s, identity)]
     if not mine:
         raise NotFound(f"the store has no snapshot of {where} (identity {identity or 'unknown'}); it has: "
                        f"{describe(snapshots) or 'none'}; choose one with --cluster or give a snapshot id")
@@ -116,7 +131,7 @@ def _scope_doc(manifest: Manifest) -> dict:
 
     try:
         return Scope.from_json(manifest.scope).as_json()  # {} and the full default scope are the same scope
-    except (HgbackupError, ValueError, TypeError, AttributeError):
+    except IntegrityError:
         return {"unreadable": manifest.scope}
 
 

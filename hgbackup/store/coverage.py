@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import HgbackupError
-from ..kube import catalogue
+from ..errors import IntegrityError
+from ..kube import catalogue, reftable
 from ..kube.scope import Scope
 
 ALL = None  # a namespace of None: every namespace (or a cluster-scoped kind)
 EVERY_KIND = "*"  # an incomplete entry for every kind (a partial snapshot without a record)
-# kinds a snapshot holds because other objects name them: when any LIST failed, their references are unknown
-DERIVED = (catalogue.SECRETS.key, "services")
+# kinds a snapshot holds because other objects name them (reftable.FOLLOWED): when any LIST failed, their
+# references are unknown
+DERIVED = tuple(sorted(reftable.FOLLOWED_KEYS))
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def of_manifest(manifest) -> Coverage:
     try:
         scope = Scope.from_json(manifest.scope)
         kinds = scope.kinds()
-    except (HgbackupError, ValueError, TypeError, AttributeError):  # an edited or unknown scope covers nothing
+    except IntegrityError:  # an edited or unknown scope covers nothing
         return Coverage(frozenset(), ((EVERY_KIND, ALL, "the snapshot's scope cannot be read"),))
     return of_capture(kinds, list(scope.namespaces), list(manifest.not_served), [])
 

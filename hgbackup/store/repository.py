@@ -86,9 +86,12 @@ class Repository:
             name = key.manifest_key
             try:
                 data = cached.get(name)
-                if data is None:
-                    data = fetched[name] = self.store.get(name)
+                fetch = data is None
+                if fetch:
+                    data = self.store.get(name)
                 snap = self._unauthenticated(key, data)
+                if fetch:  # only bytes that parsed as a manifest are cached
+                    fetched[name] = data
             except HgbackupError as exc:
                 return Problem(key, exc)
             try:
@@ -157,11 +160,12 @@ class Repository:
         return True
 
     def resolve(self, name: str, cluster: str | None = None, *, identity: str | None = None,
-                target: str = "the target cluster") -> SnapshotKey:
+                target: str = "the target cluster", listing: Listing | None = None) -> SnapshotKey:
         """An id, `latest` or `latest~N`. `latest` is never a guess across clusters: the newest of `cluster` when
         given (a name or an identity prefix), else of the cluster a command talks to (`identity`, named `target`),
         else of the store only when the store holds one cluster. It counts complete snapshots only (a partial one
-        is skipped, and a warning says so) unless the repository allows partial ones."""
+        is skipped, and a warning says so) unless the repository allows partial ones. `listing`: the store's
+        `snapshots()` when the caller already read them (each manifest is read and authenticated once)."""
         latest = LATEST_RE.match(name)
         if not latest:
             if not ID_RE.match(name) and not (ID_PREFIX_RE.match(name) and len(name) >= MIN_PREFIX):
@@ -182,7 +186,7 @@ class Repository:
                 raise IntegrityError(f"snapshot id {name} is stored under several clusters "
                                      f"({', '.join(k.cluster for k in matches)}): a copy?")
             return matches[0]
-        snapshots, problems, _ = self.snapshots()
+        snapshots, problems, _ = listing if listing is not None else self.snapshots()
         if cluster:
             mine = clusters.choose(snapshots, cluster)
         elif identity is not None:
